@@ -1,0 +1,134 @@
+/**
+ * The queue port: durable queues with SQS semantics, the same for every engine.
+ *
+ * Message life cycle (times come from the Clock port):
+ *
+ *   send ──► DELAYED ──(delay over)──► VISIBLE ──receive──► IN FLIGHT ──delete──► gone
+ *              │                         ▲  ▲                 │  │
+ *              │ (no delay)              │  └─(timeout or     │  └─(receive count reached
+ *              └─────────────────────────┘     visibility 0)──┘     max_receive_count, on the
+ *                                                                   next receive) ──► dead-letter queue
+ *   Any state ──(retention over)──► gone.   Dead-letter queue ──redrive──► source queue, receive count 0.
+ *
+ * FIFO queues add: messages of one group are delivered in send order, and none while another message of the
+ * same group is in flight; one receive takes as many as it can from one group before going to the next.
+ * Deduplication: a send whose dedup id (or body hash with content-based dedup) was seen on the queue within
+ * the dedup window is accepted and answered with the first message's id, but not enqueued again.
+ *
+ * Every operation that answers has committed durably: an acknowledged send survives a crash, an
+ * acknowledged delete never comes back.
+ */
+import type { MxError } from '../errors.js';
+
+export const QUEUE_LIMITS = {
+  nameLengthMax: 80,
+  batchEntriesMax: 10,
+  receiveMax: 10,
+  waitSMax: 20,
+  visibilityTimeoutSMax: 43_200,
+  delaySMax: 900,
+  retentionSMin: 60,
+  retentionSMax: 1_209_600,
+  maxReceiveCountMax: 1000,
+  maxMessageBytesMax: 16 * 1024 * 1024,
+  attributesMax: 10,
+  attributeNameLengthMax: 256,
+  groupIdLengthMax: 128,
+  dedupIdLengthMax: 128,
+  batchEntryIdLengthMax: 80,
+} as const;
+
+export interface QueueAttributes {
+  name: string;
+  fifo: boolean;
+  contentBasedDedup: boolean;
+  visibilityTimeoutS: number;
+  /** Receives after which the next receive moves the message to `deadLetterQueue`; null without one. */
+  maxReceiveCount: number | null;
+  deadLetterQueue: string | null;
+  retentionS: number;
+  delayS: number;
+  maxMessageBytes: number;
+  createdAt: number;
+}
+
+export type CreateQueueInput = Pick<QueueAttributes, 'name'> & Partial<Omit<QueueAttributes, 'name' | 'createdAt'>>;
+
+export interface QueueMetrics {
+  visible: number;
+  inFlight: number;
+  delayed: number;
+  /** Age of the oldest message in the queue, whole seconds; 0 when empty. */
+  oldestAgeS: number;
+}
+
+export interface QueueInfo extends QueueAttributes {
+  metrics: QueueMetrics;
+}
+
+export type MessageAttributes = Record<string, string>;
+
+export interface SendInput {
+  body: string;
+  groupId?: string | undefined;
+  dedupId?: string | undefined;
+  delayS?: number | undefined;
+  attributes?: MessageAttributes | undefined;
+}
+
+export interface SendResult {
+  messageId: string;
+  /** Strictly increasing within a queue, as a decimal string. */
+  sequenceNumber: string;
+  /** True when the send was a duplicate within the dedup window and enqueued nothing. */
+  duplicate: boolean;
+}
+
+export interface ReceiveOptions {
+  /** 1..10 */
+  max: number;
+  /** Long polling: wait up to this long for a first message, 0..20 000 ms. */
+  waitMs?: number;
+  /** Overrides the queue's visibility timeout for these messages. */
+  visibilityTimeoutS?: number | undefined;
+  /** Ends a long poll early (the caller went away or the process is stopping). */
+  signal?: AbortSignal;
+}
+
+export interface ReceivedMessage {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+  groupId: string | null;
+  attributes: MessageAttributes;
+  receiveCount: number;
+  sequenceNumber: string;
+  sentAt: number;
+  firstReceivedAt: number;
+}
+
+/** A per-entry outcome of a batch call: the value, or the coded error of that entry. */
+export type BatchOutcome<T> = { ok: true; value: T } | { ok: false; error: MxError };
+
+/** Sending inside a store transaction: the message is enqueued if and only if the transaction commits. */
+export interface QueueWriter {
+  send(queue: string, input: SendInput): Promise<SendResult>;
+}
+
+export interface QueueService {
+  createQueue(input: CreateQueueInput): Promise<{ queue: QueueAttributes; created: boolean }>;
+  getQueue(name: string): Promise<QueueInfo>;
+  listQueues(): Promise<QueueInfo[]>;
+  deleteQueue(name: string): Promise<void>;
+  purgeQueue(name: string): Promise<{ purged: number }>;
+
+  send(queue: string, input: SendInput): Promise<SendResult>;
+  sendBatch(queue: string, entries: SendInput[]): Promise<BatchOutcome<SendResult>[]>;
+  receive(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]>;
+  delete(queue: string, receiptHandle: string): Promise<void>;
+  deleteBatch(queue: string, receiptHandles: string[]): Promise<BatchOutcome<void>[]>;
+  /** Sets when the message becomes visible again, counted from now; 0 makes it visible at once. */
+  changeVisibility(queue: string, receiptHandle: string, visibilityTimeoutS: number): Promise<void>;
+  /** Moves every message of a dead-letter queue back to the queue it came from. */
+  redrive(deadLetterQueue: string): Promise<{ moved: number }>;
+}
