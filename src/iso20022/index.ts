@@ -1,0 +1,26 @@
+/**
+ * The ISO 20022 message layer: parse, identify, read, build and serialize messages. No I/O: callers pass bytes or
+ * text in and get values out. Everything importable from outside the module is listed here explicitly.
+ */
+export type { XmlAttribute, XmlDocument, XmlElement } from './xml/tree.js';
+export { XSI_NS, at, attr, child, childrenNamed, cloneElement, element, findElement, textAt } from './xml/tree.js';
+export type { XmlLimits, XmlParseOptions } from './xml/parse.js';
+export { DEFAULT_XML_LIMITS, parseXml } from './xml/parse.js';
+export type { SerializeOptions } from './xml/serialize.js';
+export { escapeAttr, escapeText, serializeXml } from './xml/serialize.js';
+export type { MessageId, SupportedFamily } from './identify.js';
+export {
+  ISO_NS_PREFIX,
+  SUPPORTED_MESSAGES,
+  identifyNamespace,
+  isBuildable,
+  isSupported,
+  isSupportedFamily,
+  namespaceOf,
+  parseMessageId,
+} from './identify.js';
+export type { MessageFinding, SplitMessage } from './message.js';
+export { parseMessage, splitMessage } from './message.js';
+export type { AppHeader, HeaderParty } from './models/head.js';
+export { readAppHeader } from './models/head.js';
+export type { Account, Agent, Amount, Party, Reason } from './models/common.js';
