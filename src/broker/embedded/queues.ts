@@ -1,0 +1,320 @@
+/**
+ * The embedded queue engine: SQS-style queues in the hub's SQLite file (see ports/queues.ts for the semantics).
+ *
+ * Every call is one unit of the group commit, so it answers only once durable. Long polling waits on an
+ * in-process signal raised after the commit of anything that can make a message receivable (a send, a
+ * visibility change, a delete that unblocks a FIFO group, a redrive), or on a timer set to the next time a
+ * delayed or in-flight message becomes visible: no polling loop.
+ */
+import type { Logger } from '../../log.js';
+import { MxError, isMxError } from '../../errors.js';
+import type { Clock } from '../../ports/clock.js';
+import type { IdGenerator } from '../../ports/ids.js';
+import {
+  QUEUE_LIMITS,
+  type BatchOutcome,
+  type CreateQueueInput,
+  type QueueAttributes,
+  type QueueInfo,
+  type QueueService,
+  type QueueWriter,
+  type ReceiveOptions,
+  type ReceivedMessage,
+  type SendInput,
+  type SendResult,
+} from '../../ports/queues.js';
+import { checkMessage, checkQueueName, normalizeQueue, sameAttributes, type QueueDefaults } from '../../queues/rules.js';
+import type { SqliteDatabase, UnitContext } from '../../storage/sqlite/database.js';
+import { QUEUE_MIGRATIONS } from './migrations.js';
+import { QueueTables, type QueueRow } from './queue-tables.js';
+
+export interface EmbeddedQueuesOptions {
+  database: SqliteDatabase;
+  clock: Clock;
+  ids: IdGenerator;
+  logger: Logger;
+  defaults: QueueDefaults;
+  maxQueues: number;
+  dedupWindowS: number;
+  sweepBatchMax: number;
+}
+
+const REDRIVE_CHUNK = 500;
+
+export class EmbeddedQueues implements QueueService {
+  readonly #db: SqliteDatabase;
+  readonly #tables: QueueTables;
+  readonly #options: EmbeddedQueuesOptions;
+  readonly #waiters = new Map<string, Set<() => void>>();
+  #closed = false;
+
+  constructor(options: EmbeddedQueuesOptions) {
+    this.#options = options;
+    this.#db = options.database;
+    this.#db.migrate('queues', QUEUE_MIGRATIONS);
+    this.#tables = new QueueTables(this.#db, options.ids);
+  }
+
+  /** Ends every long poll (they answer with what they have) and refuses new work. */
+  close(): void {
+    this.#closed = true;
+    for (const queue of [...this.#waiters.keys()]) this.#notify(queue);
+  }
+
+  /** A writer that sends inside the given unit of work: the message exists only if that unit commits. */
+  writerFor(ctx: UnitContext): QueueWriter {
+    return {
+      send: async (queue, input) => this.#sendInUnit(ctx, queue, input),
+    };
+  }
+
+  /** Removes messages past retention and expired dedup keys (bounded); the engine calls it periodically. */
+  async sweep(): Promise<{ messages: number; dedupKeys: number }> {
+    return this.#db.run(() => this.#tables.sweep(this.#options.clock.now(), this.#options.sweepBatchMax));
+  }
+
+  async createQueue(input: CreateQueueInput): Promise<{ queue: QueueAttributes; created: boolean }> {
+    const attrs = normalizeQueue(input, this.#options.defaults);
+    return this.#db.run(() => {
+      const existing = this.#tables.queueByName(attrs.name);
+      if (existing) {
+        if (sameAttributes(existing.attributes, attrs)) return { queue: existing.attributes, created: false };
+        throw new MxError('QUEUE_ALREADY_EXISTS', `queue ${attrs.name} exists with different attributes`);
+      }
+      if (this.#tables.countQueues() >= this.#options.maxQueues) {
+        throw new MxError('QUEUE_LIMIT_REACHED', `at most ${this.#options.maxQueues} queues may exist`);
+      }
+      let dlqId: number | null = null;
+      if (attrs.deadLetterQueue !== null) {
+        const dlq = this.#tables.queueByName(attrs.deadLetterQueue);
+        if (!dlq) throw new MxError('QUEUE_NOT_FOUND', `dead_letter_queue ${attrs.deadLetterQueue} does not exist; create it first`);
+        if (dlq.attributes.fifo !== attrs.fifo) {
+          throw new MxError('INVALID_ATTRIBUTE', 'a dead_letter_queue must be of the same kind (FIFO or standard) as its queue');
+        }
+        dlqId = dlq.id;
+      }
+      const id = this.#tables.insertQueue(attrs, dlqId, this.#options.clock.now());
+      return { queue: this.#tables.queueById(id)!.attributes, created: true };
+    });
+  }
+
+  async getQueue(name: string): Promise<QueueInfo> {
+    checkQueueName(name);
+    return this.#db.run(() => {
+      const queue = this.#queue(name);
+      return { ...queue.attributes, metrics: this.#tables.metrics(queue, this.#options.clock.now()) };
+    });
+  }
+
+  async listQueues(): Promise<QueueInfo[]> {
+    return this.#db.run(() => {
+      const now = this.#options.clock.now();
+      return this.#tables.allQueues().map((q) => ({ ...q.attributes, metrics: this.#tables.metrics(q, now) }));
+    });
+  }
+
+  async deleteQueue(name: string): Promise<void> {
+    checkQueueName(name);
+    await this.#db.run(() => {
+      const queue = this.#queue(name);
+      const users = this.#tables.queuesUsingAsDeadLetter(queue.id);
+      if (users.length > 0) {
+        throw new MxError('QUEUE_IN_USE', `queue ${name} is the dead_letter_queue of ${users.join(', ')}`);
+      }
+      this.#tables.deleteQueue(queue.id);
+    });
+    this.#notify(name);
+  }
+
+  async purgeQueue(name: string): Promise<{ purged: number }> {
+    checkQueueName(name);
+    return this.#db.run(() => ({ purged: this.#tables.purge(this.#queue(name).id) }));
+  }
+
+  async send(queue: string, input: SendInput): Promise<SendResult> {
+    checkQueueName(queue);
+    return this.#db.run((ctx) => this.#sendInUnit(ctx, queue, input));
+  }
+
+  async sendBatch(queue: string, entries: SendInput[]): Promise<BatchOutcome<SendResult>[]> {
+    checkQueueName(queue);
+    return this.#db.run((ctx) => {
+      const row = this.#queue(queue);
+      return entries.map((entry): BatchOutcome<SendResult> => {
+        try {
+          return { ok: true, value: this.#sendRow(ctx, row, entry) };
+        } catch (error) {
+          if (isMxError(error)) return { ok: false, error };
+          throw error;
+        }
+      });
+    });
+  }
+
+  async receive(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]> {
+    checkQueueName(queue);
+    const max = options.max;
+    if (!Number.isInteger(max) || max < 1 || max > QUEUE_LIMITS.receiveMax) {
+      throw new MxError('INVALID_ATTRIBUTE', `max must be an integer from 1 to ${QUEUE_LIMITS.receiveMax}`);
+    }
+    const waitMs = options.waitMs ?? 0;
+    if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > QUEUE_LIMITS.waitSMax * 1000) {
+      throw new MxError('INVALID_ATTRIBUTE', `the wait must be from 0 to ${QUEUE_LIMITS.waitSMax} s`);
+    }
+    const vis = options.visibilityTimeoutS;
+    if (vis !== undefined && (!Number.isInteger(vis) || vis < 0 || vis > QUEUE_LIMITS.visibilityTimeoutSMax)) {
+      throw new MxError('INVALID_ATTRIBUTE', `visibility must be an integer from 0 to ${QUEUE_LIMITS.visibilityTimeoutSMax} s`);
+    }
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      // Register before looking, so that a send committed right after the look still wakes this receive.
+      const wake = waitMs > 0 ? this.#subscribe(queue) : null;
+      try {
+        const { messages, nextAt } = await this.#db.run(() => {
+          const row = this.#queue(queue);
+          const now = this.#options.clock.now();
+          const result = this.#tables.receive(row, max, vis ?? row.attributes.visibilityTimeoutS, now);
+          for (const name of result.touched) this.#notifyAfter(name);
+          return {
+            messages: result.messages,
+            nextAt: result.messages.length === 0 ? this.#tables.nextReceivableAt(row, now) : null,
+          };
+        });
+        const remaining = deadline - Date.now();
+        if (messages.length > 0 || !wake || remaining <= 0 || this.#closed || options.signal?.aborted) return messages;
+        const untilNext = nextAt === null ? remaining : Math.max(1, nextAt - this.#options.clock.now());
+        await wake.wait(Math.min(remaining, untilNext), options.signal);
+      } finally {
+        wake?.cancel();
+      }
+    }
+  }
+
+  async delete(queue: string, receiptHandle: string): Promise<void> {
+    checkQueueName(queue);
+    await this.#db.run((ctx) => {
+      const row = this.#queue(queue);
+      this.#tables.deleteMessage(row, receiptHandle);
+      if (row.attributes.fifo) ctx.afterCommit(() => this.#notify(row.attributes.name));
+    });
+  }
+
+  async deleteBatch(queue: string, receiptHandles: string[]): Promise<BatchOutcome<void>[]> {
+    checkQueueName(queue);
+    return this.#db.run((ctx) => {
+      const row = this.#queue(queue);
+      if (row.attributes.fifo) ctx.afterCommit(() => this.#notify(row.attributes.name));
+      return receiptHandles.map((handle): BatchOutcome<void> => {
+        try {
+          this.#tables.deleteMessage(row, handle);
+          return { ok: true, value: undefined };
+        } catch (error) {
+          if (isMxError(error)) return { ok: false, error };
+          throw error;
+        }
+      });
+    });
+  }
+
+  async changeVisibility(queue: string, receiptHandle: string, visibilityTimeoutS: number): Promise<void> {
+    checkQueueName(queue);
+    if (!Number.isInteger(visibilityTimeoutS) || visibilityTimeoutS < 0 || visibilityTimeoutS > QUEUE_LIMITS.visibilityTimeoutSMax) {
+      throw new MxError('INVALID_ATTRIBUTE', `visibility must be an integer from 0 to ${QUEUE_LIMITS.visibilityTimeoutSMax} s`);
+    }
+    await this.#db.run((ctx) => {
+      const row = this.#queue(queue);
+      this.#tables.changeVisibility(row, receiptHandle, visibilityTimeoutS, this.#options.clock.now());
+      ctx.afterCommit(() => this.#notify(row.attributes.name));
+    });
+  }
+
+  async redrive(deadLetterQueue: string): Promise<{ moved: number }> {
+    checkQueueName(deadLetterQueue);
+    let moved = 0;
+    let afterSeq = 0;
+    // Chunks of bounded size, each its own transaction, so a large dead-letter queue never holds one huge commit.
+    for (;;) {
+      const chunk = await this.#db.run((ctx) => {
+        const dlq = this.#queue(deadLetterQueue);
+        if (afterSeq === 0 && this.#tables.queuesUsingAsDeadLetter(dlq.id).length === 0) {
+          const probe = this.#tables.redriveChunk(dlq, this.#options.clock.now(), 0, 1);
+          if (probe.seen === 0) {
+            throw new MxError('NOT_A_DEAD_LETTER_QUEUE', `queue ${deadLetterQueue} is no queue's dead_letter_queue and holds no dead-lettered messages`);
+          }
+          for (const name of probe.touched) ctx.afterCommit(() => this.#notify(name));
+          return probe;
+        }
+        const result = this.#tables.redriveChunk(dlq, this.#options.clock.now(), afterSeq, REDRIVE_CHUNK);
+        for (const name of result.touched) ctx.afterCommit(() => this.#notify(name));
+        return result;
+      });
+      moved += chunk.moved;
+      afterSeq = chunk.lastSeq;
+      if (chunk.seen === 0) return { moved };
+    }
+  }
+
+  #queue(name: string): QueueRow {
+    const row = this.#tables.queueByName(name);
+    if (!row) throw new MxError('QUEUE_NOT_FOUND', `queue ${name} does not exist`);
+    return row;
+  }
+
+  #sendInUnit(ctx: UnitContext, queue: string, input: SendInput): SendResult {
+    return this.#sendRow(ctx, this.#queue(queue), input);
+  }
+
+  #sendRow(ctx: UnitContext, row: QueueRow, input: SendInput): SendResult {
+    const checked = checkMessage(row.attributes, input);
+    const result = this.#tables.send(row, checked, this.#options.clock.now(), this.#options.dedupWindowS * 1000);
+    if (!result.duplicate) ctx.afterCommit(() => this.#notify(row.attributes.name));
+    return result;
+  }
+
+  #notifyAfter(queue: string): void {
+    // Called inside a unit; waking waiters early is harmless even if the unit rolls back (they just look again).
+    queueMicrotask(() => this.#notify(queue));
+  }
+
+  #notify(queue: string): void {
+    const waiters = this.#waiters.get(queue);
+    if (!waiters) return;
+    this.#waiters.delete(queue);
+    for (const wake of waiters) wake();
+  }
+
+  /** Registers interest in `queue` at once; `wait` then resolves on a notification, the timeout or the signal. */
+  #subscribe(queue: string): { wait(ms: number, signal?: AbortSignal): Promise<void>; cancel(): void } {
+    let fired = false;
+    let release: (() => void) | null = null;
+    const fire = () => {
+      fired = true;
+      release?.();
+    };
+    let set = this.#waiters.get(queue);
+    if (!set) this.#waiters.set(queue, (set = new Set()));
+    set.add(fire);
+    return {
+      wait: (ms, signal) =>
+        fired
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              const done = () => {
+                clearTimeout(timer);
+                signal?.removeEventListener('abort', done);
+                release = null;
+                resolve();
+              };
+              const timer = setTimeout(done, ms);
+              signal?.addEventListener('abort', done, { once: true });
+              release = done;
+            }),
+      cancel: () => {
+        release = null;
+        const current = this.#waiters.get(queue);
+        current?.delete(fire);
+        if (current?.size === 0) this.#waiters.delete(queue);
+      },
+    };
+  }
+}

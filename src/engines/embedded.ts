@@ -1,0 +1,79 @@
+/**
+ * The embedded engine: one SQLite file holds the store and the queues (so a state change and the messages it
+ * produces commit in one transaction). Nothing else to install.
+ */
+import { join } from 'node:path';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../ports/clock.js';
+import type { IdGenerator } from '../ports/ids.js';
+import type { QueueService } from '../ports/queues.js';
+import type { Store } from '../ports/store.js';
+import { EmbeddedQueues } from '../broker/embedded/queues.js';
+import { SqliteDatabase } from '../storage/sqlite/database.js';
+import { SqliteStore } from '../storage/sqlite/store.js';
+
+export interface Engine {
+  readonly name: 'embedded';
+  readonly store: Store;
+  readonly queues: QueueService;
+  /** Starts background work (sweepers). */
+  start(): void;
+  /** Ends long polls at once (they answer with what they have) so that shutdown need not wait for them. */
+  beginShutdown(): void;
+  close(): Promise<void>;
+}
+
+export interface EmbeddedEngineOptions {
+  config: Pick<Config, 'dataDir' | 'sqlite' | 'queues'>;
+  clock: Clock;
+  ids: IdGenerator;
+  logger: Logger;
+  /** Overrides the database file (default: <dataDir>/mxgate.db); ':memory:' for tests that need no file. */
+  path?: string;
+}
+
+export const DATABASE_FILE = 'mxgate.db';
+
+export function openEmbeddedEngine(options: EmbeddedEngineOptions): Engine {
+  const { config, clock, ids, logger } = options;
+  const database = new SqliteDatabase({
+    path: options.path ?? join(config.dataDir, DATABASE_FILE),
+    commitBatchMax: config.sqlite.commitBatchMax,
+    busyTimeoutMs: config.sqlite.busyTimeoutMs,
+    logger,
+  });
+  const queues = new EmbeddedQueues({
+    database,
+    clock,
+    ids,
+    logger,
+    defaults: config.queues.defaults,
+    maxQueues: config.queues.maxQueues,
+    dedupWindowS: config.queues.dedupWindowS,
+    sweepBatchMax: config.queues.sweepBatchMax,
+  });
+  const store = new SqliteStore({ database, clock, queueWriter: (ctx) => queues.writerFor(ctx) });
+  let sweeper: NodeJS.Timeout | null = null;
+  const sweep = async () => {
+    await queues.sweep();
+    await store.sweep(config.queues.sweepBatchMax);
+  };
+  return {
+    name: 'embedded',
+    store,
+    queues,
+    start: () => {
+      sweeper ??= setInterval(() => {
+        sweep().catch((err: unknown) => logger.error({ err }, 'sweep of expired messages and keys failed'));
+      }, config.queues.sweepIntervalMs);
+      sweeper.unref();
+    },
+    beginShutdown: () => queues.close(),
+    close: async () => {
+      if (sweeper) clearInterval(sweeper);
+      queues.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * The HTTP API factory. `buildApp(deps)` wires routes to the services it is given; it opens nothing itself,
+ * so tests drive it through `inject()` or a real socket with any engine.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log.js';
+import type { QueueService } from '../ports/queues.js';
+import { MxError } from '../errors.js';
+import { sendError } from './errors.js';
+import { queueRoutes } from './routes/queues.js';
+
+export interface AppDeps {
+  config: Pick<Config, 'http'>;
+  logger: Logger;
+  queues: QueueService;
+}
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.config.http.bodyLimitBytes,
+    keepAliveTimeout: deps.config.http.keepAliveTimeoutMs,
+    requestTimeout: deps.config.http.requestTimeoutMs,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && /^[\w.-]{1,128}$/.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  });
+
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.setErrorHandler((error, request, reply) => sendError(reply, request, error));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, request, new MxError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+
+  app.get('/health', async () => ({ status: 'ok' }));
+  await app.register(queueRoutes, { prefix: '/v1/queues', queues: deps.queues });
+  return app;
+}
