@@ -7,8 +7,16 @@
 /** Which layer produced a finding. The safety layer throws instead (see the parser). */
 export type ValidationLayer = 'xsd' | 'builtin' | 'profile';
 
+/**
+ * 'error' makes the message invalid. 'warning' is reported but accepted: a value that describes rather than
+ * instructs (a purpose, a party's identification scheme, an LEI check digit) or anything inside a bank-to-customer
+ * report, which relays what was booked and is never rejected for it.
+ */
+export type Severity = 'error' | 'warning';
+
 export interface Finding {
   readonly layer: ValidationLayer;
+  readonly severity: Severity;
   /** Stable rule id, e.g. 'iban.checksum', 'xsd.schema', 'fednow.ccy.usd'. */
   readonly rule: string;
   /**
@@ -28,7 +36,12 @@ export interface ValidationResult {
   readonly findings: readonly Finding[];
 }
 
-/** Builds a result; a message is valid when no finding was produced. */
+/** Builds a result; a message is valid when no finding is an error (warnings are kept and reported). */
 export function toResult(findings: readonly Finding[]): ValidationResult {
-  return { valid: findings.length === 0, findings };
+  return { valid: !findings.some((f) => f.severity === 'error'), findings };
+}
+
+/** The findings that make a message invalid. */
+export function errorsOf(findings: readonly Finding[]): Finding[] {
+  return findings.filter((f) => f.severity === 'error');
 }

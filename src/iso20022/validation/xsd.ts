@@ -75,7 +75,7 @@ export class SchemaValidator {
       const parts = findParts(root, 0, []);
       if (parts.length === 0) {
         return [{
-          layer: 'xsd', rule: 'xsd.namespace', code: 'FF01', path: `/${root.name}`, line: root.line,
+          layer: 'xsd', severity: 'error', rule: 'xsd.namespace', code: 'FF01', path: `/${root.name}`, line: root.line,
           message: `no ISO 20022 Document or AppHdr (namespace ${ISO20022_NAMESPACE_PREFIX}...) in the message`,
         }];
       }
@@ -189,6 +189,7 @@ function toFinding(detail: ErrorDetail, part: XmlElement): Finding {
   const path = detail.xpath === undefined ? undefined : resolveXPath(detail.xpath, part);
   return {
     layer: 'xsd',
+    severity: 'error',
     rule: 'xsd.schema',
     code: 'FF01',
     path: path ?? `/${part.name}`,
