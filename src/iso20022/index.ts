@@ -24,3 +24,36 @@ export { parseMessage, splitMessage } from './message.js';
 export type { AppHeader, HeaderParty } from './models/head.js';
 export { readAppHeader } from './models/head.js';
 export type { Account, Agent, Amount, Party, Reason } from './models/common.js';
+export type { MessageModel } from './models/index.js';
+export { readModel } from './models/index.js';
+export type { CreditTransfer, CreditTransferTx, GroupHeader, Remittance } from './models/credit-transfer.js';
+export { readCreditTransfer } from './models/credit-transfer.js';
+export type { OriginalRefs, PaymentInfoStatus, StatusReport, TransactionStatus } from './models/status.js';
+export { readStatusReport } from './models/status.js';
+export type { PaymentReturn, ReturnTx } from './models/payment-return.js';
+export { readPaymentReturn } from './models/payment-return.js';
+export type { CreditTransferInitiation, InitiationTx, PaymentInfo } from './models/initiation.js';
+export { readInitiation } from './models/initiation.js';
+export type {
+  Assignment,
+  CancellationRequest,
+  CancellationStatusTx,
+  CancellationTx,
+  CaseParty,
+  InvestigationResolution,
+} from './models/investigation.js';
+export { readCancellationRequest, readResolution } from './models/investigation.js';
+export type { StatusRequest, StatusRequestTx } from './models/status-request.js';
+export { readStatusRequest } from './models/status-request.js';
+export type { Balance, CashManagementReport, CashReport, Entry, EntryTx } from './models/statement.js';
+export { readCashManagementReport } from './models/statement.js';
+export type { ScaledDecimal } from './money.js';
+export {
+  compareDecimals,
+  currencyExponent,
+  fromMinorUnits,
+  isKnownCurrency,
+  parseDecimal,
+  sumDecimals,
+  toMinorUnits,
+} from './money.js';
