@@ -14,6 +14,7 @@ const program = new Command('mxgate')
 // Command modules register themselves here, one line each.
 const modules: Array<Promise<{ register(program: Command): void }>> = [
   import('./serve.js'),
+  import('./queues.js'),
 ];
 
 for (const mod of await Promise.all(modules)) mod.register(program);
