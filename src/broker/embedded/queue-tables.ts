@@ -286,11 +286,15 @@ export class QueueTables {
     this.#s.upsertGroup.run(queueId, groupId, head.seq, Math.max(head.visible_at, lock));
   }
 
-  deleteMessage(queue: QueueRow, receiptHandle: string): void {
+  /**
+   * Deletes the message that holds the receipt handle. Returns its FIFO group, which the caller must refresh
+   * (once per group for a batch) with `refreshGroup`; null for standard queues.
+   */
+  deleteMessage(queue: QueueRow, receiptHandle: string): string | null {
     const { seq, token } = parseReceiptHandle(receiptHandle);
     const row = this.#s.deleteByReceipt.get(seq, queue.id, token) as { group_id: string | null } | undefined;
     if (!row) throw new MxError('RECEIPT_HANDLE_INVALID', 'no message of this queue holds that receipt handle (deleted, or received again since)');
-    if (queue.attributes.fifo && row.group_id !== null) this.refreshGroup(queue.id, row.group_id);
+    return queue.attributes.fifo ? row.group_id : null;
   }
 
   changeVisibility(queue: QueueRow, receiptHandle: string, visibilityS: number, now: number): void {

@@ -46,6 +46,8 @@ export class EmbeddedQueues implements QueueService {
   readonly #tables: QueueTables;
   readonly #options: EmbeddedQueuesOptions;
   readonly #waiters = new Map<string, Set<() => void>>();
+  /** Queue rows by name. Attributes never change after creation, so only a delete invalidates an entry. */
+  readonly #rows = new Map<string, QueueRow>();
   #closed = false;
 
   constructor(options: EmbeddedQueuesOptions) {
@@ -122,7 +124,9 @@ export class EmbeddedQueues implements QueueService {
         throw new MxError('QUEUE_IN_USE', `queue ${name} is the dead_letter_queue of ${users.join(', ')}`);
       }
       this.#tables.deleteQueue(queue.id);
+      this.#rows.delete(name);
     });
+    this.#rows.delete(name);
     this.#notify(name);
   }
 
@@ -194,8 +198,11 @@ export class EmbeddedQueues implements QueueService {
     checkQueueName(queue);
     await this.#db.run((ctx) => {
       const row = this.#queue(queue);
-      this.#tables.deleteMessage(row, receiptHandle);
-      if (row.attributes.fifo) ctx.afterCommit(() => this.#notify(row.attributes.name));
+      const group = this.#tables.deleteMessage(row, receiptHandle);
+      if (group !== null) {
+        this.#tables.refreshGroup(row.id, group);
+        ctx.afterCommit(() => this.#notify(row.attributes.name));
+      }
     });
   }
 
@@ -203,16 +210,20 @@ export class EmbeddedQueues implements QueueService {
     checkQueueName(queue);
     return this.#db.run((ctx) => {
       const row = this.#queue(queue);
-      if (row.attributes.fifo) ctx.afterCommit(() => this.#notify(row.attributes.name));
-      return receiptHandles.map((handle): BatchOutcome<void> => {
+      const groups = new Set<string>();
+      const outcomes = receiptHandles.map((handle): BatchOutcome<void> => {
         try {
-          this.#tables.deleteMessage(row, handle);
+          const group = this.#tables.deleteMessage(row, handle);
+          if (group !== null) groups.add(group);
           return { ok: true, value: undefined };
         } catch (error) {
           if (isMxError(error)) return { ok: false, error };
           throw error;
         }
       });
+      for (const group of groups) this.#tables.refreshGroup(row.id, group);
+      if (groups.size > 0) ctx.afterCommit(() => this.#notify(row.attributes.name));
+      return outcomes;
     });
   }
 
@@ -255,8 +266,11 @@ export class EmbeddedQueues implements QueueService {
   }
 
   #queue(name: string): QueueRow {
+    const cached = this.#rows.get(name);
+    if (cached) return cached;
     const row = this.#tables.queueByName(name);
     if (!row) throw new MxError('QUEUE_NOT_FOUND', `queue ${name} does not exist`);
+    this.#rows.set(name, row);
     return row;
   }
 

@@ -59,6 +59,7 @@ export class SqliteDatabase {
   #flushing: Promise<void> | null = null;
   #closed = false;
   readonly #flushStats = { batches: 0, units: 0 };
+  readonly #tx: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
 
   constructor(options: SqliteDatabaseOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -72,6 +73,16 @@ export class SqliteDatabase {
     this.#db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       component TEXT NOT NULL, version INTEGER NOT NULL, description TEXT NOT NULL, applied_at INTEGER NOT NULL,
       PRIMARY KEY (component, version)) WITHOUT ROWID`);
+    // Prepared once: these run for every unit, and parsing them each time is measurable.
+    const p = (sql: string) => this.#db.prepare(sql);
+    this.#tx = {
+      begin: p('BEGIN IMMEDIATE'),
+      commit: p('COMMIT'),
+      rollback: p('ROLLBACK'),
+      savepoint: p('SAVEPOINT unit'),
+      release: p('RELEASE unit'),
+      rollbackTo: p('ROLLBACK TO unit'),
+    };
   }
 
   /** Applies the component's migrations that are not applied yet, in order, each in its own transaction. */
@@ -151,7 +162,7 @@ export class SqliteDatabase {
     const db = this.#db;
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
-      db.exec('BEGIN IMMEDIATE');
+      this.#tx.begin.run();
     } catch (cause) {
       const error = new MxError('STORE_UNAVAILABLE', 'cannot begin a database transaction', { cause });
       for (const unit of batch) unit.reject(error);
@@ -159,10 +170,10 @@ export class SqliteDatabase {
     }
     for (const unit of batch) {
       const ctx: UnitContext = { db, afterCommit: (effect) => unit.effects.push(effect) };
-      db.exec('SAVEPOINT unit');
+      this.#tx.savepoint.run();
       try {
         const value = await unit.work(ctx);
-        db.exec('RELEASE unit');
+        this.#tx.release.run();
         outcomes.push({ ok: true, value });
       } catch (error) {
         unit.effects.length = 0;
@@ -171,15 +182,15 @@ export class SqliteDatabase {
           this.#failBatch(batch, error);
           return;
         }
-        db.exec('ROLLBACK TO unit');
-        db.exec('RELEASE unit');
+        this.#tx.rollbackTo.run();
+        this.#tx.release.run();
         outcomes.push({ ok: false, error });
       }
     }
     try {
-      db.exec('COMMIT');
+      this.#tx.commit.run();
     } catch (error) {
-      if (db.inTransaction) db.exec('ROLLBACK');
+      if (db.inTransaction) this.#tx.rollback.run();
       this.#failBatch(batch, error);
       return;
     }
