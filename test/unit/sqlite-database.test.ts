@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteDatabase } from '../../src/storage/sqlite/database.js';
+import { silentLogger } from '../../src/log.js';
+import { MxError } from '../../src/errors.js';
+
+function open(dir: string) {
+  const db = new SqliteDatabase({ path: join(dir, 'test.db'), commitBatchMax: 64, busyTimeoutMs: 1000, logger: silentLogger() });
+  db.migrate('t', [{ version: 1, description: 'rows', sql: 'CREATE TABLE rows (id INTEGER PRIMARY KEY, v TEXT NOT NULL)' }]);
+  return db;
+}
+
+test('concurrent units share commits (group commit) and each settles after the commit', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mxgate-db-'));
+  const db = open(dir);
+  const insert = db.prepare('INSERT INTO rows (v) VALUES (?)');
+  const ids = await Promise.all(Array.from({ length: 200 }, (_, i) => db.run(() => Number(insert.run(`v${i}`).lastInsertRowid))));
+  assert.equal(new Set(ids).size, 200);
+  const { batches, units } = db.stats;
+  assert.equal(units, 200);
+  assert.ok(batches <= 200 / 64 + 1, `200 units took ${batches} commits`);
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('migrations apply once per component and version', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mxgate-db-'));
+  await open(dir).close();
+  const again = open(dir); // would throw "table rows already exists" if version 1 ran twice
+  const count = await again.run((ctx) => ctx.db.prepare("SELECT COUNT(*) AS n FROM schema_migrations WHERE component = 't'").get() as { n: number });
+  assert.equal(count.n, 1);
+  await again.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a unit that throws rolls back alone; a closed database refuses new work', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mxgate-db-'));
+  const db = open(dir);
+  const insert = db.prepare('INSERT INTO rows (id, v) VALUES (?, ?)');
+  const results = await Promise.allSettled([
+    db.run(() => insert.run(1, 'a')),
+    db.run(() => {
+      insert.run(2, 'b');
+      insert.run(1, 'duplicate key');
+    }),
+    db.run(() => insert.run(3, 'c')),
+  ]);
+  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  const rows = await db.run((ctx) => ctx.db.prepare('SELECT id FROM rows ORDER BY id').pluck().all());
+  assert.deepEqual(rows, [1, 3]);
+  await db.close();
+  await assert.rejects(db.run(() => 1), (e: unknown) => e instanceof MxError && e.code === 'SHUTTING_DOWN');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the database runs in WAL mode with synchronous=FULL (durable commits)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mxgate-db-'));
+  const db = open(dir);
+  const mode = await db.run((ctx) => [ctx.db.pragma('journal_mode', { simple: true }), ctx.db.pragma('synchronous', { simple: true })]);
+  assert.deepEqual(mode, ['wal', 2]);
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
