@@ -15,6 +15,7 @@ const program = new Command('mxgate')
 const modules: Array<Promise<{ register(program: Command): void }>> = [
   import('./serve.js'),
   import('./queues.js'),
+  import('./validate.js'),
 ];
 
 for (const mod of await Promise.all(modules)) mod.register(program);

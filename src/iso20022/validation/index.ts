@@ -26,3 +26,5 @@ export { validateProfile } from '../profiles/engine.js';
 export type { ProfileId } from '../profiles/index.js';
 export { PROFILES, detectProfile, getProfile } from '../profiles/index.js';
 export { isValidAba } from '../profiles/aba.js';
+export type { MessageValidatorOptions, ValidateOptions, ValidationReport } from './validate.js';
+export { MessageValidator } from './validate.js';
