@@ -57,3 +57,16 @@ export {
   sumDecimals,
   toMinorUnits,
 } from './money.js';
+export type { BuiltMessage, TransactionAnswer } from './build/common.js';
+export { toXml } from './build/common.js';
+export type { ReasonInput } from './build/nodes.js';
+export { answerVersion } from './build/versions.js';
+export { allowsChild, sortBySchema, typeAt } from './build/order.js';
+export type { CustomerStatusReportOptions, PaymentInfoAnswer, StatusReportOptions } from './build/status-report.js';
+export { buildPacs002, buildPain002 } from './build/status-report.js';
+export type { ResolutionOptions } from './build/resolution.js';
+export { buildCamt029 } from './build/resolution.js';
+export type { PaymentReturnOptions } from './build/payment-return.js';
+export { buildPacs004 } from './build/payment-return.js';
+export type { CreditTransferOptions } from './build/credit-transfer.js';
+export { buildPacs008 } from './build/credit-transfer.js';
