@@ -16,6 +16,7 @@ const modules: Array<Promise<{ register(program: Command): void }>> = [
   import('./serve.js'),
   import('./queues.js'),
   import('./validate.js'),
+  import('./inspect.js'),
 ];
 
 for (const mod of await Promise.all(modules)) mod.register(program);
