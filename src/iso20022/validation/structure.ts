@@ -11,21 +11,44 @@ import type { Collector } from './builtin.js';
 
 const COUNT = /^[0-9]{1,15}$/;
 
+/** A required path split once: alternatives ('A|B'), each a list of names. */
+interface RequiredPath {
+  readonly source: string;
+  readonly alternatives: readonly (readonly string[])[];
+}
+
+interface CompiledRequired {
+  readonly paths: readonly RequiredPath[];
+  readonly each: ReadonlyArray<{ readonly block: readonly string[]; readonly paths: readonly RequiredPath[] }>;
+}
+
+function compileRequired(path: string): RequiredPath {
+  return { source: path, alternatives: path.split('|').map((alt) => alt.split('/')) };
+}
+
+// Split once at load: the rules run for every payment.
+const REQUIRED: ReadonlyMap<string, CompiledRequired> = new Map(Object.entries(REQUIRED_ELEMENTS).map(([family, spec]) => [family, {
+  paths: spec.paths.map(compileRequired),
+  each: Object.entries(spec.each ?? {}).map(([block, inner]) => ({ block: block.split('/'), paths: inner.map(compileRequired) })),
+}]));
+
 /** How each family's transactions and totals are laid out (relative to the message element). */
 interface TotalsSpec {
   /** Repeated transaction element, e.g. 'CdtTrfTxInf'. */
   readonly tx: string;
-  /** Amount inside a transaction that CtrlSum and the settlement total add up. */
-  readonly amount: readonly string[];
+  /** Amount inside a transaction that CtrlSum and the settlement total add up (alternatives, as name lists). */
+  readonly amount: readonly (readonly string[])[];
   /** Settlement total in GrpHdr, when the family has one. */
   readonly total?: string;
 }
 
 const TOTALS: Readonly<Record<string, TotalsSpec>> = {
-  'pacs.008': { tx: 'CdtTrfTxInf', amount: ['IntrBkSttlmAmt'], total: 'TtlIntrBkSttlmAmt' },
-  'pacs.009': { tx: 'CdtTrfTxInf', amount: ['IntrBkSttlmAmt'], total: 'TtlIntrBkSttlmAmt' },
-  'pacs.004': { tx: 'TxInf', amount: ['RtrdIntrBkSttlmAmt'], total: 'TtlRtrdIntrBkSttlmAmt' },
+  'pacs.008': { tx: 'CdtTrfTxInf', amount: [['IntrBkSttlmAmt']], total: 'TtlIntrBkSttlmAmt' },
+  'pacs.009': { tx: 'CdtTrfTxInf', amount: [['IntrBkSttlmAmt']], total: 'TtlIntrBkSttlmAmt' },
+  'pacs.004': { tx: 'TxInf', amount: [['RtrdIntrBkSttlmAmt']], total: 'TtlRtrdIntrBkSttlmAmt' },
 };
+
+const PAIN001_AMOUNT: readonly (readonly string[])[] = [['Amt', 'InstdAmt'], ['Amt', 'EqvtAmt', 'Amt']];
 
 export function checkStructure(part: XmlElement, family: string, out: Collector): void {
   // The Document holds one message element; the AppHdr is its own message element.
@@ -35,8 +58,8 @@ export function checkStructure(part: XmlElement, family: string, out: Collector)
     return;
   }
   const chain = message === part ? [part] : [part, message];
-  const required = REQUIRED_ELEMENTS[family];
-  if (required !== undefined) checkRequired(message, chain, required.paths, required.each, out);
+  const required = REQUIRED.get(family);
+  if (required !== undefined) checkRequired(message, chain, required, out);
   if (family === 'pain.001') {
     checkPain001(message, chain, out);
     return;
@@ -50,26 +73,23 @@ function add(out: Collector, chain: readonly XmlElement[], rule: string, code: s
   out.add({ layer: 'builtin', severity: 'error', rule, code, path: pathOf(chain), ...(el.line > 0 ? { line: el.line } : {}), message });
 }
 
-function has(el: XmlElement, path: string): boolean {
-  return path.split('|').some((alternative) => {
+function has(el: XmlElement, path: RequiredPath): boolean {
+  for (const alternative of path.alternatives) {
     let cur: XmlElement | undefined = el;
-    for (const name of alternative.split('/')) cur = child(cur, name);
-    return cur !== undefined;
-  });
+    for (let i = 0; i < alternative.length && cur !== undefined; i += 1) cur = child(cur, alternative[i]!);
+    if (cur !== undefined) return true;
+  }
+  return false;
 }
 
-function checkRequired(
-  message: XmlElement, chain: XmlElement[], paths: readonly string[],
-  each: Readonly<Record<string, readonly string[]>> | undefined, out: Collector,
-): void {
-  for (const path of paths) {
-    if (!has(message, path)) add(out, chain, 'required.element', 'CH21', `mandatory element ${path} is missing`);
+function checkRequired(message: XmlElement, chain: XmlElement[], required: CompiledRequired, out: Collector): void {
+  for (const path of required.paths) {
+    if (!has(message, path)) add(out, chain, 'required.element', 'CH21', `mandatory element ${path.source} is missing`);
   }
-  if (each === undefined) return;
-  for (const [block, inner] of Object.entries(each)) {
-    for (const found of occurrences(message, chain, block.split('/'))) {
-      for (const path of inner) {
-        if (!has(found.el, path)) add(out, found.chain, 'required.element', 'CH21', `mandatory element ${path} is missing`);
+  for (const { block, paths } of required.each) {
+    for (const found of occurrences(message, chain, block)) {
+      for (const path of paths) {
+        if (!has(found.el, path)) add(out, found.chain, 'required.element', 'CH21', `mandatory element ${path.source} is missing`);
       }
     }
   }
@@ -82,14 +102,14 @@ function occurrences(el: XmlElement, chain: XmlElement[], steps: readonly string
   return childrenNamed(el, first).flatMap((c) => occurrences(c, [...chain, c], rest));
 }
 
-function amountsOf(txs: readonly XmlElement[], paths: readonly string[]): { values: string[]; currencies: Set<string> } | undefined {
+function amountsOf(txs: readonly XmlElement[], paths: readonly (readonly string[])[]): { values: string[]; currencies: Set<string> } | undefined {
   const values: string[] = [];
   const currencies = new Set<string>();
   for (const tx of txs) {
     let found: XmlElement | undefined;
     for (const path of paths) {
       let cur: XmlElement | undefined = tx;
-      for (const name of path.split('/')) cur = child(cur, name);
+      for (const name of path) cur = child(cur, name);
       if (cur !== undefined) { found = cur; break; }
     }
     if (found === undefined) return undefined;
@@ -149,12 +169,12 @@ function checkPain001(message: XmlElement, chain: XmlElement[], out: Collector):
     all.push(...txs);
     const blockChain = [...chain, block];
     checkCount(block, blockChain, txs.length, 'AM20', out);
-    const amounts = amountsOf(txs, ['Amt/InstdAmt', 'Amt/EqvtAmt/Amt']);
+    const amounts = amountsOf(txs, PAIN001_AMOUNT);
     if (amounts !== undefined) checkSum(block, blockChain, 'CtrlSum', amounts.values, 'ctrlsum.mismatch', 'AM17', out);
   }
   if (header === undefined) return;
   const headerChain = [...chain, header];
   checkCount(header, headerChain, all.length, 'AM19', out);
-  const amounts = amountsOf(all, ['Amt/InstdAmt', 'Amt/EqvtAmt/Amt']);
+  const amounts = amountsOf(all, PAIN001_AMOUNT);
   if (amounts !== undefined) checkSum(header, headerChain, 'CtrlSum', amounts.values, 'ctrlsum.mismatch', 'AM16', out);
 }
