@@ -70,3 +70,4 @@ export type { PaymentReturnOptions } from './build/payment-return.js';
 export { buildPacs004 } from './build/payment-return.js';
 export type { CreditTransferOptions } from './build/credit-transfer.js';
 export { buildPacs008 } from './build/credit-transfer.js';
+export * from './validation/index.js';

@@ -10,7 +10,7 @@ export type { Severity } from './types.js';
 export { errorsOf } from './types.js';
 export type { BuiltinOptions } from './builtin.js';
 export { validateBuiltin } from './builtin.js';
-export { amountProblem, sameDecimal, significantDecimals, sumDecimals } from './checks/amounts.js';
+export { amountProblem } from './checks/amounts.js';
 export type { AmountProblem } from './checks/amounts.js';
 export { isIsoDate, isIsoDateTime } from './checks/dates.js';
 export { bicProblem, ibanProblems, isCountryCode, isValidIban, leiProblem } from './checks/identifiers.js';

@@ -39,6 +39,8 @@ const DOCTYPE = /<!DOCTYPE/i;
 // How deep below the root the ISO parts may sit (Envelope > AppHdr is 1; BAH inside a transport wrapper is 2 or 3).
 const PART_DEPTH_MAX = 4;
 const FINDINGS_MAX_DEFAULT = 50;
+const HEAD_CHARS = 4096;
+const utf8 = new TextDecoder();
 
 interface CompiledSchema {
   readonly validator: XsdValidator;
@@ -151,7 +153,7 @@ function compile(namespace: string, source: SchemaSource): CompiledSchema {
 }
 
 function parseInput(xml: string | Uint8Array): XmlDocument {
-  const head = typeof xml === 'string' ? xml.slice(0, 4096) : new TextDecoder().decode(xml.subarray(0, 4096));
+  const head = typeof xml === 'string' ? xml.slice(0, HEAD_CHARS) : utf8.decode(xml.subarray(0, HEAD_CHARS));
   // A DOCTYPE can only come before the root element, so the head of the document is enough to find it.
   if (DOCTYPE.test(head)) throw new MxError('XML_UNSAFE', 'the message carries a DOCTYPE declaration');
   try {
