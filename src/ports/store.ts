@@ -12,6 +12,7 @@
  *  - throwing rolls back everything it wrote and rejects the promise with the thrown error.
  */
 import type { QueueWriter } from './queues.js';
+import type { TransactionsTx } from './transactions.js';
 
 export interface KvRecord {
   value: string;
@@ -41,6 +42,7 @@ export interface KvTx {
 export interface Tx {
   readonly kv: KvTx;
   readonly queues: QueueWriter;
+  readonly transactions: TransactionsTx;
   /** Runs `effect` after a durable commit (never after a rollback). Errors it throws are logged, not raised. */
   afterCommit(effect: () => void): void;
 }

@@ -7,6 +7,7 @@ import type { KvRecord, KvTx, Store, Tx } from '../../ports/store.js';
 import type { QueueWriter } from '../../ports/queues.js';
 import { MxError } from '../../errors.js';
 import type { Migration, SqliteDatabase, UnitContext } from './database.js';
+import { SqliteTransactions } from './transactions.js';
 
 export const STORE_MIGRATIONS: readonly Migration[] = [
   {
@@ -47,12 +48,14 @@ export class SqliteStore implements Store {
   readonly #clock: Clock;
   readonly #queueWriter: (ctx: UnitContext) => QueueWriter;
   readonly #s;
+  readonly #transactions: SqliteTransactions;
 
   constructor(options: SqliteStoreOptions) {
     this.#db = options.database;
     this.#clock = options.clock;
     this.#queueWriter = options.queueWriter;
     this.#db.migrate('store', STORE_MIGRATIONS);
+    this.#transactions = new SqliteTransactions(this.#db);
     const p = (sql: string) => this.#db.prepare(sql);
     this.#s = {
       get: p('SELECT value, version, expires_at FROM kv WHERE namespace = ? AND key = ?'),
@@ -82,7 +85,12 @@ export class SqliteStore implements Store {
   }
 
   #tx(ctx: UnitContext): Tx {
-    return { kv: this.#kv(), queues: this.#queueWriter(ctx), afterCommit: (effect) => ctx.afterCommit(effect) };
+    return {
+      kv: this.#kv(),
+      queues: this.#queueWriter(ctx),
+      transactions: this.#transactions.tx(),
+      afterCommit: (effect) => ctx.afterCommit(effect),
+    };
   }
 
   #live(namespace: string, key: string): KvRecord | null {

@@ -1,0 +1,154 @@
+/**
+ * Transactions as the store keeps them: one transaction per submitted message, one payment per transaction of
+ * that message, the history of applied statuses, an audit trail of everything else (refused steps, duplicates,
+ * stage failures), the messages in and out, and the business keys that make duplicates impossible.
+ *
+ * All methods run inside a store transaction (`tx.transactions`), so every change commits together with the
+ * queue messages that announce it.
+ */
+import type { HistoryStatus, PaymentStatus, TransactionStatus } from '../domain/status.js';
+
+export interface PaymentRecord {
+  index: number;
+  endToEndId: string | null;
+  txId: string | null;
+  uetr: string | null;
+  instrId: string | null;
+  /** Decimal string as in the message, never a number. */
+  amount: string | null;
+  currency: string | null;
+  status: PaymentStatus;
+  reasonCode: string | null;
+  reasonText: string | null;
+}
+
+export interface TransactionRecord {
+  id: string;
+  clientId: string;
+  status: TransactionStatus;
+  reasonCode: string | null;
+  reasonText: string | null;
+  /** Full message id, e.g. pacs.008.001.08; null until a message is submitted. */
+  messageType: string | null;
+  msgId: string | null;
+  contentHash: string | null;
+  /** Set when this id was reserved and then used for an exact duplicate: the transaction it stands for. */
+  duplicateOf: string | null;
+  /** Epoch ms by which a final status is due; null once final (or before submission). */
+  deadlineAt: number | null;
+  /** The FIFO group the stages use for this transaction (sender + debtor account). */
+  groupKey: string | null;
+  /** Whether the payment waits for a downstream answer (after forwarding). */
+  awaitingDownstream: boolean;
+  createdAt: number;
+  updatedAt: number;
+  /** First successful fetch of the outgoing message (RCVD), or null. */
+  receivedAt: number | null;
+  version: number;
+}
+
+export interface HistoryEntry {
+  status: HistoryStatus;
+  reasonCode: string | null;
+  at: number;
+}
+
+export type MessageKind = 'in' | 'out' | 'downstream';
+
+export interface StoredMessage {
+  kind: MessageKind;
+  messageType: string;
+  xml: string;
+  createdAt: number;
+}
+
+export interface NewTransaction {
+  id: string;
+  clientId: string;
+  status: 'ACCP' | 'ACTC';
+  messageType: string | null;
+  msgId: string | null;
+  contentHash: string | null;
+  deadlineAt: number | null;
+  groupKey: string | null;
+  payments: Omit<PaymentRecord, 'status' | 'reasonCode' | 'reasonText'>[];
+  at: number;
+}
+
+export interface BusinessKey {
+  kind: 'msg_id' | 'end_to_end_id' | 'tx_id' | 'uetr' | 'idempotency';
+  value: string;
+}
+
+export type KeyClaim =
+  | { ok: true }
+  | { ok: false; key: BusinessKey; transactionId: string; contentHash: string | null };
+
+export interface StatusChange {
+  /** The step applies only from this status (compare-and-set); otherwise it is refused and recorded. */
+  from: TransactionStatus;
+  to: TransactionStatus;
+  reasonCode?: string | null;
+  reasonText?: string | null;
+  /** New per-payment statuses, by payment index; payments not listed keep theirs. */
+  payments?: Array<{ index: number; status: PaymentStatus; reasonCode?: string | null; reasonText?: string | null }>;
+  deadlineAt?: number | null;
+  awaitingDownstream?: boolean;
+  at: number;
+}
+
+export interface TransactionFilter {
+  clientId: string;
+  status?: TransactionStatus;
+  since?: number;
+  until?: number;
+  msgId?: string;
+  endToEndId?: string;
+  uetr?: string;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+  limit: number;
+}
+
+export interface OriginalRefs {
+  clientId?: string;
+  msgId?: string;
+  endToEndId?: string;
+  uetr?: string;
+  txId?: string;
+}
+
+export interface TransactionsTx {
+  /** Inserts a transaction with its payments and first history entry. Throws on an id that exists. */
+  create(input: NewTransaction): Promise<void>;
+  get(id: string): Promise<TransactionRecord | null>;
+  payments(id: string): Promise<PaymentRecord[]>;
+  history(id: string): Promise<HistoryEntry[]>;
+  /**
+   * Claims business keys for a transaction, all or none, atomically (unique constraint, not check-then-insert).
+   * On a conflict nothing is claimed and the first conflicting key's owner is returned.
+   */
+  claimKeys(input: { clientId: string; keys: BusinessKey[]; transactionId: string; contentHash: string | null; expiresAt: number; now: number }): Promise<KeyClaim>;
+  /**
+   * Applies a status step when the transaction is in `change.from` and the step is allowed; returns false and
+   * records the refused step (never applies it) otherwise.
+   */
+  move(id: string, change: StatusChange): Promise<boolean>;
+  /** Points a reserved (ACCP) id at the transaction it duplicates. */
+  markDuplicateOf(id: string, originalId: string, at: number): Promise<void>;
+  /** Fills a reserved (ACCP) transaction with its message and moves it to ACTC. Returns false if not ACCP. */
+  submitReserved(input: Omit<NewTransaction, 'status' | 'clientId'>): Promise<boolean>;
+  putMessage(id: string, message: StoredMessage): Promise<void>;
+  getMessage(id: string, kind: MessageKind): Promise<StoredMessage | null>;
+  /** Adds RCVD to the history on the first call; returns whether it was the first. */
+  markReceived(id: string, at: number): Promise<boolean>;
+  /** Records an event in the audit trail (refused steps, duplicates, stage failures, ...). */
+  audit(id: string, kind: string, detail: Record<string, unknown>, at: number): Promise<void>;
+  list(filter: TransactionFilter): Promise<{ items: TransactionRecord[]; nextCursor: string | null }>;
+  /** Transactions whose deadline passed and that are not final yet, oldest deadline first. */
+  overdue(now: number, limit: number): Promise<string[]>;
+  /** Finds the transaction an answer refers to (downstream pacs.002): by original message id and/or payment ids. */
+  findOriginal(refs: OriginalRefs): Promise<string | null>;
+  /** Removes business keys past their retention, at most `limit`. */
+  sweepKeys(now: number, limit: number): Promise<number>;
+}

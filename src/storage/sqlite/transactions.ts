@@ -1,0 +1,356 @@
+/**
+ * The transactions repository on SQLite (see ports/transactions.ts). Runs inside group-commit units.
+ */
+import { canMove, isTerminal, type HistoryStatus, type PaymentStatus, type TransactionStatus } from '../../domain/status.js';
+import { MxError } from '../../errors.js';
+import type {
+  BusinessKey,
+  HistoryEntry,
+  KeyClaim,
+  MessageKind,
+  NewTransaction,
+  OriginalRefs,
+  PaymentRecord,
+  StatusChange,
+  StoredMessage,
+  TransactionFilter,
+  TransactionRecord,
+  TransactionsTx,
+} from '../../ports/transactions.js';
+import type { Migration, SqliteDatabase } from './database.js';
+
+export const WORKFLOW_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'transactions, payments, history, audit, messages and business keys',
+    sql: `
+      CREATE TABLE transactions (
+        id TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason_code TEXT,
+        reason_text TEXT,
+        message_type TEXT,
+        msg_id TEXT,
+        content_hash TEXT,
+        duplicate_of TEXT,
+        deadline_at INTEGER,
+        group_key TEXT,
+        awaiting_downstream INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        received_at INTEGER,
+        version INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX transactions_client ON transactions (client_id, created_at, id);
+      CREATE INDEX transactions_deadline ON transactions (deadline_at) WHERE deadline_at IS NOT NULL;
+      CREATE INDEX transactions_msg ON transactions (msg_id) WHERE msg_id IS NOT NULL;
+
+      CREATE TABLE payments (
+        transaction_id TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        end_to_end_id TEXT,
+        tx_id TEXT,
+        uetr TEXT,
+        instr_id TEXT,
+        amount TEXT,
+        currency TEXT,
+        status TEXT NOT NULL,
+        reason_code TEXT,
+        reason_text TEXT,
+        PRIMARY KEY (transaction_id, idx)
+      ) WITHOUT ROWID;
+      CREATE INDEX payments_e2e ON payments (end_to_end_id) WHERE end_to_end_id IS NOT NULL;
+      CREATE INDEX payments_uetr ON payments (uetr) WHERE uetr IS NOT NULL;
+
+      CREATE TABLE history (
+        transaction_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        reason_code TEXT,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (transaction_id, seq)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        transaction_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        at INTEGER NOT NULL
+      );
+      CREATE INDEX audit_transaction ON audit (transaction_id, id);
+
+      CREATE TABLE transaction_messages (
+        transaction_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        message_type TEXT NOT NULL,
+        xml TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (transaction_id, kind)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE business_keys (
+        client_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        transaction_id TEXT NOT NULL,
+        content_hash TEXT,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (client_id, kind, value)
+      ) WITHOUT ROWID;
+      CREATE INDEX business_keys_expiry ON business_keys (expires_at);
+    `,
+  },
+];
+
+interface RawTransaction {
+  id: string;
+  client_id: string;
+  status: TransactionStatus;
+  reason_code: string | null;
+  reason_text: string | null;
+  message_type: string | null;
+  msg_id: string | null;
+  content_hash: string | null;
+  duplicate_of: string | null;
+  deadline_at: number | null;
+  group_key: string | null;
+  awaiting_downstream: number;
+  created_at: number;
+  updated_at: number;
+  received_at: number | null;
+  version: number;
+}
+
+function toRecord(r: RawTransaction): TransactionRecord {
+  return {
+    id: r.id,
+    clientId: r.client_id,
+    status: r.status,
+    reasonCode: r.reason_code,
+    reasonText: r.reason_text,
+    messageType: r.message_type,
+    msgId: r.msg_id,
+    contentHash: r.content_hash,
+    duplicateOf: r.duplicate_of,
+    deadlineAt: r.deadline_at,
+    groupKey: r.group_key,
+    awaitingDownstream: r.awaiting_downstream === 1,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    receivedAt: r.received_at,
+    version: r.version,
+  };
+}
+
+function encodeCursor(createdAt: number, id: string): string {
+  return Buffer.from(`${createdAt}:${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: number; id: string } {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const match = /^(\d{1,16}):([\w-]{1,64})$/.exec(text);
+  if (!match) throw new MxError('INVALID_ATTRIBUTE', 'cursor is not one this API gave out');
+  return { createdAt: Number(match[1]), id: match[2]! };
+}
+
+export class SqliteTransactions {
+  readonly #s;
+  readonly #database: SqliteDatabase;
+  /** Listing statements by their SQL: a handful of filter combinations, each prepared once. */
+  readonly #listStatements = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
+
+  constructor(database: SqliteDatabase) {
+    this.#database = database;
+    database.migrate('workflow', WORKFLOW_MIGRATIONS);
+    const p = (sql: string) => database.prepare(sql);
+    this.#s = {
+      insert: p(`INSERT INTO transactions (id, client_id, status, message_type, msg_id, content_hash, deadline_at, group_key,
+        created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`),
+      insertPayment: p(`INSERT INTO payments (transaction_id, idx, end_to_end_id, tx_id, uetr, instr_id, amount, currency, status)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertHistory: p(`INSERT INTO history (transaction_id, seq, status, reason_code, at)
+        VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM history WHERE transaction_id = ?), ?, ?, ?)`),
+      get: p('SELECT * FROM transactions WHERE id = ?'),
+      payments: p('SELECT * FROM payments WHERE transaction_id = ? ORDER BY idx'),
+      history: p('SELECT status, reason_code, at FROM history WHERE transaction_id = ? ORDER BY seq'),
+      claimKey: p(`INSERT INTO business_keys (client_id, kind, value, transaction_id, content_hash, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (client_id, kind, value) DO UPDATE SET transaction_id = excluded.transaction_id,
+          content_hash = excluded.content_hash, expires_at = excluded.expires_at
+        WHERE business_keys.expires_at <= ?`),
+      keyOwner: p('SELECT transaction_id, content_hash FROM business_keys WHERE client_id = ? AND kind = ? AND value = ?'),
+      move: p(`UPDATE transactions SET status = ?, reason_code = ?, reason_text = ?, deadline_at = ?, awaiting_downstream = ?,
+        updated_at = ?, version = version + 1 WHERE id = ? AND status = ?`),
+      movePayment: p('UPDATE payments SET status = ?, reason_code = ?, reason_text = ? WHERE transaction_id = ? AND idx = ?'),
+      movePaymentsAll: p(`UPDATE payments SET status = ?, reason_code = COALESCE(reason_code, ?), reason_text = COALESCE(reason_text, ?)
+        WHERE transaction_id = ? AND status NOT IN ('RJCT', 'CANC', 'ACSC')`),
+      markDuplicate: p(`UPDATE transactions SET duplicate_of = ?, updated_at = ?, version = version + 1 WHERE id = ? AND status = 'ACCP'`),
+      submitReserved: p(`UPDATE transactions SET status = 'ACTC', message_type = ?, msg_id = ?, content_hash = ?, deadline_at = ?,
+        group_key = ?, updated_at = ?, version = version + 1 WHERE id = ? AND status = 'ACCP' AND duplicate_of IS NULL`),
+      putMessage: p(`INSERT INTO transaction_messages (transaction_id, kind, message_type, xml, created_at) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (transaction_id, kind) DO UPDATE SET message_type = excluded.message_type, xml = excluded.xml, created_at = excluded.created_at`),
+      getMessage: p('SELECT kind, message_type, xml, created_at FROM transaction_messages WHERE transaction_id = ? AND kind = ?'),
+      markReceived: p('UPDATE transactions SET received_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND received_at IS NULL'),
+      audit: p('INSERT INTO audit (transaction_id, kind, detail, at) VALUES (?, ?, ?, ?)'),
+      overdue: p('SELECT id FROM transactions WHERE deadline_at IS NOT NULL AND deadline_at <= ? ORDER BY deadline_at LIMIT ?').pluck(),
+      byMsgId: p(`SELECT id FROM transactions WHERE msg_id = @msgId AND (@clientId IS NULL OR client_id = @clientId)
+        ORDER BY created_at DESC LIMIT 1`).pluck(),
+      byE2e: p(`SELECT p.transaction_id FROM payments p JOIN transactions t ON t.id = p.transaction_id
+        WHERE p.end_to_end_id = ? AND (? IS NULL OR t.msg_id = ?) ORDER BY t.created_at DESC LIMIT 1`).pluck(),
+      byUetr: p('SELECT transaction_id FROM payments WHERE uetr = ? LIMIT 1').pluck(),
+      releaseKey: p('DELETE FROM business_keys WHERE client_id = ? AND kind = ? AND value = ? AND transaction_id = ?'),
+      sweepKeys: p(`DELETE FROM business_keys WHERE (client_id, kind, value) IN
+        (SELECT client_id, kind, value FROM business_keys WHERE expires_at <= ? LIMIT ?)`),
+    };
+  }
+
+  /** The repository bound to the current unit. */
+  tx(): TransactionsTx {
+    const s = this.#s;
+    const history = (id: string, status: HistoryStatus, reason: string | null, at: number) => s.insertHistory.run(id, id, status, reason, at);
+    return {
+      create: async (t: NewTransaction) => {
+        s.insert.run(t.id, t.clientId, t.status, t.messageType, t.msgId, t.contentHash, t.deadlineAt, t.groupKey, t.at, t.at);
+        for (const p of t.payments) {
+          s.insertPayment.run(t.id, p.index, p.endToEndId, p.txId, p.uetr, p.instrId, p.amount, p.currency, t.status === 'ACCP' ? 'ACTC' : t.status);
+        }
+        history(t.id, t.status, null, t.at);
+      },
+      get: async (id) => {
+        const raw = s.get.get(id) as RawTransaction | undefined;
+        return raw ? toRecord(raw) : null;
+      },
+      payments: async (id) =>
+        (s.payments.all(id) as Array<Record<string, unknown>>).map(
+          (r): PaymentRecord => ({
+            index: r.idx as number,
+            endToEndId: r.end_to_end_id as string | null,
+            txId: r.tx_id as string | null,
+            uetr: r.uetr as string | null,
+            instrId: r.instr_id as string | null,
+            amount: r.amount as string | null,
+            currency: r.currency as string | null,
+            status: r.status as PaymentStatus,
+            reasonCode: r.reason_code as string | null,
+            reasonText: r.reason_text as string | null,
+          }),
+        ),
+      history: async (id) =>
+        (s.history.all(id) as Array<{ status: HistoryStatus; reason_code: string | null; at: number }>).map(
+          (r): HistoryEntry => ({ status: r.status, reasonCode: r.reason_code, at: r.at }),
+        ),
+      claimKeys: async ({ clientId, keys, transactionId, contentHash, expiresAt, now }) => {
+        // All or none: on the first conflict, undo the keys claimed so far in this call.
+        const claimed: BusinessKey[] = [];
+        for (const key of keys) {
+          if (s.claimKey.run(clientId, key.kind, key.value, transactionId, contentHash, expiresAt, now).changes === 1) {
+            claimed.push(key);
+            continue;
+          }
+          const owner = s.keyOwner.get(clientId, key.kind, key.value) as { transaction_id: string; content_hash: string | null };
+          if (owner.transaction_id === transactionId) continue;
+          for (const done of claimed) this.#releaseKey(clientId, done, transactionId);
+          return { ok: false, key, transactionId: owner.transaction_id, contentHash: owner.content_hash } satisfies KeyClaim;
+        }
+        return { ok: true } satisfies KeyClaim;
+      },
+      move: async (id, change: StatusChange) => {
+        const current = s.get.get(id) as RawTransaction | undefined;
+        if (!current || current.status !== change.from || !canMove(change.from, change.to)) {
+          s.audit.run(id, 'refused_step', JSON.stringify({ from: change.from, to: change.to, actual: current?.status ?? null, reason: change.reasonCode ?? null }), change.at);
+          return false;
+        }
+        const final = isTerminal(change.to);
+        const deadline = final ? null : change.deadlineAt === undefined ? current.deadline_at : change.deadlineAt;
+        const awaiting = final ? 0 : change.awaitingDownstream === undefined ? current.awaiting_downstream : change.awaitingDownstream ? 1 : 0;
+        const applied = s.move.run(change.to, change.reasonCode ?? null, change.reasonText ?? null, deadline, awaiting, change.at, id, change.from).changes === 1;
+        if (!applied) return false;
+        for (const p of change.payments ?? []) {
+          s.movePayment.run(p.status, p.reasonCode ?? null, p.reasonText ?? null, id, p.index);
+        }
+        if (change.to !== 'PART') s.movePaymentsAll.run(change.to, change.reasonCode ?? null, change.reasonText ?? null, id);
+        history(id, change.to, change.reasonCode ?? null, change.at);
+        return true;
+      },
+      markDuplicateOf: async (id, originalId, at) => {
+        s.markDuplicate.run(originalId, at, id);
+      },
+      submitReserved: async (t) => {
+        const ok = s.submitReserved.run(t.messageType, t.msgId, t.contentHash, t.deadlineAt, t.groupKey, t.at, t.id).changes === 1;
+        if (!ok) return false;
+        for (const p of t.payments) s.insertPayment.run(t.id, p.index, p.endToEndId, p.txId, p.uetr, p.instrId, p.amount, p.currency, 'ACTC');
+        history(t.id, 'ACTC', null, t.at);
+        return true;
+      },
+      putMessage: async (id, m: StoredMessage) => {
+        s.putMessage.run(id, m.kind, m.messageType, m.xml, m.createdAt);
+      },
+      getMessage: async (id, kind: MessageKind) => {
+        const r = s.getMessage.get(id, kind) as { kind: MessageKind; message_type: string; xml: string; created_at: number } | undefined;
+        return r ? { kind: r.kind, messageType: r.message_type, xml: r.xml, createdAt: r.created_at } : null;
+      },
+      markReceived: async (id, at) => {
+        const first = s.markReceived.run(at, at, id).changes === 1;
+        if (first) history(id, 'RCVD', null, at);
+        return first;
+      },
+      audit: async (id, kind, detail, at) => {
+        s.audit.run(id, kind, JSON.stringify(detail), at);
+      },
+      list: async (f: TransactionFilter) => this.#list(f),
+      overdue: async (now, limit) => s.overdue.all(now, limit) as string[],
+      findOriginal: async (refs: OriginalRefs) => {
+        if (refs.uetr) {
+          const id = s.byUetr.get(refs.uetr) as string | undefined;
+          if (id) return id;
+        }
+        if (refs.endToEndId) {
+          const id = s.byE2e.get(refs.endToEndId, refs.msgId ?? null, refs.msgId ?? null) as string | undefined;
+          if (id) return id;
+        }
+        if (refs.msgId) return (s.byMsgId.get({ msgId: refs.msgId, clientId: refs.clientId ?? null }) as string | undefined) ?? null;
+        return null;
+      },
+      sweepKeys: async (now, limit) => s.sweepKeys.run(now, limit).changes,
+    };
+  }
+
+  #releaseKey(clientId: string, key: BusinessKey, transactionId: string): void {
+    this.#s.releaseKey.run(clientId, key.kind, key.value, transactionId);
+  }
+
+  #list(f: TransactionFilter): { items: TransactionRecord[]; nextCursor: string | null } {
+    const where = ['t.client_id = @clientId'];
+    const params: Record<string, unknown> = { clientId: f.clientId, limit: f.limit + 1 };
+    if (f.status) (where.push('t.status = @status'), (params.status = f.status));
+    if (f.since !== undefined) (where.push('t.created_at >= @since'), (params.since = f.since));
+    if (f.until !== undefined) (where.push('t.created_at < @until'), (params.until = f.until));
+    if (f.msgId) (where.push('t.msg_id = @msgId'), (params.msgId = f.msgId));
+    if (f.endToEndId) {
+      where.push('EXISTS (SELECT 1 FROM payments p WHERE p.transaction_id = t.id AND p.end_to_end_id = @e2e)');
+      params.e2e = f.endToEndId;
+    }
+    if (f.uetr) {
+      where.push('EXISTS (SELECT 1 FROM payments p WHERE p.transaction_id = t.id AND p.uetr = @uetr)');
+      params.uetr = f.uetr;
+    }
+    if (f.cursor) {
+      const c = decodeCursor(f.cursor);
+      where.push('(t.created_at < @cAt OR (t.created_at = @cAt AND t.id < @cId))');
+      params.cAt = c.createdAt;
+      params.cId = c.id;
+    }
+    // Newest first; (created_at, id) is unique and indexed, so pages never skip or repeat a row.
+    const sql = `SELECT t.* FROM transactions t WHERE ${where.join(' AND ')} ORDER BY t.created_at DESC, t.id DESC LIMIT @limit`;
+    let stmt = this.#listStatements.get(sql);
+    if (!stmt) this.#listStatements.set(sql, (stmt = this.#database.prepare(sql)));
+    const rows = (stmt.all(params) as RawTransaction[]).map(toRecord);
+    const more = rows.length > f.limit;
+    const items = more ? rows.slice(0, f.limit) : rows;
+    const last = items.at(-1);
+    return { items, nextCursor: more && last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+}
+
+export { encodeCursor, decodeCursor };
