@@ -15,6 +15,10 @@ export const ERROR_CATALOG = {
   NOT_FOUND: { status: 404, retryable: false, summary: 'No such resource (or it belongs to another client).' },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false, summary: 'The resource does not support this method.' },
 
+  // Authentication (POST /oauth2/token itself answers in the OAuth 2.0 error shape, RFC 6749 section 5.2)
+  UNAUTHENTICATED: { status: 401, retryable: false, summary: 'No bearer token, or the token is malformed, expired, badly signed or of a disabled client.' },
+  FORBIDDEN: { status: 403, retryable: false, summary: 'The token lacks the scope this call needs (mx/read, mx/write or mx/admin).' },
+
   // Queues
   QUEUE_NOT_FOUND: { status: 404, retryable: false, summary: 'No queue has this name.' },
   QUEUE_ALREADY_EXISTS: { status: 409, retryable: false, summary: 'A queue with this name exists with different attributes.' },
