@@ -71,3 +71,5 @@ export { buildPacs004 } from './build/payment-return.js';
 export type { CreditTransferOptions } from './build/credit-transfer.js';
 export { buildPacs008 } from './build/credit-transfer.js';
 export * from './validation/index.js';
+export type { AppHeaderOptions, BuiltHeader } from './build/header.js';
+export { buildAnswerHeader, buildAppHeader, wrapMessage } from './build/header.js';
