@@ -54,25 +54,23 @@ export function splitMessage(xml: XmlDocument): SplitMessage {
   const appHdr = found.hdrs[0];
   const document = found.docs[0];
   if (appHdr === undefined && document === undefined) {
-    const id = identifyNamespace(xml.root.ns);
     throw new MxError(
       'MESSAGE_UNSUPPORTED',
-      xml.root.name === 'Document' || id !== undefined
-        ? `the root element <${xml.root.name}> has no ISO 20022 message namespace (${xml.root.ns || 'none'})`
-        : `no ISO 20022 AppHdr or Document found (root element <${xml.root.name}>)`,
+      `no ISO 20022 AppHdr or Document found (root element <${xml.root.name}>, namespace ${xml.root.ns || 'none'})`,
     );
   }
-  const out: SplitMessage = { xml, id: undefined as unknown as MessageId, wrapperPath: found.path, findings: [] };
+  const headerId = appHdr === undefined ? undefined : identifyNamespace(appHdr.ns)!;
+  const documentId = document === undefined ? undefined : identifyNamespace(document.ns)!;
+  const out: SplitMessage = { xml, id: (documentId ?? headerId)!, wrapperPath: found.path, findings: [] };
   if (appHdr !== undefined) {
     out.appHdr = appHdr;
-    out.headerId = identifyNamespace(appHdr.ns)!;
+    out.headerId = headerId!;
     out.header = readAppHeader(appHdr);
   }
   if (document !== undefined) {
     out.document = document;
-    out.documentId = identifyNamespace(document.ns)!;
+    out.documentId = documentId!;
   }
-  out.id = out.documentId ?? out.headerId!;
   const declared = out.header?.msgDefIdr;
   if (declared !== undefined && out.documentId !== undefined && declared !== out.documentId.id) {
     out.findings.push({
