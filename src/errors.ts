@@ -35,6 +35,10 @@ export const ERROR_CATALOG = {
   RECEIPT_HANDLE_INVALID: { status: 404, retryable: false, summary: 'The receipt handle is malformed, unknown, or was superseded by a later receive.' },
   NOT_A_DEAD_LETTER_QUEUE: { status: 400, retryable: false, summary: 'Redrive takes a queue that holds dead-lettered messages.' },
 
+  // Transactions
+  TRANSACTION_STATE: { status: 409, retryable: false, summary: 'The transaction is not in a state that allows this call (for example, a reserved id used twice).' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false, summary: 'The Idempotency-Key was used before for a different message.' },
+
   // ISO 20022 input (thrown by the message layer before any business processing)
   XML_UNSAFE: { status: 400, retryable: false, summary: 'The XML uses a forbidden construct (DTD, entity, external reference, processing instruction outside the prolog).' },
   XML_MALFORMED: { status: 400, retryable: false, summary: 'The document is not well-formed XML or not valid UTF-8.' },
