@@ -55,10 +55,11 @@ export function parseXml(input: string | Uint8Array, options?: XmlParseOptions):
 
 function decode(input: string | Uint8Array, maxBytes: number): string {
   if (typeof input === 'string') {
-    // Cheap bound first; the exact UTF-8 length is only counted when the string could be over the limit.
-    if (input.length > maxBytes || (input.length * 3 > maxBytes && utf8Length(input) > maxBytes)) {
-      throw tooLarge(maxBytes);
-    }
+    // Cheap bound first; the exact UTF-8 length is only counted when the string could be over the limit, and
+    // after the prolog check, so a large hostile DTD is refused without a pass over the whole text.
+    if (input.length > maxBytes) throw tooLarge(maxBytes);
+    refuseDoctype(input);
+    if (input.length * 3 > maxBytes && utf8Length(input) > maxBytes) throw tooLarge(maxBytes);
     return input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
   }
   if (input.byteLength > maxBytes) throw tooLarge(maxBytes);
