@@ -1,0 +1,59 @@
+/**
+ * What the workflow's parts share: ports, configuration, the validator, the checks, and a small cache of parsed
+ * submissions so that a message parsed at intake is not parsed again by the processing stage of the same process.
+ */
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../ports/clock.js';
+import type { IdGenerator } from '../ports/ids.js';
+import type { QueueService } from '../ports/queues.js';
+import type { Store } from '../ports/store.js';
+import type { SchemaValidator } from '../iso20022/index.js';
+import type { PaymentCheck } from './checks.js';
+import { ParticipantQueues } from './queues.js';
+import { readSubmission, type Submission } from './submission.js';
+
+export interface WorkflowDeps {
+  store: Store;
+  queues: QueueService;
+  clock: Clock;
+  ids: IdGenerator;
+  logger: Logger;
+  config: Config['workflow'] & { maxMessageBytes: number };
+  /** XSD validation; undefined when no schema directory is configured. */
+  schemas: SchemaValidator | undefined;
+  checks: readonly PaymentCheck[];
+  /** The scheme profile a client's messages are checked against (null: the one the message declares, if any). */
+  clientProfile(clientId: string): Promise<string | null>;
+}
+
+export class WorkflowContext {
+  readonly participants: ParticipantQueues;
+  readonly #cache = new Map<string, Submission>();
+
+  constructor(readonly deps: WorkflowDeps) {
+    this.participants = new ParticipantQueues(deps.queues, deps.config.maxMessageBytes);
+  }
+
+  remember(transactionId: string, submission: Submission): void {
+    const max = this.deps.config.parsedCacheMax;
+    if (max === 0) return;
+    this.#cache.set(transactionId, submission);
+    if (this.#cache.size > max) this.#cache.delete(this.#cache.keys().next().value!);
+  }
+
+  /** The parsed submission of a transaction: from the cache (taken out: each is used once) or parsed again. */
+  submissionOf(transactionId: string, xml: string): Submission {
+    const cached = this.#cache.get(transactionId);
+    if (cached) {
+      this.#cache.delete(transactionId);
+      return cached;
+    }
+    return readSubmission(xml);
+  }
+
+  /** An id for a message the hub builds (MsgId of a report): at most 35 characters, as ISO 20022 allows. */
+  messageId(): string {
+    return `MXG${this.deps.ids.uuid().replaceAll('-', '').slice(0, 30).toUpperCase()}`;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Making a transaction final: the status step (compare-and-set from the status the caller saw), the status
+ * report, the lifecycle event and the delivery to the client's participant queue, in one store transaction.
+ *
+ * Every path to a final status goes through here (processing rejects, releasing, timeouts, downstream answers),
+ * so "final status" and "exactly one status report" always go together, and when two paths race (a late
+ * downstream answer and the timeout sweeper) the compare-and-set lets exactly one of them win.
+ */
+import type { TransactionStatus } from '../domain/status.js';
+import type { TransactionRecord } from '../ports/transactions.js';
+import type { SplitMessage } from '../iso20022/index.js';
+import type { WorkflowContext } from './context.js';
+import { EVENTS_QUEUE } from './queues.js';
+import { buildReport, type Outcome } from './report.js';
+
+export interface FinalizeInput {
+  transaction: TransactionRecord;
+  /** The status the caller saw; the step applies only if the transaction is still in it. */
+  from: TransactionStatus;
+  original: SplitMessage;
+  outcome: Outcome;
+}
+
+/** Returns whether this call made the transaction final (false: another path already did, or the step was refused). */
+export async function finalize(ctx: WorkflowContext, input: FinalizeInput): Promise<boolean> {
+  const { store, clock } = ctx.deps;
+  const t = input.transaction;
+  const participant = await ctx.participants.ensure(t.clientId);
+  const now = clock.now();
+  const report = buildReport(input.original, input.outcome, { msgId: ctx.messageId(), now });
+  return store.transaction(async (tx) => {
+    const moved = await tx.transactions.move(t.id, {
+      from: input.from,
+      to: input.outcome.status,
+      reasonCode: input.outcome.reasonCode,
+      reasonText: input.outcome.reasonText,
+      payments: input.outcome.payments.map((p) => ({ index: p.index, status: p.status, reasonCode: p.reasonCode, reasonText: p.reasonText })),
+      at: now,
+    });
+    if (!moved) return false;
+    await tx.transactions.putMessage(t.id, { kind: 'out', messageType: report.messageType, xml: report.xml, createdAt: now });
+    await tx.queues.send(participant, {
+      body: report.xml,
+      attributes: { transaction_id: t.id, message_type: report.messageType, status: input.outcome.status },
+    });
+    await tx.queues.send(EVENTS_QUEUE, {
+      body: JSON.stringify({
+        type: 'transaction.final',
+        transaction_id: t.id,
+        client_id: t.clientId,
+        status: input.outcome.status,
+        reason_code: input.outcome.reasonCode,
+        message_type: t.messageType,
+        report_type: report.messageType,
+        at: new Date(now).toISOString(),
+      }),
+      attributes: { type: 'transaction.final', status: input.outcome.status },
+    });
+    return true;
+  });
+}

@@ -1,0 +1,66 @@
+/**
+ * The queues of the workflow. Stage queues are FIFO, grouped per payment by sending participant and debtor
+ * account, so one account's payments keep their order while different accounts run in parallel. Each has a
+ * dead-letter queue that operators see through the queue API.
+ */
+import { isMxError } from '../errors.js';
+import type { CreateQueueInput, QueueService } from '../ports/queues.js';
+
+/** Creates a queue, or keeps an existing one of that name even when an operator changed its attributes. */
+async function createOrKeep(queues: QueueService, input: CreateQueueInput): Promise<void> {
+  try {
+    await queues.createQueue(input);
+  } catch (error) {
+    if (!(isMxError(error) && error.code === 'QUEUE_ALREADY_EXISTS')) throw error;
+  }
+}
+
+export const STAGES = ['processing', 'forwarding', 'releasing'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export const stageQueue = (stage: Stage) => `mx.${stage}.fifo`;
+export const stageDeadLetterQueue = (stage: Stage) => `mx.${stage}.dlq.fifo`;
+/** Lifecycle events of every transaction (a standard queue: consumers needing order use the event's sequence). */
+export const EVENTS_QUEUE = 'mx.events';
+/** The queue where a client's consumers poll for their outgoing messages. */
+export const participantQueue = (clientId: string) => `participant.${clientId}`;
+
+/** The body of a stage message. */
+export interface StageMessage {
+  transaction_id: string;
+  /** What an earlier stage decided and this one applies (forwarding -> releasing). */
+  decision?: { status: 'ACSC' | 'RJCT'; reason_code?: string; reason_text?: string; payments?: Array<{ index: number; status: 'ACSC' | 'RJCT'; reason_code?: string }> };
+}
+
+export async function ensureWorkflowQueues(queues: QueueService, options: { attemptsMax: number; visibilityTimeoutS: number }): Promise<void> {
+  await createOrKeep(queues, { name: EVENTS_QUEUE });
+  for (const stage of STAGES) {
+    await createOrKeep(queues, { name: stageDeadLetterQueue(stage), fifo: true, contentBasedDedup: true, maxMessageBytes: 65_536 });
+    await createOrKeep(queues, {
+      name: stageQueue(stage),
+      fifo: true,
+      deadLetterQueue: stageDeadLetterQueue(stage),
+      maxReceiveCount: options.attemptsMax,
+      visibilityTimeoutS: options.visibilityTimeoutS,
+    });
+  }
+}
+
+/** Creates participant queues on first use; remembers the ones it made. */
+export class ParticipantQueues {
+  readonly #known = new Set<string>();
+  constructor(
+    private readonly queues: QueueService,
+    private readonly maxMessageBytes: number,
+  ) {}
+
+  async ensure(clientId: string): Promise<string> {
+    const name = participantQueue(clientId);
+    if (!this.#known.has(name)) {
+      // Reports are as large as the messages they answer: the queue takes what the API takes.
+      await createOrKeep(this.queues, { name, maxMessageBytes: this.maxMessageBytes });
+      this.#known.add(name);
+    }
+    return name;
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The stage runner: consume -> handle -> outcome -> ack / retry / dead-letter.
+ *
+ * Each of `concurrency` loops long-polls the stage queue for up to 10 messages and hands them to the handler one
+ * by one, in order (messages of one FIFO group must be handled in the order they were sent). Every message ends
+ * in exactly one explicit outcome:
+ *
+ *   ack          the work is committed; delete the message.
+ *   retry        a temporary failure; make the message visible again after a backoff that doubles per attempt
+ *                (the queue's max_receive_count then moves it to the stage's dead-letter queue).
+ *   dead-letter  a permanent failure; move it to the dead-letter queue now, with the reason as an attribute.
+ *
+ * When a message is retried, the later messages of its group in the same batch are released untouched, so the
+ * group keeps its order. Handlers must be idempotent: a message may be delivered again after a crash.
+ */
+import type { Logger } from '../log.js';
+import { isMxError } from '../errors.js';
+import type { QueueService, ReceivedMessage } from '../ports/queues.js';
+
+export type Outcome = { kind: 'ack' } | { kind: 'retry'; reason: string } | { kind: 'dead-letter'; reason: string };
+
+export const ack: Outcome = { kind: 'ack' };
+
+/**
+ * The one table of what is retryable: coded errors say so themselves (errors.ts); anything else is unexpected
+ * and retried, so that a transient fault heals and a persistent one reaches the dead-letter queue after the
+ * queue's max_receive_count attempts.
+ */
+export function outcomeOf(error: unknown): Outcome {
+  if (isMxError(error)) {
+    return error.retryable ? { kind: 'retry', reason: `${error.code}: ${error.message}` } : { kind: 'dead-letter', reason: `${error.code}: ${error.message}` };
+  }
+  return { kind: 'retry', reason: error instanceof Error ? error.message : String(error) };
+}
+
+export interface StageRunnerOptions {
+  name: string;
+  queues: QueueService;
+  queue: string;
+  deadLetterQueue: string;
+  concurrency: number;
+  handler: (message: ReceivedMessage) => Promise<Outcome>;
+  logger: Logger;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Long-poll wait per receive; shorter in tests. */
+  waitMs?: number;
+}
+
+export class StageRunner {
+  readonly #o: StageRunnerOptions;
+  readonly #abort = new AbortController();
+  #loops: Promise<void>[] = [];
+  readonly stats = { handled: 0, retried: 0, deadLettered: 0 };
+
+  constructor(options: StageRunnerOptions) {
+    this.#o = options;
+  }
+
+  start(): void {
+    if (this.#loops.length > 0) return;
+    for (let i = 0; i < this.#o.concurrency; i++) this.#loops.push(this.#loop());
+  }
+
+  /** Stops taking messages; handlers in progress finish, their messages are acked or released. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await Promise.all(this.#loops);
+    this.#loops = [];
+  }
+
+  async #loop(): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      let batch: ReceivedMessage[];
+      try {
+        batch = await this.#o.queues.receive(this.#o.queue, { max: 10, waitMs: this.#o.waitMs ?? 20_000, signal });
+      } catch (error) {
+        if (signal.aborted) return;
+        this.#o.logger.error({ err: error, stage: this.#o.name }, 'stage receive failed; retrying shortly');
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
+      if (batch.length > 0) await this.#handleBatch(batch);
+    }
+  }
+
+  async #handleBatch(batch: ReceivedMessage[]): Promise<void> {
+    const acks: string[] = [];
+    const blockedGroups = new Set<string>();
+    for (const message of batch) {
+      if (message.groupId !== null && blockedGroups.has(message.groupId)) {
+        await this.#settle(() => this.#o.queues.changeVisibility(this.#o.queue, message.receiptHandle, 0));
+        continue;
+      }
+      let outcome: Outcome;
+      try {
+        outcome = await this.#o.handler(message);
+      } catch (error) {
+        outcome = outcomeOf(error);
+      }
+      if (outcome.kind === 'ack') {
+        acks.push(message.receiptHandle);
+        this.stats.handled += 1;
+      } else if (outcome.kind === 'retry') {
+        if (message.groupId !== null) blockedGroups.add(message.groupId);
+        this.stats.retried += 1;
+        const delayMs = Math.min(this.#o.retryMaxMs, this.#o.retryBaseMs * 2 ** (message.receiveCount - 1));
+        this.#o.logger.warn({ stage: this.#o.name, attempt: message.receiveCount, delayMs, reason: outcome.reason, body: message.body }, 'stage will retry');
+        await this.#settle(() => this.#o.queues.changeVisibility(this.#o.queue, message.receiptHandle, Math.ceil(delayMs / 1000)));
+      } else {
+        this.stats.deadLettered += 1;
+        this.#o.logger.error({ stage: this.#o.name, reason: outcome.reason, body: message.body }, 'stage message dead-lettered');
+        await this.#settle(async () => {
+          await this.#o.queues.send(this.#o.deadLetterQueue, {
+            body: message.body,
+            groupId: message.groupId ?? 'none',
+            attributes: { ...message.attributes, reason: outcome.reason.slice(0, 1000), stage: this.#o.name },
+          });
+          acks.push(message.receiptHandle);
+        });
+      }
+    }
+    if (acks.length > 0) await this.#settle(() => this.#o.queues.deleteBatch(this.#o.queue, acks));
+  }
+
+  async #settle(operation: () => Promise<unknown>): Promise<void> {
+    try {
+      await operation();
+    } catch (error) {
+      // The message stays in flight and comes back after its visibility timeout: nothing is lost.
+      this.#o.logger.error({ err: error, stage: this.#o.name }, 'could not settle a stage message');
+    }
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The processing and releasing stages. Each handler is idempotent: it reads the transaction first and acks
+ * without doing anything when the transaction is already past the stage (a redelivered message is a no-op).
+ *
+ *   processing: ACTC -> parse, XSD, built-in rules, profile, intake verdicts (duplicates), checks
+ *               -> all rejected: RJCT + report (finalize)      -> otherwise: ACSP (+ rejected payments) -> releasing
+ *   releasing:  ACSP -> ACSC (or the decision a downstream system gave) + report (finalize)
+ */
+import { MxError } from '../errors.js';
+import { groupStatus, type PaymentStatus } from '../domain/status.js';
+import { getProfile, validateBuiltin, validateProfile, detectProfile, errorsOf, type Finding } from '../iso20022/index.js';
+import type { ReceivedMessage } from '../ports/queues.js';
+import type { PaymentRecord, TransactionRecord } from '../ports/transactions.js';
+import { runChecks, type CheckRejection } from './checks.js';
+import type { WorkflowContext } from './context.js';
+import { finalize } from './finalize.js';
+import { ack, type Outcome as StageOutcome } from './runner.js';
+import { stageQueue, type StageMessage } from './queues.js';
+import type { Outcome, PaymentOutcome } from './report.js';
+import type { Submission } from './submission.js';
+
+interface Rejection {
+  index: number | null;
+  code: string;
+  text: string;
+}
+
+function parseStageMessage(message: ReceivedMessage): StageMessage {
+  try {
+    const body = JSON.parse(message.body) as StageMessage;
+    if (typeof body.transaction_id !== 'string') throw new Error('no transaction_id');
+    return body;
+  } catch (cause) {
+    throw new MxError('BAD_REQUEST', 'stage message is not a workflow message', { cause });
+  }
+}
+
+async function load(ctx: WorkflowContext, id: string): Promise<{ t: TransactionRecord; payments: PaymentRecord[]; xml: string } | null> {
+  return ctx.deps.store.transaction(async (tx) => {
+    const t = await tx.transactions.get(id);
+    if (!t) return null;
+    const inbound = await tx.transactions.getMessage(id, 'in');
+    if (!inbound) return null;
+    return { t, payments: await tx.transactions.payments(id), xml: inbound.xml };
+  });
+}
+
+/** Maps a finding to the payment it is about: CdtTrfTxInf[n] / TxInf[n] / Undrlyg...; null for the whole message. */
+function findingIndex(finding: Finding, submission: Submission): number | null {
+  if (finding.layer === 'xsd') return null;
+  if (submission.family === 'pain.001') {
+    const m = /PmtInf\[(\d+)\]\/CdtTrfTxInf\[(\d+)\]/.exec(finding.path);
+    if (!m || submission.model.family !== 'pain.001') return null;
+    const infos = submission.model.paymentInfos;
+    let index = 0;
+    for (let i = 0; i < Number(m[1]) - 1; i++) index += infos[i]?.transactions.length ?? 0;
+    return index + Number(m[2]) - 1;
+  }
+  const m = /\/(?:CdtTrfTxInf|TxInf|CxlDtls\/TxInf)\[(\d+)\]/.exec(finding.path);
+  return m ? Number(m[1]) - 1 : null;
+}
+
+async function validationRejections(ctx: WorkflowContext, t: TransactionRecord, submission: Submission, xml: string): Promise<Rejection[]> {
+  const findings: Finding[] = [];
+  if (ctx.deps.schemas) findings.push(...ctx.deps.schemas.validate(xml));
+  findings.push(...validateBuiltin(submission.message));
+  const profileId = (await ctx.deps.clientProfile(t.clientId)) ?? detectProfile(submission.message);
+  const profile = profileId ? getProfile(profileId) : undefined;
+  if (profile) findings.push(...validateProfile(submission.message, profile));
+  return errorsOf(findings).map((f) => ({ index: findingIndex(f, submission), code: f.code, text: `${f.rule}: ${f.message}`.slice(0, 210) }));
+}
+
+/** Per-payment outcomes from rejections: a message-level rejection rejects every payment. */
+function decide(payments: PaymentRecord[], rejections: Rejection[], accepted: PaymentStatus): { all: boolean; outcomes: PaymentOutcome[]; first: Rejection | undefined } {
+  const whole = rejections.find((r) => r.index === null);
+  const byIndex = new Map<number, Rejection>();
+  for (const r of rejections) if (r.index !== null && !byIndex.has(r.index)) byIndex.set(r.index, r);
+  const outcomes = payments.map((p): PaymentOutcome => {
+    const r = whole ?? byIndex.get(p.index);
+    return r ? { index: p.index, status: 'RJCT', reasonCode: r.code, reasonText: r.text } : { index: p.index, status: accepted, reasonCode: null, reasonText: null };
+  });
+  const all = outcomes.length === 0 ? rejections.length > 0 : outcomes.every((o) => o.status === 'RJCT');
+  return { all, outcomes, first: whole ?? rejections[0] };
+}
+
+export async function processStage(ctx: WorkflowContext, message: ReceivedMessage): Promise<StageOutcome> {
+  const { transaction_id: id } = parseStageMessage(message);
+  const loaded = await load(ctx, id);
+  if (!loaded || loaded.t.status !== 'ACTC') return ack;
+  const { t, payments, xml } = loaded;
+  const submission = ctx.submissionOf(id, xml);
+
+  const rejections: Rejection[] = [];
+  if (t.reasonCode !== null) rejections.push({ index: null, code: t.reasonCode, text: t.reasonText ?? '' });
+  rejections.push(...(await validationRejections(ctx, t, submission, xml)));
+  const checks: CheckRejection[] = await runChecks(ctx.deps.checks, { clientId: t.clientId, submission, now: ctx.deps.clock.now() });
+  rejections.push(...checks);
+
+  const { all, outcomes, first } = decide(payments, rejections, 'ACSP');
+  if (all) {
+    await finalize(ctx, {
+      transaction: t,
+      from: 'ACTC',
+      original: submission.message,
+      outcome: { status: 'RJCT', reasonCode: first?.code ?? 'NARR', reasonText: first?.text ?? null, payments: outcomes },
+    });
+    return ack;
+  }
+  const now = ctx.deps.clock.now();
+  await ctx.deps.store.transaction(async (tx) => {
+    const moved = await tx.transactions.move(id, {
+      from: 'ACTC',
+      to: 'ACSP',
+      payments: outcomes.filter((o) => o.status === 'RJCT').map((o) => ({ index: o.index, status: o.status, reasonCode: o.reasonCode, reasonText: o.reasonText })),
+      at: now,
+    });
+    if (!moved) return;
+    const next: StageMessage = { transaction_id: id };
+    await tx.queues.send(stageQueue('releasing'), { body: JSON.stringify(next), groupId: t.groupKey ?? id, dedupId: `${id}:releasing` });
+  });
+  return ack;
+}
+
+export async function releaseStage(ctx: WorkflowContext, message: ReceivedMessage): Promise<StageOutcome> {
+  const body = parseStageMessage(message);
+  const loaded = await load(ctx, body.transaction_id);
+  if (!loaded || loaded.t.status !== 'ACSP') return ack;
+  const { t, payments, xml } = loaded;
+  const submission = ctx.submissionOf(t.id, xml);
+  const decision = body.decision;
+  const outcomes: PaymentOutcome[] = payments.map((p) => {
+    if (p.status === 'RJCT') return { index: p.index, status: 'RJCT', reasonCode: p.reasonCode, reasonText: p.reasonText };
+    const d = decision?.payments?.find((x) => x.index === p.index);
+    const status: PaymentStatus = d?.status ?? decision?.status ?? 'ACSC';
+    const reasonCode = status === 'RJCT' ? (d?.reason_code ?? decision?.reason_code ?? 'NARR') : null;
+    return { index: p.index, status, reasonCode, reasonText: status === 'RJCT' ? (decision?.reason_text ?? null) : null };
+  });
+  const status = groupStatus(outcomes.map((o) => o.status));
+  const rejected = outcomes.find((o) => o.status === 'RJCT');
+  const outcome: Outcome = {
+    status,
+    reasonCode: status === 'RJCT' ? (rejected?.reasonCode ?? 'NARR') : null,
+    reasonText: status === 'RJCT' ? (rejected?.reasonText ?? null) : null,
+    payments: outcomes,
+  };
+  await finalize(ctx, { transaction: t, from: 'ACSP', original: submission.message, outcome });
+  return ack;
+}

@@ -1,0 +1,220 @@
+/**
+ * What the workflow needs to know about a submitted message: its type, its payments, the business keys that make
+ * a duplicate recognisable, a content hash for telling an exact resend from a conflicting one, the FIFO group its
+ * stages use, and the deadline it sets. Pure: no I/O.
+ */
+import { createHash } from 'node:crypto';
+import { MxError } from '../errors.js';
+import {
+  parseMessage,
+  readModel,
+  textAt,
+  childrenNamed,
+  child,
+  type MessageModel,
+  type SplitMessage,
+  type XmlElement,
+} from '../iso20022/index.js';
+import type { BusinessKey } from '../ports/transactions.js';
+
+/** How the workflow treats a message family. */
+export type SubmissionRole = 'payment' | 'answer';
+
+/** Families taken as new payments, with the report that answers each. */
+export const PAYMENT_FAMILIES: Readonly<Record<string, string>> = {
+  'pacs.008': 'pacs.002',
+  'pacs.009': 'pacs.002',
+  'pacs.004': 'pacs.002',
+  'pain.001': 'pain.002',
+  'camt.056': 'camt.029',
+};
+
+/** Families taken as answers to earlier payments (a downstream system's status report). */
+export const ANSWER_FAMILIES: ReadonlySet<string> = new Set(['pacs.002']);
+
+export interface SubmittedPayment {
+  index: number;
+  endToEndId: string | null;
+  txId: string | null;
+  uetr: string | null;
+  instrId: string | null;
+  amount: string | null;
+  currency: string | null;
+  /** Debtor account (IBAN or other id) for the FIFO group. */
+  debtorAccount: string | null;
+}
+
+export interface Submission {
+  message: SplitMessage;
+  model: MessageModel;
+  role: SubmissionRole;
+  /** Full message id, e.g. pacs.008.001.08. */
+  messageType: string;
+  family: string;
+  msgId: string | null;
+  payments: SubmittedPayment[];
+  keys: BusinessKey[];
+  /** SHA-256 over the Document's canonical content (whitespace and the header do not count). */
+  contentHash: string;
+  /** A deadline the message itself sets (SttlmTmReq/RjctTm on the settlement date), epoch ms. */
+  deadlineAt: number | null;
+}
+
+/** Parses and reads a submitted message. Throws coded MxErrors for input that is not a message the hub takes. */
+export function readSubmission(input: string | Uint8Array): Submission {
+  const message = parseMessage(input);
+  const id = message.documentId;
+  if (message.document === undefined || id === undefined) {
+    throw new MxError('MESSAGE_UNSUPPORTED', 'the input holds no ISO 20022 Document (a header alone is not a payment)');
+  }
+  const role: SubmissionRole | undefined = id.family in PAYMENT_FAMILIES ? 'payment' : ANSWER_FAMILIES.has(id.family) ? 'answer' : undefined;
+  if (role === undefined) {
+    throw new MxError('MESSAGE_UNSUPPORTED', `${id.id} is not a message the hub processes (it takes ${[...Object.keys(PAYMENT_FAMILIES), ...ANSWER_FAMILIES].join(', ')})`);
+  }
+  const model = readModel(message);
+  const { msgId, payments } = paymentsOf(model);
+  return {
+    message,
+    model,
+    role,
+    messageType: id.id,
+    family: id.family,
+    msgId,
+    payments,
+    keys: role === 'payment' ? businessKeys(id.family, msgId, payments) : [],
+    contentHash: contentHash(message.document),
+    deadlineAt: messageDeadline(message.document),
+  };
+}
+
+/** Whether an X-Message-Type header agrees with the message: the full id, or its family. */
+export function headerMatches(header: string, messageType: string): boolean {
+  const h = header.trim();
+  return h === messageType || messageType.startsWith(`${h}.`);
+}
+
+function paymentsOf(model: MessageModel): { msgId: string | null; payments: SubmittedPayment[] } {
+  const n = (v: string | undefined) => (v === undefined || v === '' ? null : v);
+  switch (model.family) {
+    case 'pacs.008':
+    case 'pacs.009':
+      return {
+        msgId: n(model.groupHeader.msgId),
+        payments: model.transactions.map((tx, index) => ({
+          index,
+          endToEndId: n(tx.endToEndId),
+          txId: n(tx.txId),
+          uetr: n(tx.uetr),
+          instrId: n(tx.instrId),
+          amount: n(tx.amount?.value),
+          currency: n(tx.amount?.currency),
+          debtorAccount: n(tx.debtorAccount?.iban ?? tx.debtorAccount?.other ?? tx.debtorAgent?.bicfi ?? tx.instructingAgent?.bicfi),
+        })),
+      };
+    case 'pacs.004':
+      return {
+        msgId: n(model.groupHeader.msgId),
+        payments: model.transactions.map((tx, index) => ({
+          index,
+          endToEndId: n(tx.originalEndToEndId),
+          txId: n(tx.returnId),
+          uetr: n(tx.originalUetr),
+          instrId: n(tx.originalInstrId),
+          amount: n(tx.returnedAmount?.value),
+          currency: n(tx.returnedAmount?.currency),
+          debtorAccount: null,
+        })),
+      };
+    case 'pain.001': {
+      const payments: SubmittedPayment[] = [];
+      for (const info of model.paymentInfos) {
+        for (const tx of info.transactions) {
+          payments.push({
+            index: payments.length,
+            endToEndId: n(tx.endToEndId),
+            txId: null,
+            uetr: n(tx.uetr),
+            instrId: n(tx.instrId),
+            amount: n(tx.amount?.value),
+            currency: n(tx.amount?.currency),
+            debtorAccount: n(info.debtorAccount?.iban ?? info.debtorAccount?.other),
+          });
+        }
+      }
+      return { msgId: n(model.msgId), payments };
+    }
+    case 'camt.056':
+      return {
+        msgId: n(model.assignment.id),
+        payments: model.transactions.map((tx, index) => ({
+          index,
+          endToEndId: n(tx.originalEndToEndId),
+          txId: n(tx.cancellationId),
+          uetr: n(tx.originalUetr),
+          instrId: n(tx.originalInstrId),
+          amount: n(tx.originalAmount?.value),
+          currency: n(tx.originalAmount?.currency),
+          debtorAccount: null,
+        })),
+      };
+    case 'pacs.002':
+    case 'pain.002':
+      return { msgId: n(model.msgId), payments: [] };
+    default:
+      return { msgId: null, payments: [] };
+  }
+}
+
+/**
+ * Business keys per sender: the message id, and per payment its end-to-end id, transaction id and UETR. Payment
+ * keys are scoped by family, so that a return (pacs.004) quoting its original's end-to-end id is no duplicate of it.
+ */
+function businessKeys(family: string, msgId: string | null, payments: SubmittedPayment[]): BusinessKey[] {
+  const keys: BusinessKey[] = [];
+  if (msgId !== null) keys.push({ kind: 'msg_id', value: msgId });
+  const seen = new Set<string>();
+  const add = (kind: BusinessKey['kind'], value: string | null) => {
+    if (value === null || value === 'NOTPROVIDED') return;
+    const key = `${kind}\u0000${family}|${value}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    keys.push({ kind, value: `${family}|${value}` });
+  };
+  for (const p of payments) {
+    add('end_to_end_id', p.endToEndId);
+    add('tx_id', p.txId);
+    add('uetr', p.uetr);
+  }
+  return keys;
+}
+
+/** Hash of the Document's canonical form: names with namespaces, sorted attributes, trimmed non-blank text. */
+export function contentHash(document: XmlElement): string {
+  const hash = createHash('sha256');
+  const walk = (el: XmlElement) => {
+    hash.update(`<${el.ns}|${el.name}`);
+    const attrs = el.attrs.map((a) => `${a.ns}|${a.name}=${a.value}`).sort();
+    for (const a of attrs) hash.update(` ${a}`);
+    hash.update('>');
+    const text = el.text.trim();
+    if (text !== '') hash.update(JSON.stringify(text));
+    for (const c of el.children) walk(c);
+    hash.update('</>');
+  };
+  walk(document);
+  return hash.digest('base64url');
+}
+
+/** SttlmTmReq/RjctTm (a time on the interbank settlement date) of the first transaction, when both are given. */
+function messageDeadline(document: XmlElement): number | null {
+  const body = document.children[0];
+  if (body === undefined) return null;
+  const tx = childrenNamed(body, 'CdtTrfTxInf')[0];
+  if (tx === undefined) return null;
+  const time = textAt(tx, 'SttlmTmReq/RjctTm') ?? textAt(tx, 'SttlmTmReq/TillTm');
+  const date = textAt(tx, 'IntrBkSttlmDt') ?? textAt(child(body, 'GrpHdr'), 'IntrBkSttlmDt');
+  if (time === undefined || date === undefined) return null;
+  const zoned = /([+-]\d{2}:\d{2}|Z)$/.test(time) ? time : `${time}Z`;
+  const at = Date.parse(`${date}T${zoned}`);
+  return Number.isFinite(at) ? at : null;
+}

@@ -1,0 +1,70 @@
+/**
+ * The timeout sweeper: every payment has a deadline, and a payment still not final at its deadline is rejected
+ * (RJCT, AB05 when a downstream system owed the answer, AB06 otherwise) with a status report. It reads the
+ * deadline index, oldest first and bounded per sweep, never a scan of all transactions. Races with a late
+ * answer are settled by finalize's compare-and-set: exactly one of them makes the payment final.
+ */
+import type { WorkflowContext } from './context.js';
+import { finalize } from './finalize.js';
+
+export class TimeoutSweeper {
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<number> | null = null;
+  readonly stats = { rejected: 0 };
+
+  constructor(private readonly ctx: WorkflowContext) {}
+
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => {
+      if (this.#running) return;
+      this.#running = this.sweep()
+        .catch((err: unknown) => {
+          this.ctx.deps.logger.error({ err }, 'timeout sweep failed');
+          return 0;
+        })
+        .finally(() => (this.#running = null));
+    }, this.ctx.deps.config.timeoutSweepIntervalMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#running;
+  }
+
+  /** Rejects the payments past their deadline (at most the configured batch); returns how many it made final. */
+  async sweep(): Promise<number> {
+    const { store, clock, config } = this.ctx.deps;
+    const ids = await store.transaction((tx) => tx.transactions.overdue(clock.now(), config.timeoutBatchMax));
+    let rejected = 0;
+    for (const id of ids) {
+      const loaded = await store.transaction(async (tx) => {
+        const t = await tx.transactions.get(id);
+        const inbound = await tx.transactions.getMessage(id, 'in');
+        return t && inbound ? { t, xml: inbound.xml, payments: await tx.transactions.payments(id) } : null;
+      });
+      if (!loaded || (loaded.t.status !== 'ACTC' && loaded.t.status !== 'ACSP')) continue;
+      const { t, xml, payments } = loaded;
+      const code = t.awaitingDownstream ? 'AB05' : 'AB06';
+      const text = t.awaitingDownstream ? 'no answer from the downstream system before the deadline' : 'not completed before the deadline';
+      const made = await finalize(this.ctx, {
+        transaction: t,
+        from: t.status,
+        original: this.ctx.submissionOf(id, xml).message,
+        outcome: {
+          status: 'RJCT',
+          reasonCode: code,
+          reasonText: text,
+          payments: payments.map((p) => (p.status === 'RJCT'
+            ? { index: p.index, status: 'RJCT', reasonCode: p.reasonCode, reasonText: p.reasonText }
+            : { index: p.index, status: 'RJCT', reasonCode: code, reasonText: text })),
+        },
+      });
+      if (made) rejected += 1;
+    }
+    this.stats.rejected += rejected;
+    return rejected;
+  }
+}

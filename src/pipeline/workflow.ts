@@ -1,0 +1,120 @@
+/**
+ * The payment workflow, assembled: intake, the stage runners, the timeout sweeper, and the read side the API
+ * uses (transaction views, the outbox). `start` creates the workflow queues; `stop` stops taking work and lets
+ * the messages in hand finish.
+ */
+import { MxError } from '../errors.js';
+import { isTerminal, type TransactionStatus } from '../domain/status.js';
+import type { HistoryEntry, PaymentRecord, TransactionFilter, TransactionRecord } from '../ports/transactions.js';
+import { WorkflowContext, type WorkflowDeps } from './context.js';
+import { Intake } from './intake.js';
+import { ensureWorkflowQueues, stageDeadLetterQueue, stageQueue } from './queues.js';
+import { StageRunner } from './runner.js';
+import { processStage, releaseStage } from './stages.js';
+import { TimeoutSweeper } from './timeouts.js';
+
+export interface TransactionView {
+  transaction: TransactionRecord;
+  payments: PaymentRecord[];
+  history: HistoryEntry[];
+}
+
+export type OutboxResult =
+  | { ready: true; messageType: string; xml: string; transactionId: string }
+  | { ready: false; status: TransactionStatus; transactionId: string };
+
+export interface WorkflowOptions {
+  /** Run the stage consumers and the timeout sweeper in this process (the API alone does not). */
+  workers: boolean;
+  /** Long-poll wait of the stage consumers. */
+  stageWaitMs?: number;
+}
+
+export class Workflow {
+  readonly ctx: WorkflowContext;
+  readonly intake: Intake;
+  readonly timeouts: TimeoutSweeper;
+  readonly #runners: StageRunner[] = [];
+
+  constructor(deps: WorkflowDeps, private readonly options: WorkflowOptions) {
+    this.ctx = new WorkflowContext(deps);
+    this.intake = new Intake(this.ctx);
+    this.timeouts = new TimeoutSweeper(this.ctx);
+  }
+
+  async start(): Promise<void> {
+    const { queues, config, logger } = this.ctx.deps;
+    await ensureWorkflowQueues(queues, { attemptsMax: config.stageAttemptsMax, visibilityTimeoutS: 30 });
+    if (!this.options.workers) return;
+    const stages = [
+      { stage: 'processing' as const, handler: processStage },
+      { stage: 'releasing' as const, handler: releaseStage },
+    ];
+    for (const { stage, handler } of stages) {
+      const runner = new StageRunner({
+        name: stage,
+        queues,
+        queue: stageQueue(stage),
+        deadLetterQueue: stageDeadLetterQueue(stage),
+        concurrency: config.stageConcurrency,
+        handler: (message) => handler(this.ctx, message),
+        logger,
+        retryBaseMs: config.retryBaseMs,
+        retryMaxMs: config.retryMaxMs,
+        ...(this.options.stageWaitMs === undefined ? {} : { waitMs: this.options.stageWaitMs }),
+      });
+      runner.start();
+      this.#runners.push(runner);
+    }
+    this.timeouts.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.timeouts.stop();
+    await Promise.all(this.#runners.map((r) => r.stop()));
+    this.#runners.length = 0;
+  }
+
+  get stageStats(): Record<string, { handled: number; retried: number; deadLettered: number }> {
+    return Object.fromEntries(this.#runners.map((r, i) => [i === 0 ? 'processing' : 'releasing', { ...r.stats }]));
+  }
+
+  /** A client's transaction (another client's is "not found"); a reserved id used for a duplicate shows the original. */
+  async transaction(clientId: string, id: string): Promise<TransactionView> {
+    return this.ctx.deps.store.transaction(async (tx) => {
+      let t = await tx.transactions.get(id);
+      if (t?.duplicateOf) t = await tx.transactions.get(t.duplicateOf);
+      if (!t || t.clientId !== clientId) throw new MxError('NOT_FOUND', `no transaction ${id}`);
+      return { transaction: t, payments: await tx.transactions.payments(t.id), history: await tx.transactions.history(t.id) };
+    });
+  }
+
+  async list(filter: TransactionFilter): Promise<{ items: TransactionView[]; nextCursor: string | null }> {
+    return this.ctx.deps.store.transaction(async (tx) => {
+      const page = await tx.transactions.list(filter);
+      const items: TransactionView[] = [];
+      for (const t of page.items) {
+        items.push({ transaction: t, payments: await tx.transactions.payments(t.id), history: [] });
+      }
+      return { items, nextCursor: page.nextCursor };
+    });
+  }
+
+  /**
+   * The outgoing message of a transaction once released. The first successful fetch adds RCVD to the history
+   * (the status keeps the outcome).
+   */
+  async outbox(clientId: string, id: string): Promise<OutboxResult> {
+    const { store, clock } = this.ctx.deps;
+    return store.transaction(async (tx) => {
+      let t = await tx.transactions.get(id);
+      if (t?.duplicateOf) t = await tx.transactions.get(t.duplicateOf);
+      if (!t || t.clientId !== clientId) throw new MxError('NOT_FOUND', `no transaction ${id}`);
+      if (!isTerminal(t.status)) return { ready: false, status: t.status, transactionId: t.id };
+      const out = await tx.transactions.getMessage(t.id, 'out');
+      if (!out) return { ready: false, status: t.status, transactionId: t.id };
+      await tx.transactions.markReceived(t.id, clock.now());
+      return { ready: true, messageType: out.messageType, xml: out.xml, transactionId: t.id };
+    });
+  }
+}
