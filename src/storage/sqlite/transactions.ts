@@ -167,7 +167,7 @@ export class SqliteTransactions {
     const p = (sql: string) => database.prepare(sql);
     this.#s = {
       insert: p(`INSERT INTO transactions (id, client_id, status, message_type, msg_id, content_hash, deadline_at, group_key,
-        created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`),
+        reason_code, reason_text, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`),
       insertPayment: p(`INSERT INTO payments (transaction_id, idx, end_to_end_id, tx_id, uetr, instr_id, amount, currency, status)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertHistory: p(`INSERT INTO history (transaction_id, seq, status, reason_code, at)
@@ -187,7 +187,8 @@ export class SqliteTransactions {
         WHERE transaction_id = ? AND status NOT IN ('RJCT', 'CANC', 'ACSC')`),
       markDuplicate: p(`UPDATE transactions SET duplicate_of = ?, updated_at = ?, version = version + 1 WHERE id = ? AND status = 'ACCP'`),
       submitReserved: p(`UPDATE transactions SET status = 'ACTC', message_type = ?, msg_id = ?, content_hash = ?, deadline_at = ?,
-        group_key = ?, updated_at = ?, version = version + 1 WHERE id = ? AND status = 'ACCP' AND duplicate_of IS NULL`),
+        group_key = ?, reason_code = ?, reason_text = ?, updated_at = ?, version = version + 1
+        WHERE id = ? AND status = 'ACCP' AND duplicate_of IS NULL`),
       putMessage: p(`INSERT INTO transaction_messages (transaction_id, kind, message_type, xml, created_at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (transaction_id, kind) DO UPDATE SET message_type = excluded.message_type, xml = excluded.xml, created_at = excluded.created_at`),
       getMessage: p('SELECT kind, message_type, xml, created_at FROM transaction_messages WHERE transaction_id = ? AND kind = ?'),
@@ -211,7 +212,7 @@ export class SqliteTransactions {
     const history = (id: string, status: HistoryStatus, reason: string | null, at: number) => s.insertHistory.run(id, id, status, reason, at);
     return {
       create: async (t: NewTransaction) => {
-        s.insert.run(t.id, t.clientId, t.status, t.messageType, t.msgId, t.contentHash, t.deadlineAt, t.groupKey, t.at, t.at);
+        s.insert.run(t.id, t.clientId, t.status, t.messageType, t.msgId, t.contentHash, t.deadlineAt, t.groupKey, t.reasonCode ?? null, t.reasonText ?? null, t.at, t.at);
         for (const p of t.payments) {
           s.insertPayment.run(t.id, p.index, p.endToEndId, p.txId, p.uetr, p.instrId, p.amount, p.currency, t.status === 'ACCP' ? 'ACTC' : t.status);
         }
@@ -277,7 +278,7 @@ export class SqliteTransactions {
         s.markDuplicate.run(originalId, at, id);
       },
       submitReserved: async (t) => {
-        const ok = s.submitReserved.run(t.messageType, t.msgId, t.contentHash, t.deadlineAt, t.groupKey, t.at, t.id).changes === 1;
+        const ok = s.submitReserved.run(t.messageType, t.msgId, t.contentHash, t.deadlineAt, t.groupKey, t.reasonCode ?? null, t.reasonText ?? null, t.at, t.id).changes === 1;
         if (!ok) return false;
         for (const p of t.payments) s.insertPayment.run(t.id, p.index, p.endToEndId, p.txId, p.uetr, p.instrId, p.amount, p.currency, 'ACTC');
         history(t.id, 'ACTC', null, t.at);
@@ -323,18 +324,16 @@ export class SqliteTransactions {
   #list(f: TransactionFilter): { items: TransactionRecord[]; nextCursor: string | null } {
     const where = ['t.client_id = @clientId'];
     const params: Record<string, unknown> = { clientId: f.clientId, limit: f.limit + 1 };
-    if (f.status) (where.push('t.status = @status'), (params.status = f.status));
-    if (f.since !== undefined) (where.push('t.created_at >= @since'), (params.since = f.since));
-    if (f.until !== undefined) (where.push('t.created_at < @until'), (params.until = f.until));
-    if (f.msgId) (where.push('t.msg_id = @msgId'), (params.msgId = f.msgId));
-    if (f.endToEndId) {
-      where.push('EXISTS (SELECT 1 FROM payments p WHERE p.transaction_id = t.id AND p.end_to_end_id = @e2e)');
-      params.e2e = f.endToEndId;
-    }
-    if (f.uetr) {
-      where.push('EXISTS (SELECT 1 FROM payments p WHERE p.transaction_id = t.id AND p.uetr = @uetr)');
-      params.uetr = f.uetr;
-    }
+    const add = (clause: string, name: string, value: unknown) => {
+      where.push(clause);
+      params[name] = value;
+    };
+    if (f.status) add('t.status = @status', 'status', f.status);
+    if (f.since !== undefined) add('t.created_at >= @since', 'since', f.since);
+    if (f.until !== undefined) add('t.created_at < @until', 'until', f.until);
+    if (f.msgId) add('t.msg_id = @msgId', 'msgId', f.msgId);
+    if (f.endToEndId) add('EXISTS (SELECT 1 FROM payments p WHERE p.transaction_id = t.id AND p.end_to_end_id = @e2e)', 'e2e', f.endToEndId);
+    if (f.uetr) add('EXISTS (SELECT 1 FROM payments p WHERE p.transaction_id = t.id AND p.uetr = @uetr)', 'uetr', f.uetr);
     if (f.cursor) {
       const c = decodeCursor(f.cursor);
       where.push('(t.created_at < @cAt OR (t.created_at = @cAt AND t.id < @cId))');
