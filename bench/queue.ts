@@ -20,7 +20,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { connect } from 'node:net';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -220,7 +221,28 @@ async function stopHubChild(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-function httpClient(url: string, concurrency: number) {
+/**
+ * A bearer token for the hub that runs on `dataDir`: the hub writes its first client's credentials to
+ * bootstrap-client.json (see src/auth/bootstrap.ts); a hub without authentication writes none and needs none.
+ */
+async function hubToken(url: string, dataDir: string): Promise<string | undefined> {
+  const file = join(dataDir, 'bootstrap-client.json');
+  if (!existsSync(file)) return undefined;
+  const { client_id: id, client_secret: secret } = JSON.parse(await readFile(file, 'utf8')) as { client_id: string; client_secret: string };
+  const response = await fetch(new URL('/oauth2/token', url), {
+    method: 'POST',
+    headers: {
+      authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`,
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ grant_type: 'client_credentials' }).toString(),
+  });
+  const answer = (await response.json()) as { access_token?: string };
+  if (!response.ok || typeof answer.access_token !== 'string') throw new Error(`no access token from the hub: ${response.status} ${JSON.stringify(answer)}`);
+  return answer.access_token;
+}
+
+function httpClient(url: string, concurrency: number, token: string | undefined) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
   const base = new URL(url);
   const call = (method: string, path: string, body?: unknown): Promise<unknown> =>
@@ -233,7 +255,10 @@ function httpClient(url: string, concurrency: number) {
           port: base.port,
           method,
           path,
-          headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          headers: {
+            ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+            ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
@@ -255,7 +280,7 @@ function httpClient(url: string, concurrency: number) {
 async function overHttp(settings: Settings, fifo: boolean, batch: number): Promise<RunResult> {
   const dataDir = await mkdtemp(join(tmpdir(), 'mxgate-bench-'));
   const { url, child } = await startHubChild(dataDir, settings.hubNodeOptions);
-  const client = httpClient(url, settings.concurrency);
+  const client = httpClient(url, settings.concurrency, await hubToken(url, dataDir));
   try {
     return await repeated(`http ${fifo ? 'fifo' : 'standard'} b${batch}`, settings.repeats, async (r) => {
       const name = `bench-${r}${fifo ? '.fifo' : ''}`;
