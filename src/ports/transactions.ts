@@ -72,6 +72,9 @@ export interface NewTransaction {
   deadlineAt: number | null;
   groupKey: string | null;
   payments: Omit<PaymentRecord, 'status' | 'reasonCode' | 'reasonText'>[];
+  /** A rejection already decided at intake (a conflicting duplicate): processing applies it. */
+  reasonCode?: string | null;
+  reasonText?: string | null;
   at: number;
 }
 
