@@ -84,6 +84,29 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    downstream: Type.Object(
+      {
+        url: Type.Union([Type.String({ pattern: '^https?://', maxLength: 2048 }), Type.Null()], {
+          default: null,
+          description: 'Where accepted payments are forwarded (the payment system behind the hub); null: the hub completes them itself.',
+        }),
+        mode: Type.Union([Type.Literal('sync'), Type.Literal('async')], {
+          default: 'sync',
+          description: 'sync: the answer (pacs.002) is in the response; async: it is posted back to the inbox later.',
+        }),
+        timeoutMs: Int(100, 120_000, 5000, 'How long one forwarding request may take.'),
+        authorization: Type.Union([Type.String({ minLength: 1, maxLength: 4096 }), Type.Null()], {
+          default: null,
+          description: 'Authorization header sent downstream (a secret: no default).',
+        }),
+        answerClientIds: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+          default: [],
+          maxItems: 100,
+          description: 'Clients whose pacs.002 messages are taken as answers to forwarded payments.',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     shutdownGraceMs: Int(0, 300_000, 10_000, 'How long shutdown waits for in-flight requests.'),
   },
   { additionalProperties: false },
