@@ -37,6 +37,7 @@ export const ERROR_CATALOG = {
 
   // Transactions
   TRANSACTION_STATE: { status: 409, retryable: false, summary: 'The transaction is not in a state that allows this call (for example, a reserved id used twice).' },
+  ORIGINAL_NOT_FOUND: { status: 422, retryable: false, summary: 'An answer (pacs.002) refers to no payment the hub forwarded (OrgnlMsgId, OrgnlEndToEndId, OrgnlUETR).' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false, summary: 'The Idempotency-Key was used before for a different message.' },
 
   // ISO 20022 input (thrown by the message layer before any business processing)
@@ -52,6 +53,7 @@ export const ERROR_CATALOG = {
 
   // Infrastructure
   STORE_UNAVAILABLE: { status: 503, retryable: true, summary: 'The store could not complete the operation; retry later.' },
+  DOWNSTREAM_UNAVAILABLE: { status: 502, retryable: true, summary: 'The downstream payment system did not answer, or answered with a server error; the hub retries.' },
   SHUTTING_DOWN: { status: 503, retryable: true, summary: 'The process is shutting down and takes no new work.' },
   INTERNAL: { status: 500, retryable: true, summary: 'An unexpected error; the response carries a correlation id to find it in the logs.' },
 } as const satisfies Record<string, { status: number; retryable: boolean; summary: string }>;

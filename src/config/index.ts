@@ -57,6 +57,9 @@ function convertScalar(schema: TSchema, raw: string): unknown {
   if (schema.type === 'integer' || schema.type === 'number') {
     return /^-?\d+(\.\d+)?$/.test(raw.trim()) ? Number(raw.trim()) : raw;
   }
+  if (schema.type === 'array') {
+    return raw.split(',').map((item) => item.trim()).filter((item) => item !== '');
+  }
   if (schema.type === 'boolean') {
     if (raw === 'true' || raw === '1') return true;
     if (raw === 'false' || raw === '0') return false;
