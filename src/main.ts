@@ -8,6 +8,7 @@ import { systemClock } from './ports/clock.js';
 import { randomIds } from './ports/ids.js';
 import { openEmbeddedEngine, type Engine } from './engines/embedded.js';
 import { buildApp } from './http/app.js';
+import { ensureBootstrapClient } from './auth/bootstrap.js';
 
 export interface RunningHub {
   app: FastifyInstance;
@@ -20,9 +21,11 @@ export interface RunningHub {
 
 export async function startHub(config: Config, logger: Logger = createLogger({ level: config.logLevel })): Promise<RunningHub> {
   const engine = openEmbeddedEngine({ config, clock: systemClock, ids: randomIds, logger });
-  const app = await buildApp({ config, logger, queues: engine.queues });
+  const app = await buildApp({ config, logger, queues: engine.queues, auth: engine.auth });
   engine.start();
   try {
+    await engine.auth.ensureSigningKey();
+    await ensureBootstrapClient({ auth: engine.auth, dataDir: config.dataDir, logger });
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     await engine.close();

@@ -9,7 +9,9 @@ import type { Clock } from '../ports/clock.js';
 import type { IdGenerator } from '../ports/ids.js';
 import type { QueueService } from '../ports/queues.js';
 import type { Store } from '../ports/store.js';
+import { AuthService } from '../auth/service.js';
 import { EmbeddedQueues } from '../broker/embedded/queues.js';
+import { SqliteAuthStore } from '../storage/sqlite/auth.js';
 import { SqliteDatabase } from '../storage/sqlite/database.js';
 import { SqliteStore } from '../storage/sqlite/store.js';
 
@@ -17,6 +19,8 @@ export interface Engine {
   readonly name: 'embedded';
   readonly store: Store;
   readonly queues: QueueService;
+  /** API clients, access tokens and signing keys. */
+  readonly auth: AuthService;
   /** Starts background work (sweepers). */
   start(): void;
   /** Ends long polls at once (they answer with what they have) so that shutdown need not wait for them. */
@@ -25,7 +29,7 @@ export interface Engine {
 }
 
 export interface EmbeddedEngineOptions {
-  config: Pick<Config, 'dataDir' | 'sqlite' | 'queues'>;
+  config: Pick<Config, 'dataDir' | 'sqlite' | 'queues' | 'auth'>;
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
@@ -53,6 +57,7 @@ export function openEmbeddedEngine(options: EmbeddedEngineOptions): Engine {
     dedupWindowS: config.queues.dedupWindowS,
     sweepBatchMax: config.queues.sweepBatchMax,
   });
+  const auth = new AuthService({ store: new SqliteAuthStore(database), clock, ids, logger, config: config.auth });
   const store = new SqliteStore({ database, clock, queueWriter: (ctx) => queues.writerFor(ctx) });
   let sweeper: NodeJS.Timeout | null = null;
   const sweep = async () => {
@@ -63,6 +68,7 @@ export function openEmbeddedEngine(options: EmbeddedEngineOptions): Engine {
     name: 'embedded',
     store,
     queues,
+    auth,
     start: () => {
       sweeper ??= setInterval(() => {
         sweep().catch((err: unknown) => logger.error({ err }, 'sweep of expired messages and keys failed'));

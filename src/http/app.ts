@@ -7,14 +7,21 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Config } from '../config/index.js';
 import type { Logger } from '../log.js';
 import type { QueueService } from '../ports/queues.js';
+import type { AuthService } from '../auth/service.js';
 import { MxError } from '../errors.js';
+import { installAuth } from './auth.js';
 import { sendError } from './errors.js';
+import { installOpenApi } from './openapi.js';
+import { adminRoutes } from './routes/admin.js';
+import { oauthRoutes } from './routes/oauth.js';
 import { queueRoutes } from './routes/queues.js';
 
 export interface AppDeps {
   config: Pick<Config, 'http'>;
   logger: Logger;
   queues: QueueService;
+  /** Access tokens and clients: every route but the public ones needs a bearer token (src/http/auth.ts). */
+  auth: AuthService;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -39,7 +46,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     sendError(reply, request, new MxError('NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`)),
   );
 
-  app.get('/health', async () => ({ status: 'ok' }));
+  installAuth(app, deps.auth);
+  await installOpenApi(app);
+  app.get('/health', { config: { scope: 'public' }, schema: { summary: 'Liveness', tags: ['health'] } }, async () => ({ status: 'ok' }));
+  await app.register(oauthRoutes, { auth: deps.auth });
+  await app.register(adminRoutes, { prefix: '/v1/admin', auth: deps.auth });
   await app.register(queueRoutes, { prefix: '/v1/queues', queues: deps.queues });
   return app;
 }

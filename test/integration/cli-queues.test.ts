@@ -28,7 +28,7 @@ function cli(args: string[], input?: string): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = execFile(
       process.execPath,
-      ['--import', 'tsx', cliEntry, 'queues', '--url', hub.url, ...args],
+      ['--import', 'tsx', cliEntry, 'queues', '--url', hub.url, '--data-dir', dataDir, ...args],
       { cwd: repoRoot, env: { PATH: process.env.PATH ?? '' }, timeout: 30_000 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;

@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startHubProcess, type HubProcess } from '../helpers/hub-process.js';
+import { bearer, bootstrapToken } from '../helpers/auth.js';
 
 const ROUNDS = 4;
 const PRODUCERS = 4;
@@ -20,8 +21,11 @@ interface Ledger {
   resurrected: string[];
 }
 
+/** Authorization header of the bootstrap client (tokens stay valid across restarts: keys are in the database). */
+let auth: { authorization: string } = { authorization: '' };
+
 async function post(url: string, body: unknown): Promise<Response> {
-  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify(body) });
 }
 
 async function producer(hub: HubProcess, queue: string, id: number, round: number, ledger: Ledger, stop: { now: boolean }) {
@@ -44,7 +48,7 @@ async function producer(hub: HubProcess, queue: string, id: number, round: numbe
 async function consumer(hub: HubProcess, queue: string, ledger: Ledger, stop: { now: boolean }) {
   while (!stop.now) {
     try {
-      const res = await fetch(`${hub.url}/v1/queues/${queue}/messages?max=10&visibility_s=2`);
+      const res = await fetch(`${hub.url}/v1/queues/${queue}/messages?max=10&visibility_s=2`, { headers: auth });
       if (res.status !== 200) continue;
       const { messages } = (await res.json()) as { messages: Array<{ body: string; receipt_handle: string }> };
       for (const m of messages) {
@@ -67,8 +71,8 @@ async function drain(hub: HubProcess, queue: string, ledger: Ledger): Promise<Se
   const left = new Set<string>();
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
-    const stats = (await (await fetch(`${hub.url}/v1/queues/${queue}`)).json()) as { metrics: { visible: number; in_flight: number; delayed: number } };
-    const res = await fetch(`${hub.url}/v1/queues/${queue}/messages?max=10&wait_s=1`);
+    const stats = (await (await fetch(`${hub.url}/v1/queues/${queue}`, { headers: auth })).json()) as { metrics: { visible: number; in_flight: number; delayed: number } };
+    const res = await fetch(`${hub.url}/v1/queues/${queue}/messages?max=10&wait_s=1`, { headers: auth });
     const { messages } = (await res.json()) as { messages: Array<{ body: string; receipt_handle: string }> };
     for (const m of messages) {
       if (ledger.deleted.has(m.body)) ledger.resurrected.push(m.body);
@@ -89,6 +93,7 @@ test('acknowledged messages survive SIGKILL; acknowledged deletes never come bac
   const ledgers = new Map<string, Ledger>(queues.map((q) => [q, { acked: new Set(), received: new Set(), deleted: new Set(), resurrected: [] }]));
   const port = await freePort();
   let hub = await startHubProcess({ dataDir, port });
+  auth = bearer(await bootstrapToken(hub.url, dataDir));
   try {
     for (const q of queues) {
       const res = await post(`${hub.url}/v1/queues`, { name: q, visibility_timeout_s: 2, ...(q.endsWith('.fifo') ? { fifo: true } : {}) });

@@ -14,17 +14,19 @@ import { buildApp } from '../../src/http/app.js';
 import { silentLogger } from '../../src/log.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { randomIds } from '../../src/ports/ids.js';
+import { bearer, tokenFor } from '../helpers/auth.js';
 
 let dir: string;
 let engine: Engine;
 let app: FastifyInstance;
 let base: string;
 let clock: ManualClock;
+let token: string;
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(base + path, {
     method,
-    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    headers: body === undefined ? { ...bearer(token), ...headers } : { 'content-type': 'application/json', ...bearer(token), ...headers },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await response.text();
@@ -36,8 +38,9 @@ beforeEach(async () => {
   clock = new ManualClock();
   const config = loadConfig({ overrides: { dataDir: dir, http: { bodyLimitBytes: 64 * 1024 } } });
   engine = openEmbeddedEngine({ config, clock, ids: randomIds, logger: silentLogger() });
-  app = await buildApp({ config, logger: silentLogger(), queues: engine.queues });
+  app = await buildApp({ config, logger: silentLogger(), queues: engine.queues, auth: engine.auth });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
+  token = await tokenFor(engine.auth, base);
 });
 
 afterEach(async () => {

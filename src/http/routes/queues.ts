@@ -112,8 +112,13 @@ function abortOnClose(reply: FastifyReply): AbortSignal {
   return controller.signal;
 }
 
+// Scopes (src/http/auth.ts): reading is mx/read, sending and consuming mx/write, managing queues mx/admin.
+const READ = { scope: 'mx/read' } as const;
+const WRITE = { scope: 'mx/write' } as const;
+const ADMIN = { scope: 'mx/admin' } as const;
+
 export const queueRoutes: FastifyPluginAsync<{ queues: QueueService }> = async (app, { queues }) => {
-  app.post<{ Body: Static<typeof CreateQueueBody> }>('/', { schema: { body: CreateQueueBody } }, async (request, reply) => {
+  app.post<{ Body: Static<typeof CreateQueueBody> }>('/', { config: ADMIN, schema: { body: CreateQueueBody } }, async (request, reply) => {
     const b = request.body;
     const { queue, created } = await queues.createQueue({
       name: b.name,
@@ -129,24 +134,24 @@ export const queueRoutes: FastifyPluginAsync<{ queues: QueueService }> = async (
     return reply.code(created ? 201 : 200).send(queueJson(queue));
   });
 
-  app.get('/', async () => ({ queues: (await queues.listQueues()).map(queueJson) }));
+  app.get('/', { config: READ }, async () => ({ queues: (await queues.listQueues()).map(queueJson) }));
 
-  app.get<{ Params: Static<typeof NameParams> }>('/:name', { schema: { params: NameParams } }, async (request) =>
+  app.get<{ Params: Static<typeof NameParams> }>('/:name', { config: READ, schema: { params: NameParams } }, async (request) =>
     queueJson(await queues.getQueue(request.params.name)),
   );
 
-  app.delete<{ Params: Static<typeof NameParams> }>('/:name', { schema: { params: NameParams } }, async (request, reply) => {
+  app.delete<{ Params: Static<typeof NameParams> }>('/:name', { config: ADMIN, schema: { params: NameParams } }, async (request, reply) => {
     await queues.deleteQueue(request.params.name);
     return reply.code(204).send();
   });
 
-  app.post<{ Params: Static<typeof NameParams> }>('/:name/purge', { schema: { params: NameParams } }, async (request) =>
+  app.post<{ Params: Static<typeof NameParams> }>('/:name/purge', { config: ADMIN, schema: { params: NameParams } }, async (request) =>
     queues.purgeQueue(request.params.name),
   );
 
   app.post<{ Params: Static<typeof NameParams>; Body: Static<typeof SendBody> }>(
     '/:name/messages',
-    { schema: { params: NameParams, body: SendBody } },
+    { config: WRITE, schema: { params: NameParams, body: SendBody } },
     async (request, reply) => {
       const body = request.body;
       if ('entries' in body) {
@@ -164,7 +169,7 @@ export const queueRoutes: FastifyPluginAsync<{ queues: QueueService }> = async (
 
   app.get<{ Params: Static<typeof NameParams>; Querystring: Static<typeof ReceiveQuery> }>(
     '/:name/messages',
-    { schema: { params: NameParams, querystring: ReceiveQuery } },
+    { config: WRITE, schema: { params: NameParams, querystring: ReceiveQuery } },
     async (request, reply) => {
       const q = request.query;
       const messages = await queues.receive(request.params.name, {
@@ -177,14 +182,14 @@ export const queueRoutes: FastifyPluginAsync<{ queues: QueueService }> = async (
     },
   );
 
-  app.delete<{ Params: Static<typeof HandleParams> }>('/:name/messages/:receipt_handle', { schema: { params: HandleParams } }, async (request, reply) => {
+  app.delete<{ Params: Static<typeof HandleParams> }>('/:name/messages/:receipt_handle', { config: WRITE, schema: { params: HandleParams } }, async (request, reply) => {
     await queues.delete(request.params.name, request.params.receipt_handle);
     return reply.code(204).send();
   });
 
   app.post<{ Params: Static<typeof NameParams>; Body: Static<typeof DeleteBatchBody> }>(
     '/:name/messages/delete',
-    { schema: { params: NameParams, body: DeleteBatchBody } },
+    { config: WRITE, schema: { params: NameParams, body: DeleteBatchBody } },
     async (request) => {
       const handles = request.body.receipt_handles;
       checkBatchIds(handles);
@@ -195,14 +200,14 @@ export const queueRoutes: FastifyPluginAsync<{ queues: QueueService }> = async (
 
   app.patch<{ Params: Static<typeof HandleParams>; Body: Static<typeof VisibilityBody> }>(
     '/:name/messages/:receipt_handle',
-    { schema: { params: HandleParams, body: VisibilityBody } },
+    { config: WRITE, schema: { params: HandleParams, body: VisibilityBody } },
     async (request, reply) => {
       await queues.changeVisibility(request.params.name, request.params.receipt_handle, request.body.visibility_s);
       return reply.code(204).send();
     },
   );
 
-  app.post<{ Params: Static<typeof NameParams> }>('/:name/redrive', { schema: { params: NameParams } }, async (request) =>
+  app.post<{ Params: Static<typeof NameParams> }>('/:name/redrive', { config: ADMIN, schema: { params: NameParams } }, async (request) =>
     queues.redrive(request.params.name),
   );
 };
