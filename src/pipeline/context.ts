@@ -10,6 +10,7 @@ import type { QueueService } from '../ports/queues.js';
 import type { Store } from '../ports/store.js';
 import type { SchemaValidator } from '../iso20022/index.js';
 import type { PaymentCheck } from './checks.js';
+import type { DownstreamConfig } from './downstream.js';
 import { ParticipantQueues } from './queues.js';
 import { readSubmission, type Submission } from './submission.js';
 
@@ -23,6 +24,7 @@ export interface WorkflowDeps {
   /** XSD validation; undefined when no schema directory is configured. */
   schemas: SchemaValidator | undefined;
   checks: readonly PaymentCheck[];
+  downstream: DownstreamConfig;
   /** The scheme profile a client's messages are checked against (null: the one the message declares, if any). */
   clientProfile(clientId: string): Promise<string | null>;
 }

@@ -16,6 +16,7 @@ import type { NewTransaction } from '../ports/transactions.js';
 import type { WorkflowContext } from './context.js';
 import { stageQueue, type StageMessage } from './queues.js';
 import { headerMatches, readSubmission, type Submission } from './submission.js';
+import { applyAnswer } from './stages.js';
 
 export interface SubmitInput {
   clientId: string;
@@ -31,6 +32,8 @@ export interface SubmitResult {
   status: TransactionStatus;
   /** True when the message was an exact duplicate (or a repeated idempotency key): nothing new was created. */
   duplicate: boolean;
+  /** For a downstream answer (pacs.002): whether it decided the payment it answers (false: late or interim). */
+  answer?: { applied: boolean };
 }
 
 const IDEMPOTENCY_NS = 'idempotency';
@@ -63,6 +66,10 @@ export class Intake {
       throw new MxError('BAD_REQUEST', `X-Message-Type says ${input.messageType} but the message is ${submission.messageType}`);
     }
     const xml = typeof input.body === 'string' ? input.body : Buffer.from(input.body).toString('utf8');
+    if (submission.role === 'answer') {
+      const answer = await applyAnswer(this.ctx, { clientId: input.clientId, submission, xml });
+      return { transactionId: answer.transactionId, status: answer.status as TransactionStatus, duplicate: false, answer: { applied: answer.applied } };
+    }
     const { store, clock, ids } = this.ctx.deps;
     const result = await store.transaction(async (tx) => {
       const now = clock.now();

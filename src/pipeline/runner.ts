@@ -57,6 +57,10 @@ export class StageRunner {
     this.#o = options;
   }
 
+  get name(): string {
+    return this.#o.name;
+  }
+
   start(): void {
     if (this.#loops.length > 0) return;
     for (let i = 0; i < this.#o.concurrency; i++) this.#loops.push(this.#loop());

@@ -4,12 +4,15 @@
  *
  *   processing: ACTC -> parse, XSD, built-in rules, profile, intake verdicts (duplicates), checks
  *               -> all rejected: RJCT + report (finalize)      -> otherwise: ACSP (+ rejected payments) -> releasing
+ *   forwarding: ACSP -> the downstream system (when configured): its answer goes to releasing (sync), or the
+ *               payment waits for the answer to be posted back (async)
  *   releasing:  ACSP -> ACSC (or the decision a downstream system gave) + report (finalize)
  */
 import { MxError } from '../errors.js';
 import { groupStatus, type PaymentStatus } from '../domain/status.js';
 import { getProfile, validateBuiltin, validateProfile, detectProfile, errorsOf, type Finding } from '../iso20022/index.js';
 import type { ReceivedMessage } from '../ports/queues.js';
+import type { Tx } from '../ports/store.js';
 import type { PaymentRecord, TransactionRecord } from '../ports/transactions.js';
 import { runChecks, type CheckRejection } from './checks.js';
 import type { WorkflowContext } from './context.js';
@@ -18,6 +21,7 @@ import { ack, type Outcome as StageOutcome } from './runner.js';
 import { stageQueue, type StageMessage } from './queues.js';
 import type { Outcome, PaymentOutcome } from './report.js';
 import type { Submission } from './submission.js';
+import { decisionFromReport, forward, readAnswer, type Decision } from './downstream.js';
 
 interface Rejection {
   index: number | null;
@@ -116,7 +120,8 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
     });
     if (!moved) return;
     const next: StageMessage = { transaction_id: id };
-    await tx.queues.send(stageQueue('releasing'), { body: JSON.stringify(next), groupId: t.groupKey ?? id, dedupId: `${id}:releasing` });
+    const stage = ctx.deps.downstream.url === null ? 'releasing' : 'forwarding';
+    await tx.queues.send(stageQueue(stage), { body: JSON.stringify(next), groupId: t.groupKey ?? id, dedupId: `${id}:${stage}` });
   });
   return ack;
 }
@@ -145,4 +150,75 @@ export async function releaseStage(ctx: WorkflowContext, message: ReceivedMessag
   };
   await finalize(ctx, { transaction: t, from: 'ACSP', original: submission.message, outcome });
   return ack;
+}
+
+/**
+ * Forwards an accepted payment downstream. Delivery downstream is at least once (a crash after the request and
+ * before the commit sends it again): the request carries X-Transaction-Id for the system to recognise repeats.
+ */
+export async function forwardStage(ctx: WorkflowContext, message: ReceivedMessage): Promise<StageOutcome> {
+  const { transaction_id: id } = parseStageMessage(message);
+  const loaded = await load(ctx, id);
+  if (!loaded || loaded.t.status !== 'ACSP' || loaded.t.awaitingDownstream) return ack;
+  const { t, payments, xml } = loaded;
+  const result = await forward(ctx.deps.downstream, { transactionId: id, messageType: t.messageType ?? '', xml });
+  const now = ctx.deps.clock.now();
+  let decision: Decision | null = null;
+  if (result.kind === 'refused') {
+    decision = { status: 'RJCT', reason_code: 'NARR', reason_text: `refused by the downstream system (HTTP ${result.status})` };
+  } else if (result.kind === 'answered') {
+    decision = decisionFromReport(readAnswer(result.xml), payments);
+  }
+  await ctx.deps.store.transaction(async (tx) => {
+    if (result.kind === 'answered') {
+      await tx.transactions.putMessage(id, { kind: 'downstream', messageType: 'pacs.002', xml: result.xml, createdAt: now });
+    }
+    if (decision === null) {
+      await tx.transactions.markForwarded(id, now);
+      return;
+    }
+    await sendRelease(tx, t, decision);
+  });
+  return ack;
+}
+
+async function sendRelease(tx: Tx, t: TransactionRecord, decision: Decision): Promise<void> {
+  const next: StageMessage = { transaction_id: t.id, decision };
+  await tx.queues.send(stageQueue('releasing'), { body: JSON.stringify(next), groupId: t.groupKey ?? t.id, dedupId: `${t.id}:releasing` });
+}
+
+/**
+ * A pacs.002 posted to the inbox by a downstream system: applied to the payment it answers when that payment
+ * still waits (ACSP); a late answer (after the timeout made the payment final) is recorded and changes nothing.
+ */
+export async function applyAnswer(ctx: WorkflowContext, input: { clientId: string; submission: Submission; xml: string }): Promise<{ transactionId: string; status: string; applied: boolean }> {
+  if (!ctx.deps.downstream.answerClientIds.includes(input.clientId)) {
+    throw new MxError('FORBIDDEN', 'this client is not configured to answer forwarded payments (downstream.answerClientIds)');
+  }
+  const model = input.submission.model;
+  if (model.family !== 'pacs.002') throw new MxError('MESSAGE_UNSUPPORTED', 'an answer is a pacs.002');
+  const first = model.transactions[0];
+  const refs = {
+    ...(model.original.originalMsgId ? { msgId: model.original.originalMsgId } : {}),
+    ...(first?.originalEndToEndId ? { endToEndId: first.originalEndToEndId } : {}),
+    ...(first?.originalUetr ? { uetr: first.originalUetr } : {}),
+  };
+  const now = ctx.deps.clock.now();
+  return ctx.deps.store.transaction(async (tx) => {
+    const id = await tx.transactions.findOriginal(refs);
+    if (id === null) throw new MxError('ORIGINAL_NOT_FOUND', 'no forwarded payment matches this pacs.002 (OrgnlMsgId, OrgnlEndToEndId, OrgnlUETR)');
+    const t = (await tx.transactions.get(id))!;
+    await tx.transactions.putMessage(id, { kind: 'downstream', messageType: input.submission.messageType, xml: input.xml, createdAt: now });
+    if (t.status !== 'ACSP') {
+      await tx.transactions.audit(id, 'late_answer', { from: input.clientId, status: t.status }, now);
+      return { transactionId: id, status: t.status, applied: false };
+    }
+    const decision = decisionFromReport(model, await tx.transactions.payments(id));
+    if (decision === null) {
+      await tx.transactions.audit(id, 'interim_answer', { from: input.clientId, group_status: model.groupStatus ?? null }, now);
+      return { transactionId: id, status: t.status, applied: false };
+    }
+    await sendRelease(tx, t, decision);
+    return { transactionId: id, status: t.status, applied: true };
+  });
 }

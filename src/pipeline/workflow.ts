@@ -10,7 +10,7 @@ import { WorkflowContext, type WorkflowDeps } from './context.js';
 import { Intake } from './intake.js';
 import { ensureWorkflowQueues, stageDeadLetterQueue, stageQueue } from './queues.js';
 import { StageRunner } from './runner.js';
-import { processStage, releaseStage } from './stages.js';
+import { forwardStage, processStage, releaseStage } from './stages.js';
 import { TimeoutSweeper } from './timeouts.js';
 
 export interface TransactionView {
@@ -48,6 +48,7 @@ export class Workflow {
     if (!this.options.workers) return;
     const stages = [
       { stage: 'processing' as const, handler: processStage },
+      ...(this.ctx.deps.downstream.url === null ? [] : [{ stage: 'forwarding' as const, handler: forwardStage }]),
       { stage: 'releasing' as const, handler: releaseStage },
     ];
     for (const { stage, handler } of stages) {
@@ -76,7 +77,7 @@ export class Workflow {
   }
 
   get stageStats(): Record<string, { handled: number; retried: number; deadLettered: number }> {
-    return Object.fromEntries(this.#runners.map((r, i) => [i === 0 ? 'processing' : 'releasing', { ...r.stats }]));
+    return Object.fromEntries(this.#runners.map((r) => [r.name, { ...r.stats }]));
   }
 
   /** A client's transaction (another client's is "not found"); a reserved id used for a duplicate shows the original. */

@@ -137,6 +137,8 @@ export interface TransactionsTx {
    * records the refused step (never applies it) otherwise.
    */
   move(id: string, change: StatusChange): Promise<boolean>;
+  /** Records that an ACSP payment was forwarded and waits for the downstream answer. Returns false if not ACSP. */
+  markForwarded(id: string, at: number): Promise<boolean>;
   /** Points a reserved (ACCP) id at the transaction it duplicates. */
   markDuplicateOf(id: string, originalId: string, at: number): Promise<void>;
   /** Fills a reserved (ACCP) transaction with its message and moves it to ACTC. Returns false if not ACCP. */

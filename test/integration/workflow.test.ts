@@ -52,6 +52,7 @@ beforeEach(async () => {
       config: { ...config.workflow, maxMessageBytes: config.http.bodyLimitBytes },
       schemas,
       checks: [],
+      downstream: config.downstream,
       clientProfile: async () => null,
     },
     { workers: true, stageWaitMs: 200 },

@@ -185,6 +185,8 @@ export class SqliteTransactions {
       movePayment: p('UPDATE payments SET status = ?, reason_code = ?, reason_text = ? WHERE transaction_id = ? AND idx = ?'),
       movePaymentsAll: p(`UPDATE payments SET status = ?, reason_code = COALESCE(reason_code, ?), reason_text = COALESCE(reason_text, ?)
         WHERE transaction_id = ? AND status NOT IN ('RJCT', 'CANC', 'ACSC')`),
+      markForwarded: p(`UPDATE transactions SET awaiting_downstream = 1, updated_at = ?, version = version + 1
+        WHERE id = ? AND status = 'ACSP'`),
       markDuplicate: p(`UPDATE transactions SET duplicate_of = ?, updated_at = ?, version = version + 1 WHERE id = ? AND status = 'ACCP'`),
       submitReserved: p(`UPDATE transactions SET status = 'ACTC', message_type = ?, msg_id = ?, content_hash = ?, deadline_at = ?,
         group_key = ?, reason_code = ?, reason_text = ?, updated_at = ?, version = version + 1
@@ -274,6 +276,7 @@ export class SqliteTransactions {
         history(id, change.to, change.reasonCode ?? null, change.at);
         return true;
       },
+      markForwarded: async (id, at) => s.markForwarded.run(at, id).changes === 1,
       markDuplicateOf: async (id, originalId, at) => {
         s.markDuplicate.run(originalId, at, id);
       },
