@@ -19,6 +19,86 @@ export const QueueDefaultsSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const CurrencyCode = () => Type.String({ pattern: '^[A-Z]{3}$' });
+/** An amount as a decimal string (never a number): up to 18 integer digits and 5 decimals, like ISO 20022 amounts. */
+const DecimalAmount = () => Type.String({ pattern: '^(0|[1-9][0-9]{0,17})([.][0-9]{1,5})?$' });
+const currencyAmounts = (options: { default?: object; description?: string } = {}) =>
+  Type.Record(CurrencyCode(), DecimalAmount(), { additionalProperties: false, maxProperties: 300, ...options });
+
+/** ISO 4217 currency code -> amount: the shape of amount limits, in the config and in a client's settings. */
+export const CurrencyAmountsSchema = currencyAmounts();
+
+export const WEEKDAYS = ['MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT', 'SUN'] as const;
+
+const calendarRules = {
+  timeZone: () => Type.String({ minLength: 1, maxLength: 64 }),
+  cutoff: () => Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' }),
+  businessDays: (options: object = {}) =>
+    Type.Array(Type.Union(WEEKDAYS.map((d) => Type.Literal(d))), { minItems: 1, maxItems: 7, uniqueItems: true, ...options }),
+  holidays: (options: object = {}) =>
+    Type.Array(Type.String({ pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' }), { maxItems: 10_000, uniqueItems: true, ...options }),
+};
+
+export const ChecksSchema = Type.Object(
+  {
+    sanctions: Type.Object(
+      {
+        file: Type.Union([Type.String({ minLength: 1, maxLength: 4096 }), Type.Null()], {
+          default: null,
+          description: 'Sanctions list file (one entry a line, see README "Checks"); null turns screening off.',
+        }),
+        reloadIntervalMs: Int(100, 3_600_000, 5000, 'How often the list file is checked for changes (mtime, size, inode).'),
+        fileBytesMax: Int(1, 256 * 1024 * 1024, 64 * 1024 * 1024, 'Largest list file accepted, bytes.'),
+        entriesMax: Int(1, 10_000_000, 1_000_000, 'Most entries a list file may hold.'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    limits: currencyAmounts({
+      default: {},
+      description: 'Largest amount of one payment per currency (a client\'s "limits" setting overrides per currency); AM02 above.',
+    }),
+    messageLimits: currencyAmounts({
+      default: {},
+      description: 'Largest total of one message per currency (a client\'s "messageLimits" setting overrides); AM02 for the message.',
+    }),
+    calendar: Type.Object(
+      {
+        timeZone: Type.Union([calendarRules.timeZone(), Type.Null()], {
+          default: null,
+          description: 'IANA time zone of the business calendar; null turns the cut-off and date checks off.',
+        }),
+        cutoff: Type.Union([calendarRules.cutoff(), Type.Null()], {
+          default: null,
+          description: 'Local time (HH:MM) from which payments settling today are refused with TM01; null: no cut-off.',
+        }),
+        businessDays: calendarRules.businessDays({ default: ['MON', 'TUE', 'WED', 'THU', 'FRI'], description: 'Weekdays on which payments settle.' }),
+        holidays: calendarRules.holidays({ default: [], description: 'Dates (YYYY-MM-DD) on which payments do not settle.' }),
+        maxDaysAhead: Int(0, 3660, 366, 'Furthest settlement date accepted, in days after today (DT01 beyond).'),
+        currencies: Type.Record(
+          CurrencyCode(),
+          Type.Object(
+            {
+              timeZone: Type.Optional(calendarRules.timeZone()),
+              cutoff: Type.Optional(Type.Union([calendarRules.cutoff(), Type.Null()])),
+              businessDays: Type.Optional(calendarRules.businessDays()),
+              holidays: Type.Optional(calendarRules.holidays()),
+            },
+            { additionalProperties: false },
+          ),
+          {
+            additionalProperties: false,
+            maxProperties: 300,
+            default: {},
+            description: 'Per-currency rules (timeZone, cutoff, businessDays, holidays), each replacing the calendar\'s own.',
+          },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
 export const ConfigSchema = Type.Object(
   {
     host: Type.String({ default: '127.0.0.1', minLength: 1, description: 'Address the HTTP server binds to.' }),
@@ -107,6 +187,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    checks: ChecksSchema,
     shutdownGraceMs: Int(0, 300_000, 10_000, 'How long shutdown waits for in-flight requests.'),
   },
   { additionalProperties: false },
