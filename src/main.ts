@@ -9,10 +9,15 @@ import { randomIds } from './ports/ids.js';
 import { openEmbeddedEngine, type Engine } from './engines/embedded.js';
 import { buildApp } from './http/app.js';
 import { ensureBootstrapClient } from './auth/bootstrap.js';
+import type { AuthService } from './auth/service.js';
+import { directorySchemaSource } from './cli/schema-directory.js';
+import { SchemaValidator } from './iso20022/index.js';
+import { Workflow } from './pipeline/workflow.js';
 
 export interface RunningHub {
   app: FastifyInstance;
   engine: Engine;
+  workflow: Workflow;
   logger: Logger;
   /** The address the server listens on, e.g. http://127.0.0.1:8080 */
   url: string;
@@ -21,14 +26,33 @@ export interface RunningHub {
 
 export async function startHub(config: Config, logger: Logger = createLogger({ level: config.logLevel })): Promise<RunningHub> {
   const engine = openEmbeddedEngine({ config, clock: systemClock, ids: randomIds, logger });
-  const app = await buildApp({ config, logger, queues: engine.queues, auth: engine.auth });
+  const schemas = config.workflow.schemaDir === null ? undefined : new SchemaValidator({ source: directorySchemaSource(config.workflow.schemaDir) });
+  const workflow = new Workflow(
+    {
+      store: engine.store,
+      queues: engine.queues,
+      clock: systemClock,
+      ids: randomIds,
+      logger,
+      config: { ...config.workflow, maxMessageBytes: config.http.bodyLimitBytes },
+      schemas,
+      checks: [],
+      downstream: config.downstream,
+      clientProfile: profileLookup(engine.auth),
+    },
+    { workers: true },
+  );
+  const app = await buildApp({ config, logger, queues: engine.queues, auth: engine.auth, workflow });
   engine.start();
   try {
     await engine.auth.ensureSigningKey();
     await ensureBootstrapClient({ auth: engine.auth, dataDir: config.dataDir, logger });
+    await workflow.start();
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
+    await workflow.stop();
     await engine.close();
+    schemas?.dispose();
     throw error;
   }
   const address = app.server.address();
@@ -45,8 +69,23 @@ export async function startHub(config: Config, logger: Logger = createLogger({ l
       const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
       await app.close();
       clearTimeout(grace);
+      await workflow.stop();
       await engine.close();
+      schemas?.dispose();
       logger.info('mxgate stopped');
     })());
-  return { app, engine, logger, url, stop };
+  return { app, engine, workflow, logger, url, stop };
+}
+
+/** A client's scheme profile for the processing stage, cached briefly (clients change rarely). */
+function profileLookup(auth: AuthService): (clientId: string) => Promise<string | null> {
+  const cache = new Map<string, { profile: string | null; at: number }>();
+  return async (clientId) => {
+    const hit = cache.get(clientId);
+    if (hit && Date.now() - hit.at < 5000) return hit.profile;
+    const profile = await auth.getClient(clientId).then((c) => c.profile, () => null);
+    if (cache.size > 10_000) cache.clear();
+    cache.set(clientId, { profile, at: Date.now() });
+    return profile;
+  };
 }

@@ -15,6 +15,8 @@ import { installOpenApi } from './openapi.js';
 import { adminRoutes } from './routes/admin.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { queueRoutes } from './routes/queues.js';
+import { transactionRoutes } from './routes/transactions.js';
+import type { Workflow } from '../pipeline/workflow.js';
 
 export interface AppDeps {
   config: Pick<Config, 'http'>;
@@ -22,6 +24,8 @@ export interface AppDeps {
   queues: QueueService;
   /** Access tokens and clients: every route but the public ones needs a bearer token (src/http/auth.ts). */
   auth: AuthService;
+  /** The payment workflow behind the transaction API; without it only queues and auth are served. */
+  workflow?: Workflow;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -52,5 +56,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(oauthRoutes, { auth: deps.auth });
   await app.register(adminRoutes, { prefix: '/v1/admin', auth: deps.auth });
   await app.register(queueRoutes, { prefix: '/v1/queues', queues: deps.queues });
+  if (deps.workflow) await app.register(transactionRoutes, { workflow: deps.workflow });
   return app;
 }

@@ -28,7 +28,8 @@ const ListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-const XmlBody = { description: 'An ISO 20022 message: a Document, an AppHdr and a Document, or a wrapper holding both.', content: { 'application/xml': { schema: { type: 'string' } } } };
+/** XML bodies are not validated by JSON schema (the message layer does it); `consumes` documents them. */
+const XML_CONSUMES = ['application/xml', 'text/xml'];
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -106,12 +107,12 @@ export const transactionRoutes: FastifyPluginAsync<{ workflow: Workflow }> = asy
     reply.header('location', `/v1/transactions/${result.transactionId}`);
     return reply.code(result.duplicate ? 200 : 202).send({ transaction_id: result.transactionId, status: result.status, duplicate: result.duplicate });
   };
-  const inboxSchema = { summary: 'Submit an ISO 20022 message for a (reserved or new) transaction', tags: ['transactions'], body: XmlBody };
+  const inboxSchema = { summary: 'Submit an ISO 20022 message for a (reserved or new) transaction', tags: ['transactions'], consumes: XML_CONSUMES };
   app.post('/v1/inbox', { config: WRITE, schema: inboxSchema }, (request, reply) => submit(request, reply, { assign: false }));
   app.post('/inbox', { config: WRITE, schema: { ...inboxSchema, tags: ['compatibility'] } }, (request, reply) => submit(request, reply, { assign: false }));
   app.post(
     '/v1/messages',
-    { config: WRITE, schema: { summary: 'Submit a message; the hub assigns the transaction id (Idempotency-Key honoured)', tags: ['transactions'], body: XmlBody } },
+    { config: WRITE, schema: { summary: 'Submit a message; the hub assigns the transaction id (Idempotency-Key honoured)', tags: ['transactions'], consumes: XML_CONSUMES } },
     (request, reply) => submit(request, reply, { assign: true }),
   );
 
