@@ -21,7 +21,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { Static, TSchema } from '@sinclair/typebox';
 import { SignJWT, calculateJwkThumbprint, errors as joseErrors, importJWK, jwtVerify, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 import type { Config } from '../config/index.js';
-import { MxError, assert } from '../errors.js';
+import { MxError, assert, isMxError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { AuthStore, ClientRecord, ClientSettings, SigningKeyRecord } from '../ports/auth.js';
 import type { Clock } from '../ports/clock.js';
@@ -370,8 +370,9 @@ export class AuthService {
       }));
     } catch (cause) {
       if (cause instanceof joseErrors.JWTExpired) throw new MxError('UNAUTHENTICATED', 'the access token has expired', { cause });
-      if (cause instanceof joseErrors.JOSEError) throw new MxError('UNAUTHENTICATED', 'the access token is not valid', { cause });
-      throw cause;
+      // A store failure while loading keys stays what it is; anything else about the token refuses it.
+      if (isMxError(cause)) throw cause;
+      throw new MxError('UNAUTHENTICATED', 'the access token is not valid', { cause });
     }
     if (typeof payload.iat !== 'number' || payload.iat * 1000 > now + skewMs || typeof payload.sub !== 'string' || typeof payload.scope !== 'string') {
       throw new MxError('UNAUTHENTICATED', 'the access token is not valid');

@@ -15,6 +15,7 @@ const program = new Command('mxgate')
 const modules: Array<Promise<{ register(program: Command): void }>> = [
   import('./serve.js'),
   import('./queues.js'),
+  import('./clients.js'),
   import('./validate.js'),
   import('./inspect.js'),
 ];
