@@ -39,11 +39,14 @@ function setPath(target: Plain, path: string[], value: unknown): void {
   node[path[path.length - 1]!] = value;
 }
 
+/** Variables of the command-line client (and MXGATE_CONFIG itself), not configuration keys of the hub. */
+const CLIENT_VARIABLES = new Set(['MXGATE_CONFIG', 'MXGATE_URL', 'MXGATE_TOKEN', 'MXGATE_CLIENT_ID', 'MXGATE_CLIENT_SECRET']);
+
 function fromEnvironment(env: Record<string, string | undefined>): Plain {
   const leaves = new Map(configLeaves().map((leaf) => [leaf.env, leaf]));
   const out: Plain = {};
   for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith('MXGATE_') || raw === undefined || name === 'MXGATE_CONFIG') continue;
+    if (!name.startsWith('MXGATE_') || raw === undefined || CLIENT_VARIABLES.has(name)) continue;
     const leaf = leaves.get(name);
     if (!leaf) {
       throw new MxError('CONFIG_INVALID', `unknown environment variable ${name} (known: ${[...leaves.keys()].join(', ')})`);

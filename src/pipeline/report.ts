@@ -18,6 +18,8 @@ export interface Outcome {
   reasonCode: string | null;
   reasonText: string | null;
   payments: PaymentOutcome[];
+  /** The original failed its schema: quote only its ids, not its agents. */
+  originalInvalid?: boolean;
 }
 
 const reasons = (code: string | null, text: string | null) =>
@@ -38,9 +40,10 @@ export function buildReport(original: SplitMessage, outcome: Outcome, ids: { msg
   const creDtTm = new Date(ids.now).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const transactions = outcome.payments.map((p) => ({ index: p.index, status: p.status, reasons: reasons(p.reasonCode, p.reasonText) }));
   const groupReasons = outcome.status === 'RJCT' || outcome.status === 'CANC' ? reasons(outcome.reasonCode, outcome.reasonText) : [];
+  const agents = outcome.originalInvalid ? { instructingAgent: null, instructedAgent: null } : {};
   let built: BuiltMessage;
   if (family === 'pain.001') {
-    built = buildPain002(original, { msgId: ids.msgId, creDtTm, groupStatus: outcome.status, groupReasons, transactions });
+    built = buildPain002(original, { msgId: ids.msgId, creDtTm, groupStatus: outcome.status, groupReasons, transactions, ...agents });
   } else if (family === 'camt.056') {
     built = buildCamt029(original, {
       assignmentId: ids.msgId,
@@ -50,7 +53,7 @@ export function buildReport(original: SplitMessage, outcome: Outcome, ids: { msg
       transactions: outcome.payments.map((p) => ({ index: p.index, status: resolution(p.status), reasons: reasons(p.reasonCode, p.reasonText) })),
     });
   } else {
-    built = buildPacs002(original, { msgId: ids.msgId, creDtTm, groupStatus: outcome.status, groupReasons, transactions });
+    built = buildPacs002(original, { msgId: ids.msgId, creDtTm, groupStatus: outcome.status, groupReasons, transactions, ...agents });
   }
   return { messageType: built.id.id, xml: toXml(built) };
 }

@@ -27,6 +27,8 @@ interface Rejection {
   index: number | null;
   code: string;
   text: string;
+  /** From the schema layer: the original cannot be quoted beyond its ids. */
+  schema?: boolean;
 }
 
 function parseStageMessage(message: ReceivedMessage): StageMessage {
@@ -71,7 +73,12 @@ async function validationRejections(ctx: WorkflowContext, t: TransactionRecord, 
   const profileId = (await ctx.deps.clientProfile(t.clientId)) ?? detectProfile(submission.message);
   const profile = profileId ? getProfile(profileId) : undefined;
   if (profile) findings.push(...validateProfile(submission.message, profile));
-  return errorsOf(findings).map((f) => ({ index: findingIndex(f, submission), code: f.code, text: `${f.rule}: ${f.message}`.slice(0, 210) }));
+  return errorsOf(findings).map((f) => ({
+    index: findingIndex(f, submission),
+    code: f.code,
+    text: `${f.rule}: ${f.message}`.slice(0, 210),
+    ...(f.layer === 'xsd' ? { schema: true } : {}),
+  }));
 }
 
 /** Per-payment outcomes from rejections: a message-level rejection rejects every payment. */
@@ -106,7 +113,13 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
       transaction: t,
       from: 'ACTC',
       original: submission.message,
-      outcome: { status: 'RJCT', reasonCode: first?.code ?? 'NARR', reasonText: first?.text ?? null, payments: outcomes },
+      outcome: {
+        status: 'RJCT',
+        reasonCode: first?.code ?? 'NARR',
+        reasonText: first?.text ?? null,
+        payments: outcomes,
+        originalInvalid: rejections.some((r) => r.schema),
+      },
     });
     return ack;
   }

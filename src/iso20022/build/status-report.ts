@@ -24,9 +24,12 @@ export interface StatusReportOptions {
   transactionReasons?: ReasonInput[];
   transactions?: readonly TransactionAnswer[];
   acceptanceDateTime?: string;
-  /** GrpHdr agents of the report; default: the original's instructed and instructing agents, swapped. */
-  instructingAgent?: Agent;
-  instructedAgent?: Agent;
+  /**
+   * GrpHdr agents of the report; default: the original's instructed and instructing agents, swapped. null leaves
+   * them out (for an original that failed its schema, whose agents cannot be quoted safely).
+   */
+  instructingAgent?: Agent | null;
+  instructedAgent?: Agent | null;
 }
 
 /** pacs.002 answering a pacs.008, pacs.009 or pacs.004. */
@@ -40,8 +43,8 @@ export function buildPacs002(original: SplitMessage, options: StatusReportOption
   const grp = child(body, 'GrpHdr');
   const txs = childrenNamed(body, origId.family === 'pacs.004' ? 'TxInf' : 'CdtTrfTxInf');
   const firstTx = txs[0];
-  const instg = options.instructingAgent ?? readAgent(child(grp, 'InstdAgt') ?? child(firstTx, 'InstdAgt'));
-  const instd = options.instructedAgent ?? readAgent(child(grp, 'InstgAgt') ?? child(firstTx, 'InstgAgt'));
+  const instg = options.instructingAgent === null ? undefined : (options.instructingAgent ?? readAgent(child(grp, 'InstdAgt') ?? child(firstTx, 'InstdAgt')));
+  const instd = options.instructedAgent === null ? undefined : (options.instructedAgent ?? readAgent(child(grp, 'InstgAgt') ?? child(firstTx, 'InstgAgt')));
   const txType = typeAt(id.id, 'FIToFIPmtStsRpt/TxInfAndSts');
   const statusTxs: XmlElement[] = [];
   txs.forEach((tx, i) => {
