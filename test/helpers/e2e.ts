@@ -15,13 +15,14 @@ import { bearer, createTestClient, fetchToken } from './auth.js';
 export interface E2eHub {
   hub: RunningHub;
   url: string;
+  dataDir: string;
   /** A token of a new client (every scope unless told otherwise). */
   token(options?: { scopes?: Array<'mx/read' | 'mx/write' | 'mx/admin'>; profile?: string | null }): Promise<{ token: string; clientId: string }>;
   close(): Promise<void>;
 }
 
-export async function startE2eHub(overrides: Record<string, unknown> = {}): Promise<E2eHub> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'mxgate-e2e-'));
+export async function startE2eHub(overrides: Record<string, unknown> = {}, options: { dataDir?: string; keepData?: boolean } = {}): Promise<E2eHub> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'mxgate-e2e-'));
   const config = loadConfig({
     overrides: { ...overrides, port: 0, dataDir, workflow: { schemaDir: join(SHARED_ISO20022_DIR, 'xsd'), ...(overrides.workflow as object) } },
   });
@@ -29,13 +30,14 @@ export async function startE2eHub(overrides: Record<string, unknown> = {}): Prom
   return {
     hub,
     url: hub.url,
+    dataDir,
     token: async (options = {}) => {
       const client = await createTestClient(hub.engine.auth, options);
       return { token: await fetchToken(hub.url, client), clientId: client.id };
     },
     close: async () => {
       await hub.stop();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.keepData) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -104,6 +104,10 @@ export const transactionRoutes: FastifyPluginAsync<{ workflow: Workflow }> = asy
       messageType: header(request, 'x-message-type'),
       idempotencyKey: header(request, 'idempotency-key'),
     });
+    if (result.answer) {
+      // A downstream answer: 202 when it decides the payment (released shortly), 200 when it changes nothing.
+      return reply.code(result.answer.applied ? 202 : 200).send({ transaction_id: result.transactionId, status: result.status, applied: result.answer.applied });
+    }
     reply.header('location', `/v1/transactions/${result.transactionId}`);
     return reply.code(result.duplicate ? 200 : 202).send({ transaction_id: result.transactionId, status: result.status, duplicate: result.duplicate });
   };

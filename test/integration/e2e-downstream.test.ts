@@ -1,0 +1,179 @@
+/**
+ * The hub as a proxy in front of a payment system (a real HTTP server on loopback): sync answers, async answers
+ * posted back to the inbox, timeouts with AB05, late answers that change nothing.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildPacs002, parseMessage, readStatusReport, toXml } from '../../src/iso20022/index.js';
+import { api, awaitReport, fresh, sample, schemaFindings, startE2eHub, type E2eHub } from '../helpers/e2e.js';
+import { sharedIso20022Available } from '../helpers/shared.js';
+
+const skip = !sharedIso20022Available() && process.env.CI !== 'true' ? 'ISO 20022 reference material not found at ../shared/iso20022' : false;
+
+/** A downstream payment system: records what it gets and answers as told. */
+class Downstream {
+  readonly received: Array<{ transactionId: string; xml: string }> = [];
+  answer: (xml: string) => { status: number; body: string } = () => ({ status: 202, body: '' });
+  #server: Server | null = null;
+  url = '';
+
+  async start(): Promise<void> {
+    this.#server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const xml = Buffer.concat(chunks).toString('utf8');
+        this.received.push({ transactionId: String(req.headers['x-transaction-id']), xml });
+        const { status, body } = this.answer(xml);
+        res.writeHead(status, { 'content-type': 'application/xml' }).end(body);
+      });
+    });
+    this.#server.listen(0, '127.0.0.1');
+    await once(this.#server, 'listening');
+    const address = this.#server.address();
+    this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/payments`;
+  }
+
+  async stop(): Promise<void> {
+    this.#server?.closeAllConnections();
+    await new Promise((r) => this.#server?.close(r));
+  }
+}
+
+/** The pacs.002 a downstream system would send about `original`. */
+function statusReportFor(original: string, status: 'ACSC' | 'RJCT', reason?: string): string {
+  return toXml(
+    buildPacs002(parseMessage(original), {
+      msgId: `DS${Date.now()}`,
+      creDtTm: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      groupStatus: status,
+      transactionStatus: status,
+      ...(reason ? { transactionReasons: [{ code: reason }] } : {}),
+    }),
+  );
+}
+
+async function finalStatus(e: E2eHub, token: string, id: string): Promise<Record<string, unknown>> {
+  await awaitReport(e.url, token, id);
+  return (await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json();
+}
+
+describe('downstream connector, sync mode', { skip }, () => {
+  const downstream = new Downstream();
+  let e: E2eHub;
+  let token: string;
+  before(async () => {
+    await downstream.start();
+    e = await startE2eHub({ downstream: { url: downstream.url, mode: 'sync' } });
+    ({ token } = await e.token());
+  });
+  after(async () => {
+    await e.close();
+    await downstream.stop();
+  });
+
+  test('the accepted pacs.008 is forwarded; the pacs.002 in the response decides ACSC', async () => {
+    downstream.answer = (xml) => ({ status: 200, body: statusReportFor(xml, 'ACSC') });
+    const xml = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'sync1');
+    const id = (await api(e.url, token, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
+    const view = await finalStatus(e, token, id);
+    assert.equal(view.status, 'ACSC');
+    const forwarded = downstream.received.find((r) => r.transactionId === id);
+    assert.ok(forwarded, 'the payment reached the downstream system with its transaction id');
+    assert.equal(forwarded.xml, xml);
+  });
+
+  test('a rejection downstream becomes RJCT with its reason code and an XSD-valid report', async () => {
+    downstream.answer = (xml) => ({ status: 200, body: statusReportFor(xml, 'RJCT', 'AM04') });
+    const id = (await api(e.url, token, 'POST', '/v1/messages', { xml: fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'sync2') })).json().transaction_id as string;
+    const view = await finalStatus(e, token, id);
+    assert.equal(view.status, 'RJCT');
+    assert.equal(view.reason_code, 'AM04');
+    const out = await awaitReport(e.url, token, id);
+    assert.deepEqual(schemaFindings(out.text), []);
+    const parsed = parseMessage(out.text);
+    assert.equal(readStatusReport(parsed.document!, parsed.documentId!).transactions[0]?.reasons[0]?.code, 'AM04');
+  });
+
+  test('a downstream failure is retried until the system answers', async () => {
+    let calls = 0;
+    downstream.answer = (xml) => (++calls < 2 ? { status: 503, body: '' } : { status: 200, body: statusReportFor(xml, 'ACSC') });
+    const id = (await api(e.url, token, 'POST', '/v1/messages', { xml: fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'sync3') })).json().transaction_id as string;
+    const view = await finalStatus(e, token, id);
+    assert.equal(view.status, 'ACSC');
+    assert.ok(calls >= 2);
+  });
+});
+
+describe('downstream connector, async mode', { skip }, () => {
+  const downstream = new Downstream();
+  let e: E2eHub;
+  let token: string;
+  let answerToken: string;
+  before(async () => {
+    await downstream.start();
+    // The answering system's client must be named in the configuration: create it, then start the hub with it.
+    const dataDir = mkdtempSync(join(tmpdir(), 'mxgate-e2e-ds-'));
+    const first = await startE2eHub({}, { dataDir, keepData: true });
+    const created = await first.hub.engine.auth.createClient({ name: 'payment-system' });
+    await first.close();
+    e = await startE2eHub({ downstream: { url: downstream.url, mode: 'async', answerClientIds: [created!.client.id] }, workflow: { slaMs: 1500 } }, { dataDir });
+    ({ token } = await e.token());
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: created!.client.id, client_secret: created!.secret });
+    const res = await fetch(`${e.url}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+    answerToken = ((await res.json()) as { access_token: string }).access_token;
+  });
+  after(async () => {
+    await e.close();
+    await downstream.stop();
+  });
+
+  test('the payment waits in ACSP until the pacs.002 is posted back, then completes', async () => {
+    downstream.answer = () => ({ status: 202, body: '' });
+    const xml = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'async1');
+    const id = (await api(e.url, token, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
+    for (let i = 0; i < 200 && !downstream.received.some((r) => r.transactionId === id); i++) await new Promise((r) => setTimeout(r, 10));
+    const waiting = (await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json();
+    assert.equal(waiting.status, 'ACSP');
+    assert.equal((await api(e.url, token, 'GET', `/v1/outbox/${id}`)).status, 202);
+    const answer = await api(e.url, answerToken, 'POST', '/v1/inbox', { xml: statusReportFor(xml, 'ACSC') });
+    assert.equal(answer.status, 202, answer.text);
+    assert.equal(answer.json().transaction_id, id);
+    const view = await finalStatus(e, token, id);
+    assert.equal(view.status, 'ACSC');
+  });
+
+  test('only configured clients may answer; an answer about nothing is refused', async () => {
+    const xml = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'async2');
+    const forbidden = await api(e.url, token, 'POST', '/v1/inbox', { xml: statusReportFor(xml, 'ACSC') });
+    assert.equal(forbidden.status, 403);
+    const unknown = await api(e.url, answerToken, 'POST', '/v1/inbox', { xml: statusReportFor(fresh(xml, 'nothing'), 'ACSC') });
+    assert.equal(unknown.status, 422);
+    assert.equal((unknown.json().error as { code: string }).code, 'ORIGINAL_NOT_FOUND');
+  });
+
+  test('without an answer the payment is rejected at its deadline with AB05; a late answer changes nothing', async () => {
+    downstream.answer = () => ({ status: 202, body: '' });
+    const xml = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'async3');
+    const submitted = Date.now();
+    const id = (await api(e.url, token, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
+    const view = await finalStatus(e, token, id);
+    const elapsed = Date.now() - submitted;
+    assert.equal(view.status, 'RJCT');
+    assert.equal(view.reason_code, 'AB05');
+    assert.ok(elapsed >= 1400 && elapsed < 1500 + 1000 + 500, `rejected ${elapsed} ms after submission (deadline 1500 ms)`);
+    const out = await awaitReport(e.url, token, id);
+    assert.deepEqual(schemaFindings(out.text), []);
+    const late = await api(e.url, answerToken, 'POST', '/v1/inbox', { xml: statusReportFor(xml, 'ACSC') });
+    assert.equal(late.status, 200);
+    assert.equal(late.json().status, 'RJCT');
+    const after = (await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json();
+    assert.equal(after.status, 'RJCT');
+    assert.equal((after.history as Array<{ status: string }>).filter((h) => h.status === 'RJCT').length, 1);
+  });
+});
