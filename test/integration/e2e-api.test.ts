@@ -19,10 +19,9 @@ function reportOf(xml: string) {
 describe('end to end over HTTP', { skip }, () => {
   let e: E2eHub;
   let token: string;
-  let clientId: string;
   before(async () => {
     e = await startE2eHub();
-    ({ token, clientId } = await e.token());
+    ({ token } = await e.token());
   });
   after(async () => {
     await e.close();
