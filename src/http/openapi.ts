@@ -64,7 +64,9 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
       },
     },
     // Documentation only: the route keeps its own schema; the document gains its security and error answers.
-    transform: ({ schema, url, route }) => {
+    transform: ({ schema, url: routeUrl, route }) => {
+      // A prefixed '/' route answers with and without the trailing slash; document the form without.
+      const url = routeUrl.length > 1 ? routeUrl.replace(/\/$/, '') : routeUrl;
       const scope = (route.config as { scope?: RouteScope } | undefined)?.scope;
       const base = { ...(schema ?? {}) } as Omit<FastifySchema, 'response'> & { response?: Record<string, unknown> };
       const resource = /^\/v1\/([a-z-]+)/.exec(url)?.[1];
