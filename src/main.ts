@@ -9,7 +9,9 @@ import { randomIds } from './ports/ids.js';
 import { openEmbeddedEngine, type Engine } from './engines/embedded.js';
 import { buildApp } from './http/app.js';
 import { ensureBootstrapClient } from './auth/bootstrap.js';
-import type { AuthService } from './auth/service.js';
+import type { AuthService, ClientInfo } from './auth/service.js';
+import { isMxError } from './errors.js';
+import { buildChecks } from './pipeline/checks/index.js';
 import { directorySchemaSource } from './cli/schema-directory.js';
 import { SchemaValidator } from './iso20022/index.js';
 import { Workflow } from './pipeline/workflow.js';
@@ -27,6 +29,8 @@ export interface RunningHub {
 export async function startHub(config: Config, logger: Logger = createLogger({ level: config.logLevel })): Promise<RunningHub> {
   const engine = openEmbeddedEngine({ config, clock: systemClock, ids: randomIds, logger });
   const schemas = config.workflow.schemaDir === null ? undefined : new SchemaValidator({ source: directorySchemaSource(config.workflow.schemaDir) });
+  const client = clientLookup(engine.auth);
+  const checks = buildChecks(config.checks, { clientSettings: async (id) => (await client(id))?.settings ?? null, logger });
   const workflow = new Workflow(
     {
       store: engine.store,
@@ -36,9 +40,9 @@ export async function startHub(config: Config, logger: Logger = createLogger({ l
       logger,
       config: { ...config.workflow, maxMessageBytes: config.http.bodyLimitBytes },
       schemas,
-      checks: [],
+      checks: checks.checks,
       downstream: config.downstream,
-      clientProfile: profileLookup(engine.auth),
+      clientProfile: async (id) => (await client(id))?.profile ?? null,
     },
     { workers: true },
   );
@@ -52,6 +56,7 @@ export async function startHub(config: Config, logger: Logger = createLogger({ l
   } catch (error) {
     await workflow.stop();
     await engine.close();
+    checks.close();
     schemas?.dispose();
     throw error;
   }
@@ -71,21 +76,26 @@ export async function startHub(config: Config, logger: Logger = createLogger({ l
       clearTimeout(grace);
       await workflow.stop();
       await engine.close();
+      checks.close();
       schemas?.dispose();
       logger.info('mxgate stopped');
     })());
   return { app, engine, workflow, logger, url, stop };
 }
 
-/** A client's scheme profile for the processing stage, cached briefly (clients change rarely). */
-function profileLookup(auth: AuthService): (clientId: string) => Promise<string | null> {
-  const cache = new Map<string, { profile: string | null; at: number }>();
+/** Clients as the workflow needs them (profile, settings), cached briefly: clients change rarely. */
+function clientLookup(auth: AuthService): (clientId: string) => Promise<ClientInfo | null> {
+  const cache = new Map<string, { client: ClientInfo | null; at: number }>();
   return async (clientId) => {
     const hit = cache.get(clientId);
-    if (hit && Date.now() - hit.at < 5000) return hit.profile;
-    const profile = await auth.getClient(clientId).then((c) => c.profile, () => null);
+    if (hit && Date.now() - hit.at < 5000) return hit.client;
+    // An unknown client has no profile or settings; any other failure (the store) propagates and is retried.
+    const client = await auth.getClient(clientId).catch((error: unknown) => {
+      if (isMxError(error) && error.code === 'NOT_FOUND') return null;
+      throw error;
+    });
     if (cache.size > 10_000) cache.clear();
-    cache.set(clientId, { profile, at: Date.now() });
-    return profile;
+    cache.set(clientId, { client, at: Date.now() });
+    return client;
   };
 }
