@@ -282,8 +282,7 @@ export class AuthService {
 
   /** Creates a client; the secret is returned once and stored only as a slow hash. */
   async createClient(input: NewClient, options?: { onlyIfNone?: boolean }): Promise<{ client: ClientInfo; secret: string } | null> {
-    const name = input.name.trim();
-    if (name.length === 0 || name.length > CLIENT_NAME_MAX) throw new MxError('INVALID_ATTRIBUTE', `a client name is 1-${CLIENT_NAME_MAX} characters`);
+    const name = checkName(input.name);
     const scopes = input.scopes === undefined ? [...SCOPES] : parseClientScopes(input.scopes);
     const profile = checkProfile(input.profile ?? null);
     const settings = checkSettings(input.settings ?? {});
@@ -335,6 +334,22 @@ export class AuthService {
   async setEnabled(id: string, enabled: boolean): Promise<ClientInfo> {
     const client = await this.#update(id, { enabled });
     this.#logger.info({ clientId: id, enabled }, enabled ? 'client enabled' : 'client disabled');
+    return client;
+  }
+
+  /**
+   * Changes the name, scopes, profile or settings of a client (settings are replaced whole). Fewer scopes take
+   * effect on its tokens within clientCacheMs: a token keeps only the scopes its client still holds.
+   */
+  async updateClient(id: string, change: Partial<Omit<NewClient, 'scopes'>> & { scopes?: string | readonly string[] }): Promise<ClientInfo> {
+    const update: Parameters<AuthStore['updateClient']>[1] = {};
+    if (change.name !== undefined) update.name = checkName(change.name);
+    if (change.scopes !== undefined) update.scopes = parseClientScopes(change.scopes);
+    if (change.profile !== undefined) update.profile = checkProfile(change.profile);
+    if (change.settings !== undefined) update.settings = checkSettings(change.settings);
+    if (Object.keys(update).length === 0) throw new MxError('INVALID_ATTRIBUTE', 'nothing to change: give a name, scopes, profile or settings');
+    const client = await this.#update(id, update);
+    this.#logger.info({ clientId: id, changed: Object.keys(update) }, 'client updated');
     return client;
   }
 
@@ -509,6 +524,12 @@ export class AuthService {
     }
     this.#failures.set(clientId, { count: 1, windowStartMs: now });
   }
+}
+
+function checkName(value: string): string {
+  const name = value.trim();
+  if (name.length === 0 || name.length > CLIENT_NAME_MAX) throw new MxError('INVALID_ATTRIBUTE', `a client name is 1-${CLIENT_NAME_MAX} characters`);
+  return name;
 }
 
 function checkProfile(profile: string | null): string | null {

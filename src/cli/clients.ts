@@ -126,6 +126,23 @@ export function register(program: Command): void {
     });
 
   clients
+    .command('update <id>')
+    .description('change the name, scopes, profile or settings of a client (settings are replaced whole)')
+    .option('--name <name>', 'new name')
+    .option('--scopes <scopes>', 'new space-separated scopes')
+    .option('--profile <profile>', "new scheme profile: 'cbpr+', 'fednow', or 'none'")
+    .option('--settings <json>', 'new per-client settings as a JSON object', parseSettings)
+    .option('--json', 'print JSON')
+    .action(async (id: string, o: { name?: string; scopes?: string; profile?: string; settings?: Record<string, unknown>; json?: boolean }, command: Command) => {
+      const profile = o.profile === undefined ? undefined : o.profile === 'none' ? null : o.profile;
+      const client = await withAuth(command.optsWithGlobals<DatabaseOptions>(), (auth) =>
+        auth.updateClient(id, { name: o.name, scopes: o.scopes, profile, settings: o.settings }),
+      );
+      if (o.json) printJson(clientJson(client));
+      else printFields(clientFields(client));
+    });
+
+  clients
     .command('rotate-secret <id>')
     .description('replace the secret (the old one stops working at once) and print the new one, once')
     .option('--json', 'print JSON')

@@ -420,6 +420,15 @@ describe('admin endpoints', () => {
     assert.equal((await tokenRequest({ grant_type: 'client_credentials', client_id: id, client_secret: created.body.client_secret })).status, 401);
     const bankToken = await fetchToken(base, { id, secret: rotated.body.client_secret });
 
+    // Fewer scopes apply to tokens already issued; the profile and settings reach request.client.
+    const updated = await call('PATCH', `/v1/admin/clients/${id}`, { token: admin, body: { scopes: ['mx/read'], profile: 'cbpr+', settings: { maxAmount: '5.00' } } });
+    assert.equal(updated.status, 200);
+    assert.deepEqual([updated.body.scopes, updated.body.profile, updated.body.settings], [['mx/read'], 'cbpr+', { maxAmount: '5.00' }]);
+    assert.deepEqual((await call('GET', '/v1/probe', { token: bankToken })).body, { id, scopes: ['mx/read'], profile: 'cbpr+', settings: { maxAmount: '5.00' } });
+    assert.equal((await call('POST', '/v1/queues/none/messages', { token: bankToken, body: { body: 'x' } })).status, 403);
+    assert.equal((await call('PATCH', `/v1/admin/clients/${id}`, { token: admin, body: {} })).status, 400);
+    assert.equal((await call('PATCH', `/v1/admin/clients/${id}`, { token: admin, body: { profile: null } })).body.profile, null);
+
     const disabled = await call('POST', `/v1/admin/clients/${id}/disable`, { token: admin });
     assert.equal(disabled.body.enabled, false);
     assert.equal((await call('GET', '/v1/queues', { token: bankToken })).status, 401);

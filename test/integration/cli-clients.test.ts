@@ -87,6 +87,13 @@ describe('mxgate clients and keys (CLI on the database)', () => {
     const ids = (JSON.parse(listed) as Array<{ client_id: string }>).map((c) => c.client_id);
     assert.equal(ids.length, 2, 'the bootstrap client and the new one');
     assert.match(await ok(['clients', 'show', created.client_id]), /^name\s+Acme ERP$/m);
+    const updated = JSON.parse(await ok(['clients', 'update', created.client_id, '--name', 'Acme ERP 2', '--profile', 'none', '--settings', '{"limit":"1.00"}', '--json'])) as {
+      name: string;
+      profile: string | null;
+      settings: Record<string, unknown>;
+      scopes: string[];
+    };
+    assert.deepEqual([updated.name, updated.profile, updated.settings, updated.scopes], ['Acme ERP 2', null, { limit: '1.00' }, ['mx/read', 'mx/write']]);
 
     const rotated = await ok(['clients', 'rotate-secret', created.client_id]);
     const secret = /^client_secret\s+(\S+)$/m.exec(rotated)?.[1];

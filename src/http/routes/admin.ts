@@ -19,6 +19,16 @@ const CreateClientBody = Type.Object(
   { additionalProperties: false },
 );
 
+const UpdateClientBody = Type.Object(
+  {
+    name: Type.Optional(CreateClientBody.properties.name),
+    scopes: Type.Optional(CreateClientBody.properties.scopes),
+    profile: Type.Optional(CreateClientBody.properties.profile),
+    settings: Type.Optional(CreateClientBody.properties.settings),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
 const Client = Type.Object({
   client_id: Type.String(),
   name: Type.String(),
@@ -85,6 +95,15 @@ export const adminRoutes: FastifyPluginAsync<{ auth: AuthService }> = async (app
     '/clients/:id',
     { config: admin, schema: { summary: 'Describe a client', tags, params: ClientIdParams, response: { 200: Client } } },
     async (request) => clientJson(await auth.getClient(request.params.id)),
+  );
+
+  app.patch<{ Params: Static<typeof ClientIdParams>; Body: Static<typeof UpdateClientBody> }>(
+    '/clients/:id',
+    {
+      config: admin,
+      schema: { summary: 'Change the name, scopes, profile or settings (replaced whole) of a client', tags, params: ClientIdParams, body: UpdateClientBody, response: { 200: Client } },
+    },
+    async (request) => clientJson(await auth.updateClient(request.params.id, request.body)),
   );
 
   app.post<{ Params: Static<typeof ClientIdParams> }>(
