@@ -120,6 +120,10 @@ export const ConfigSchema = Type.Object(
       {
         commitBatchMax: Int(1, 10_000, 512, 'Most units of work shared by one group commit.'),
         busyTimeoutMs: Int(0, 60_000, 5000, 'How long to wait for a database lock held by another process.'),
+        durability: Type.Union([Type.Literal('pipelined'), Type.Literal('full')], {
+          default: 'pipelined',
+          description: 'How commits reach stable storage; both are durable. pipelined: WAL flushed off the event loop while the next batch runs; full: SQLite flushes inside COMMIT.',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

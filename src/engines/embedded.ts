@@ -45,6 +45,7 @@ export function openEmbeddedEngine(options: EmbeddedEngineOptions): Engine {
     path: options.path ?? join(config.dataDir, DATABASE_FILE),
     commitBatchMax: config.sqlite.commitBatchMax,
     busyTimeoutMs: config.sqlite.busyTimeoutMs,
+    durability: config.sqlite.durability,
     logger,
   });
   const queues = new EmbeddedQueues({

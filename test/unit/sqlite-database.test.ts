@@ -56,11 +56,25 @@ test('a unit that throws rolls back alone; a closed database refuses new work', 
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('the database runs in WAL mode with synchronous=FULL (durable commits)', async () => {
+test('pipelined durability: synchronous=NORMAL in SQLite, every batch settles after a WAL flush', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mxgate-db-'));
   const db = open(dir);
   const mode = await db.run((ctx) => [ctx.db.pragma('journal_mode', { simple: true }), ctx.db.pragma('synchronous', { simple: true })]);
+  assert.deepEqual(mode, ['wal', 1]);
+  const insert = db.prepare('INSERT INTO rows (v) VALUES (?)');
+  await Promise.all(Array.from({ length: 50 }, (_, i) => db.run(() => insert.run(`v${i}`))));
+  const { batches, flushes } = db.stats;
+  assert.ok(flushes >= 1 && flushes <= batches, `${batches} batches, ${flushes} WAL flushes`);
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('full durability: synchronous=FULL, SQLite flushes inside COMMIT', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mxgate-db-'));
+  const db = new SqliteDatabase({ path: join(dir, 'full.db'), commitBatchMax: 64, busyTimeoutMs: 1000, logger: silentLogger(), durability: 'full' });
+  const mode = await db.run((ctx) => [ctx.db.pragma('journal_mode', { simple: true }), ctx.db.pragma('synchronous', { simple: true })]);
   assert.deepEqual(mode, ['wal', 2]);
+  assert.equal(db.stats.flushes, 0);
   await db.close();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -1,10 +1,20 @@
 /**
  * One SQLite database file shared by the embedded store and the embedded queues, with group commit.
  *
- * Durability: WAL journal with synchronous=FULL, so a COMMIT returns only after the WAL is fsynced and an
- * acknowledged write survives kill -9 and power loss. Throughput comes from sharing commits, not from relaxing
- * that: every unit of work submitted during one turn of the event loop runs inside one transaction, each in
- * its own savepoint (a failing unit rolls back alone), and one COMMIT (one fsync) makes them all durable.
+ * Durability: a unit settles only once its commit is on stable storage, so an acknowledged write survives
+ * kill -9 and power loss. Throughput comes from sharing commits, not from relaxing that: every unit of work
+ * submitted during one turn of the event loop runs inside one transaction, each in its own savepoint (a failing
+ * unit rolls back alone), and one flush makes them all durable. Two ways to flush:
+ *
+ *  - 'pipelined' (default): SQLite commits with synchronous=NORMAL (no flush inside COMMIT), then the WAL file is
+ *    flushed with fdatasync on a worker thread while the next batch already runs. A flush covers every frame
+ *    written before it started, so a unit settles when the first flush that began after its COMMIT completes;
+ *    a unit that read data of an earlier batch settles after that data is flushed too. Checkpoints stay safe:
+ *    with synchronous=NORMAL SQLite flushes the WAL before a checkpoint and the database file after it.
+ *  - 'full': synchronous=FULL, SQLite flushes inside COMMIT, blocking the event loop for the flush.
+ *
+ * A failed flush leaves the state of the file unknown: the database refuses all further work and reports it
+ * (the process should be restarted so that SQLite recovers from the WAL).
  *
  * Unit states:
  *
@@ -16,7 +26,8 @@
  * All access to the connection goes through `run`, so no reader ever sees uncommitted or not-yet-durable data
  * of another unit, and better-sqlite3's synchronous calls never interleave with an open batch.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../../log.js';
@@ -41,6 +52,8 @@ export interface SqliteDatabaseOptions {
   commitBatchMax: number;
   busyTimeoutMs: number;
   logger: Logger;
+  /** How commits reach stable storage (see the module comment); both are durable. Default 'pipelined'. */
+  durability?: 'pipelined' | 'full';
 }
 
 interface Unit {
@@ -58,7 +71,15 @@ export class SqliteDatabase {
   #scheduled = false;
   #flushing: Promise<void> | null = null;
   #closed = false;
-  readonly #flushStats = { batches: 0, units: 0 };
+  readonly #flushStats = { batches: 0, units: 0, flushes: 0 };
+  readonly #walPath: string | null;
+  #wal: FileHandle | null = null;
+  /** Batches committed so far, and how many of them are known to be on stable storage. */
+  #committed = 0;
+  #durable = 0;
+  #flushingWal: Promise<void> | null = null;
+  #broken: unknown = null;
+  readonly #settling = new Set<Promise<void>>();
   readonly #tx: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
 
   constructor(options: SqliteDatabaseOptions) {
@@ -67,7 +88,9 @@ export class SqliteDatabase {
     this.#logger = options.logger;
     this.#batchMax = options.commitBatchMax;
     this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = FULL');
+    const pipelined = options.path !== ':memory:' && (options.durability ?? 'pipelined') === 'pipelined';
+    this.#walPath = pipelined ? `${options.path}-wal` : null;
+    this.#db.pragma(pipelined ? 'synchronous = NORMAL' : 'synchronous = FULL');
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('temp_store = MEMORY');
     this.#db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -109,6 +132,7 @@ export class SqliteDatabase {
    * `work` must touch only `ctx.db`, and must not await anything else (see the module comment).
    */
   run<T>(work: (ctx: UnitContext) => T | Promise<T>): Promise<T> {
+    if (this.#broken) return Promise.reject(new MxError('STORE_UNAVAILABLE', 'the database failed to flush to storage; restart the process', { cause: this.#broken }));
     if (this.#closed) return Promise.reject(new MxError('SHUTTING_DOWN', 'the database is closed'));
     return new Promise<T>((resolve, reject) => {
       this.#pending.push({ work, effects: [], resolve: resolve as (value: unknown) => void, reject });
@@ -122,7 +146,7 @@ export class SqliteDatabase {
   }
 
   /** Number of commits and units since start, for metrics and benchmarks. */
-  get stats(): { batches: number; units: number } {
+  get stats(): { batches: number; units: number; flushes: number } {
     return { ...this.#flushStats };
   }
 
@@ -133,7 +157,10 @@ export class SqliteDatabase {
       if (!this.#flushing) this.#flushing = this.#flush();
       await this.#flushing;
     }
+    await Promise.allSettled([...this.#settling]);
     this.#db.close();
+    await this.#wal?.close();
+    this.#wal = null;
   }
 
   #schedule(): void {
@@ -196,22 +223,73 @@ export class SqliteDatabase {
     }
     this.#flushStats.batches += 1;
     this.#flushStats.units += batch.length;
-    batch.forEach((unit, index) => {
-      const outcome = outcomes[index];
-      assert(outcome, 'every unit has an outcome');
-      if (!outcome.ok) {
-        unit.reject(outcome.error);
-        return;
-      }
-      for (const effect of unit.effects) {
-        try {
-          effect();
-        } catch (error) {
-          this.#logger.error({ err: error }, 'after-commit effect failed');
+    const batchNo = ++this.#committed;
+    const settle = () => {
+      batch.forEach((unit, index) => {
+        const outcome = outcomes[index];
+        assert(outcome, 'every unit has an outcome');
+        if (!outcome.ok) {
+          unit.reject(outcome.error);
+          return;
         }
-      }
-      unit.resolve(outcome.value);
+        for (const effect of unit.effects) {
+          try {
+            effect();
+          } catch (error) {
+            this.#logger.error({ err: error }, 'after-commit effect failed');
+          }
+        }
+        unit.resolve(outcome.value);
+      });
+    };
+    if (this.#walPath === null) {
+      this.#durable = batchNo;
+      settle();
+      return;
+    }
+    // The next batch runs while this one's flush is on its way: settle when it is durable.
+    const settling = this.#untilDurable(batchNo).then(settle, (error: unknown) => {
+      this.#failBatch(batch, error);
     });
+    this.#settling.add(settling);
+    void settling.finally(() => this.#settling.delete(settling));
+  }
+
+  /** Resolves once batch `batchNo` is on stable storage; one flush at a time covers every batch before it. */
+  async #untilDurable(batchNo: number): Promise<void> {
+    while (this.#durable < batchNo) {
+      if (this.#broken) throw this.#broken;
+      if (!this.#flushingWal) {
+        const target = this.#committed;
+        this.#flushingWal = this.#flushWal()
+          .then(() => {
+            this.#durable = Math.max(this.#durable, target);
+            this.#flushStats.flushes += 1;
+          })
+          .catch((error: unknown) => {
+            this.#broken = error;
+            this.#logger.fatal({ err: error }, 'flushing the database WAL failed; the database refuses all further work');
+          })
+          .finally(() => {
+            this.#flushingWal = null;
+          });
+      }
+      await this.#flushingWal;
+    }
+  }
+
+  async #flushWal(): Promise<void> {
+    if (this.#wal === null) {
+      this.#wal = await open(this.#walPath!, 'r+');
+      // The WAL file may be new: make its directory entry durable too (once per open).
+      const dir = openSync(dirname(this.#walPath!), 'r');
+      try {
+        fsyncSync(dir);
+      } finally {
+        closeSync(dir);
+      }
+    }
+    await this.#wal.datasync();
   }
 
   #failBatch(batch: Unit[], cause: unknown): void {
