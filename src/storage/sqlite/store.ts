@@ -85,13 +85,16 @@ export class SqliteStore implements Store {
   }
 
   #tx(ctx: UnitContext): Tx {
+    // The repositories hold no per-unit state (the connection is shared): built once, reused by every unit.
+    this.#repositories ??= { kv: this.#kv(), transactions: this.#transactions.tx() };
     return {
-      kv: this.#kv(),
+      ...this.#repositories,
       queues: this.#queueWriter(ctx),
-      transactions: this.#transactions.tx(),
       afterCommit: (effect) => ctx.afterCommit(effect),
     };
   }
+
+  #repositories: Pick<Tx, 'kv' | 'transactions'> | null = null;
 
   #live(namespace: string, key: string): KvRecord | null {
     const row = this.#s.get.get(namespace, key) as { value: string; version: number; expires_at: number | null } | undefined;
