@@ -4,8 +4,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/index.js';
 import { createLogger, type Logger } from './log.js';
-import { systemClock } from './ports/clock.js';
-import { randomIds } from './ports/ids.js';
+import { systemClock, type Clock } from './ports/clock.js';
+import { randomIds, type IdGenerator } from './ports/ids.js';
 import { openEmbeddedEngine, type Engine } from './engines/embedded.js';
 import { buildApp } from './http/app.js';
 import { ensureBootstrapClient } from './auth/bootstrap.js';
@@ -28,24 +28,7 @@ export interface RunningHub {
 
 export async function startHub(config: Config, logger: Logger = createLogger({ level: config.logLevel })): Promise<RunningHub> {
   const engine = openEmbeddedEngine({ config, clock: systemClock, ids: randomIds, logger });
-  const schemas = config.workflow.schemaDir === null ? undefined : new SchemaValidator({ source: directorySchemaSource(config.workflow.schemaDir) });
-  const client = clientLookup(engine.auth);
-  const checks = buildChecks(config.checks, { clientSettings: async (id) => (await client(id))?.settings ?? null, logger });
-  const workflow = new Workflow(
-    {
-      store: engine.store,
-      queues: engine.queues,
-      clock: systemClock,
-      ids: randomIds,
-      logger,
-      config: { ...config.workflow, maxMessageBytes: config.http.bodyLimitBytes },
-      schemas,
-      checks: checks.checks,
-      downstream: config.downstream,
-      clientProfile: async (id) => (await client(id))?.profile ?? null,
-    },
-    { workers: true },
-  );
+  const { workflow, release } = assembleWorkflow({ config, engine, logger, clock: systemClock, ids: randomIds, workers: true });
   const app = await buildApp({ config, logger, queues: engine.queues, auth: engine.auth, workflow });
   engine.start();
   try {
@@ -56,8 +39,7 @@ export async function startHub(config: Config, logger: Logger = createLogger({ l
   } catch (error) {
     await workflow.stop();
     await engine.close();
-    checks.close();
-    schemas?.dispose();
+    release();
     throw error;
   }
   const address = app.server.address();
@@ -76,11 +58,46 @@ export async function startHub(config: Config, logger: Logger = createLogger({ l
       clearTimeout(grace);
       await workflow.stop();
       await engine.close();
-      checks.close();
-      schemas?.dispose();
+      release();
       logger.info('mxgate stopped');
     })());
   return { app, engine, workflow, logger, url, stop };
+}
+
+/**
+ * The payment workflow on an engine, with the schema validator, the checks and the client lookups it uses.
+ * `release` frees what it holds (compiled schemas, the sanctions list watcher) once the workflow has stopped.
+ */
+export function assembleWorkflow(options: { config: Config; engine: Engine; logger: Logger; clock: Clock; ids: IdGenerator; workers: boolean }): {
+  workflow: Workflow;
+  release: () => void;
+} {
+  const { config, engine, logger } = options;
+  const schemas = config.workflow.schemaDir === null ? undefined : new SchemaValidator({ source: directorySchemaSource(config.workflow.schemaDir) });
+  const client = clientLookup(engine.auth);
+  const checks = buildChecks(config.checks, { clientSettings: async (id) => (await client(id))?.settings ?? null, logger });
+  const workflow = new Workflow(
+    {
+      store: engine.store,
+      queues: engine.queues,
+      clock: options.clock,
+      ids: options.ids,
+      logger,
+      config: { ...config.workflow, maxMessageBytes: config.http.bodyLimitBytes },
+      schemas,
+      checks: checks.checks,
+      downstream: config.downstream,
+      clientProfile: async (id) => (await client(id))?.profile ?? null,
+    },
+    { workers: options.workers },
+  );
+  return {
+    workflow,
+    release: () => {
+      checks.close();
+      schemas?.dispose();
+    },
+  };
 }
 
 /** Clients as the workflow needs them (profile, settings), cached briefly: clients change rarely. */

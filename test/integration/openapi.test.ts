@@ -12,6 +12,7 @@ import { compileErrors, validate } from '@readme/openapi-parser';
 import { loadConfig } from '../../src/config/index.js';
 import { openEmbeddedEngine, type Engine } from '../../src/engines/embedded.js';
 import { buildApp } from '../../src/http/app.js';
+import { assembleWorkflow } from '../../src/main.js';
 import { routeScopes } from '../../src/http/auth.js';
 import { silentLogger } from '../../src/log.js';
 import { systemClock } from '../../src/ports/clock.js';
@@ -43,7 +44,8 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mxgate-openapi-'));
   const config = loadConfig({ overrides: { dataDir: dir } });
   engine = openEmbeddedEngine({ config, clock: systemClock, ids: randomIds, logger: silentLogger() });
-  app = await buildApp({ config, logger: silentLogger(), queues: engine.queues, auth: engine.auth });
+  const { workflow } = assembleWorkflow({ config, engine, logger: silentLogger(), clock: systemClock, ids: randomIds, workers: false });
+  app = await buildApp({ config, logger: silentLogger(), queues: engine.queues, auth: engine.auth, workflow });
   base = await app.listen({ host: '127.0.0.1', port: 0 });
   const res = await fetch(`${base}/openapi.json`);
   assert.equal(res.status, 200);
