@@ -1,0 +1,205 @@
+/**
+ * Conformance suite of the transactions repository (tx.transactions): the specification every store engine
+ * passes. Status steps are compare-and-set and only forward; business keys are claimed atomically, all or none;
+ * listing pages never skip or repeat; deadlines are found through their index.
+ */
+import { describe, test, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Store } from '../../src/ports/store.js';
+import type { BusinessKey, NewTransaction } from '../../src/ports/transactions.js';
+
+export interface TransactionsHarness {
+  store: Store;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+const uuid = () => `00000000-0000-4000-8000-${String(++counter).padStart(12, '0')}`;
+
+function newTransaction(overrides: Partial<NewTransaction> = {}): NewTransaction {
+  return {
+    id: uuid(),
+    clientId: 'client-a',
+    status: 'ACTC',
+    messageType: 'pacs.008.001.08',
+    msgId: `MSG-${counter}`,
+    contentHash: 'hash',
+    deadlineAt: 1_000_000,
+    groupKey: 'client-a:DE89370400440532013000',
+    payments: [
+      { index: 0, endToEndId: `E2E-${counter}-0`, txId: null, uetr: null, instrId: null, amount: '10.00', currency: 'EUR' },
+      { index: 1, endToEndId: `E2E-${counter}-1`, txId: 'TX1', uetr: '8a562c67-ca16-48ba-b074-65581be6f011', instrId: 'I1', amount: '0.01', currency: 'EUR' },
+    ],
+    at: 500_000,
+    ...overrides,
+  };
+}
+
+export function transactionsConformance(engine: string, open: () => Promise<TransactionsHarness>): void {
+  describe(`transactions repository conformance: ${engine}`, () => {
+    let h: TransactionsHarness;
+    beforeEach(async () => {
+      h = await open();
+    });
+    afterEach(async () => {
+      await h.close();
+    });
+    test('create stores the transaction, its payments (amounts as strings) and the first history entry', async () => {
+      const t = newTransaction();
+      await h.store.transaction((tx) => tx.transactions.create(t));
+      const got = await h.store.transaction((tx) => tx.transactions.get(t.id));
+      assert.equal(got?.status, 'ACTC');
+      assert.equal(got?.clientId, 'client-a');
+      assert.equal(got?.deadlineAt, 1_000_000);
+      assert.equal(got?.version, 1);
+      const payments = await h.store.transaction((tx) => tx.transactions.payments(t.id));
+      assert.deepEqual(payments.map((p) => [p.index, p.amount, p.status]), [[0, '10.00', 'ACTC'], [1, '0.01', 'ACTC']]);
+      const history = await h.store.transaction((tx) => tx.transactions.history(t.id));
+      assert.deepEqual(history.map((e) => e.status), ['ACTC']);
+      await assert.rejects(h.store.transaction((tx) => tx.transactions.create(t)), 'an existing id is refused');
+    });
+
+    test('status steps are compare-and-set, forward only, and refused steps change nothing', async () => {
+      const t = newTransaction();
+      await h.store.transaction((tx) => tx.transactions.create(t));
+      assert.equal(await h.store.transaction((tx) => tx.transactions.move(t.id, { from: 'ACTC', to: 'ACSC', at: 600_000 })), false, 'skipping ACSP is refused');
+      assert.equal(await h.store.transaction((tx) => tx.transactions.move(t.id, { from: 'ACSP', to: 'ACSC', at: 600_000 })), false, 'wrong from is refused');
+      assert.equal(
+        await h.store.transaction((tx) =>
+          tx.transactions.move(t.id, { from: 'ACTC', to: 'ACSP', payments: [{ index: 1, status: 'RJCT', reasonCode: 'AC01', reasonText: 'bad account' }], at: 600_000 }),
+        ),
+        true,
+      );
+      assert.equal(await h.store.transaction((tx) => tx.transactions.move(t.id, { from: 'ACSP', to: 'PART', at: 700_000 })), true);
+      const got = await h.store.transaction((tx) => tx.transactions.get(t.id));
+      assert.equal(got?.status, 'PART');
+      assert.equal(got?.deadlineAt, null, 'a final transaction has no deadline');
+      assert.equal(got?.version, 3);
+      const payments = await h.store.transaction((tx) => tx.transactions.payments(t.id));
+      assert.deepEqual(payments.map((p) => [p.status, p.reasonCode]), [['ACSP', null], ['RJCT', 'AC01']]);
+      assert.deepEqual((await h.store.transaction((tx) => tx.transactions.history(t.id))).map((e) => e.status), ['ACTC', 'ACSP', 'PART']);
+      assert.equal(await h.store.transaction((tx) => tx.transactions.move(t.id, { from: 'PART', to: 'RJCT', at: 800_000 })), false, 'nothing after a final status');
+    });
+
+    test('concurrent steps from the same status: exactly one wins', async () => {
+      const t = newTransaction();
+      await h.store.transaction((tx) => tx.transactions.create(t));
+      const results = await Promise.all([
+        h.store.transaction((tx) => tx.transactions.move(t.id, { from: 'ACTC', to: 'RJCT', reasonCode: 'AB06', at: 600_000 })),
+        h.store.transaction((tx) => tx.transactions.move(t.id, { from: 'ACTC', to: 'ACSP', at: 600_000 })),
+        h.store.transaction((tx) => tx.transactions.move(t.id, { from: 'ACTC', to: 'CANC', at: 600_000 })),
+      ]);
+      assert.equal(results.filter(Boolean).length, 1);
+    });
+
+    test('business keys: all or none, first claimant wins, expired keys can be claimed again', async () => {
+      const keys: BusinessKey[] = [{ kind: 'msg_id', value: 'M1' }, { kind: 'end_to_end_id', value: 'pacs.008|E1' }];
+      const claim = (transactionId: string, hash: string, now: number, ks = keys) =>
+        h.store.transaction((tx) => tx.transactions.claimKeys({ clientId: 'c', keys: ks, transactionId, contentHash: hash, expiresAt: now + 1000, now }));
+      assert.deepEqual(await claim('t1', 'h1', 0), { ok: true });
+      const conflict = await claim('t2', 'h2', 10, [{ kind: 'uetr', value: 'pacs.008|U9' }, ...keys]);
+      assert.equal(conflict.ok, false);
+      assert.equal(!conflict.ok && conflict.transactionId, 't1');
+      assert.equal(!conflict.ok && conflict.contentHash, 'h1');
+      // All or none: the UETR key claimed before the conflict was released.
+      assert.deepEqual(await claim('t3', 'h3', 20, [{ kind: 'uetr', value: 'pacs.008|U9' }]), { ok: true });
+      const other = await h.store.transaction((tx) => tx.transactions.claimKeys({ clientId: 'other', keys, transactionId: 't4', contentHash: 'h4', expiresAt: 5000, now: 30 }));
+      assert.deepEqual(other, { ok: true }, 'keys are per client');
+      assert.deepEqual(await claim('t5', 'h5', 2000), { ok: true }, 'expired keys are free again');
+      assert.ok((await h.store.transaction((tx) => tx.transactions.sweepKeys(10_000, 100))) >= 1);
+    });
+
+    test('concurrent claims of the same keys: exactly one succeeds', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          h.store.transaction((tx) =>
+            tx.transactions.claimKeys({ clientId: 'c', keys: [{ kind: 'msg_id', value: 'SAME' }], transactionId: `t${i}`, contentHash: null, expiresAt: 10_000, now: 0 }),
+          ),
+        ),
+      );
+      assert.equal(results.filter((r) => r.ok).length, 1);
+    });
+
+    test('reserved ids are filled once; a duplicate alias points at its original', async () => {
+      const reserved = newTransaction({ status: 'ACCP', messageType: null, msgId: null, contentHash: null, deadlineAt: null, groupKey: null, payments: [] });
+      await h.store.transaction((tx) => tx.transactions.create(reserved));
+      const fill = { ...newTransaction(), id: reserved.id };
+      assert.equal(await h.store.transaction((tx) => tx.transactions.submitReserved(fill)), true);
+      assert.equal(await h.store.transaction((tx) => tx.transactions.submitReserved(fill)), false);
+      const got = await h.store.transaction((tx) => tx.transactions.get(reserved.id));
+      assert.equal(got?.status, 'ACTC');
+      assert.equal((await h.store.transaction((tx) => tx.transactions.payments(reserved.id))).length, 2);
+      const alias = newTransaction({ status: 'ACCP', messageType: null, payments: [] });
+      await h.store.transaction((tx) => tx.transactions.create(alias));
+      await h.store.transaction((tx) => tx.transactions.markDuplicateOf(alias.id, reserved.id, 900_000));
+      assert.equal((await h.store.transaction((tx) => tx.transactions.get(alias.id)))?.duplicateOf, reserved.id);
+    });
+
+    test('messages in and out, RCVD once, forwarded flag, audit', async () => {
+      const t = newTransaction();
+      await h.store.transaction(async (tx) => {
+        await tx.transactions.create(t);
+        await tx.transactions.putMessage(t.id, { kind: 'in', messageType: 'pacs.008.001.08', xml: '<Document/>', createdAt: 1 });
+        await tx.transactions.move(t.id, { from: 'ACTC', to: 'ACSP', at: 2 });
+      });
+      assert.equal((await h.store.transaction((tx) => tx.transactions.getMessage(t.id, 'in')))?.xml, '<Document/>');
+      assert.equal(await h.store.transaction((tx) => tx.transactions.getMessage(t.id, 'out')), null);
+      assert.equal(await h.store.transaction((tx) => tx.transactions.markForwarded(t.id, 3)), true);
+      assert.equal((await h.store.transaction((tx) => tx.transactions.get(t.id)))?.awaitingDownstream, true);
+      assert.equal(await h.store.transaction((tx) => tx.transactions.markReceived(t.id, 4)), true);
+      assert.equal(await h.store.transaction((tx) => tx.transactions.markReceived(t.id, 5)), false);
+      assert.deepEqual((await h.store.transaction((tx) => tx.transactions.history(t.id))).map((e) => e.status), ['ACTC', 'ACSP', 'RCVD']);
+      await h.store.transaction((tx) => tx.transactions.audit(t.id, 'note', { a: 1 }, 6));
+    });
+
+    test('overdue finds passed deadlines of unfinished transactions, oldest first and bounded', async () => {
+      const a = newTransaction({ deadlineAt: 300 });
+      const b = newTransaction({ deadlineAt: 100 });
+      const c = newTransaction({ deadlineAt: 5_000 });
+      const d = newTransaction({ deadlineAt: 200 });
+      await h.store.transaction(async (tx) => {
+        for (const t of [a, b, c, d]) await tx.transactions.create(t);
+        await tx.transactions.move(d.id, { from: 'ACTC', to: 'RJCT', at: 150 });
+      });
+      assert.deepEqual(await h.store.transaction((tx) => tx.transactions.overdue(1_000, 10)), [b.id, a.id]);
+      assert.deepEqual(await h.store.transaction((tx) => tx.transactions.overdue(1_000, 1)), [b.id]);
+    });
+
+    test('findOriginal matches by UETR, end-to-end id (with message id) or message id', async () => {
+      const t = newTransaction();
+      await h.store.transaction((tx) => tx.transactions.create(t));
+      assert.equal(await h.store.transaction((tx) => tx.transactions.findOriginal({ uetr: '8a562c67-ca16-48ba-b074-65581be6f011' })), t.id);
+      assert.equal(await h.store.transaction((tx) => tx.transactions.findOriginal({ endToEndId: t.payments[0]!.endToEndId!, msgId: t.msgId! })), t.id);
+      assert.equal(await h.store.transaction((tx) => tx.transactions.findOriginal({ msgId: t.msgId! })), t.id);
+      assert.equal(await h.store.transaction((tx) => tx.transactions.findOriginal({ msgId: 'nothing' })), null);
+    });
+
+    test('listing filters by client, status, ids and time, newest first, with a cursor that never skips or repeats', async () => {
+      const made: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const t = newTransaction({ at: 1_000 + Math.floor(i / 2) }); // pairs share a creation time
+        made.push(t.id);
+        await h.store.transaction((tx) => tx.transactions.create(t));
+      }
+      await h.store.transaction((tx) => tx.transactions.create(newTransaction({ clientId: 'client-b' })));
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { items: Array<{ id: string }>; nextCursor: string | null } = await h.store.transaction((tx) =>
+          tx.transactions.list({ clientId: 'client-a', limit: 3, ...(cursor ? { cursor } : {}) }),
+        );
+        seen.push(...page.items.map((t) => t.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      assert.equal(seen.length, 7);
+      assert.deepEqual([...seen].sort(), [...made].sort());
+      const last = made.at(-1)!;
+      assert.equal(seen[0], last, 'newest first');
+      const byStatus = await h.store.transaction((tx) => tx.transactions.list({ clientId: 'client-a', status: 'ACSC', limit: 10 }));
+      assert.equal(byStatus.items.length, 0);
+      const since = await h.store.transaction((tx) => tx.transactions.list({ clientId: 'client-a', since: 1_003, limit: 10 }));
+      assert.equal(since.items.length, 1);
+      await assert.rejects(h.store.transaction((tx) => tx.transactions.list({ clientId: 'client-a', cursor: 'garbage', limit: 3 })));
+    });
+  });
+}
