@@ -17,6 +17,11 @@ export interface StoreHarness {
   close(): Promise<void>;
 }
 
+/** Messages a transaction sends may reach the queues a moment after the commit (an outbox relay): wait for them. */
+const ARRIVE = { waitMs: 5000 };
+/** How long to wait before concluding that nothing arrives. */
+const NOTHING = { waitMs: 500 };
+
 export function storeConformance(engine: string, open: () => Promise<StoreHarness>): void {
   describe(`store conformance: ${engine}`, () => {
     let h: StoreHarness;
@@ -38,7 +43,7 @@ export function storeConformance(engine: string, open: () => Promise<StoreHarnes
       const record = await h.store.transaction((tx) => tx.kv.get('payments', 'p1'));
       assert.equal(record?.value, 'ACTC');
       assert.equal(record?.version, 1);
-      const [m] = await h.queues.receive('out', { max: 1 });
+      const [m] = await h.queues.receive('out', { max: 1, ...ARRIVE });
       assert.equal(m?.body, 'p1 accepted');
     });
 
@@ -52,7 +57,7 @@ export function storeConformance(engine: string, open: () => Promise<StoreHarnes
         /stage failed/,
       );
       assert.equal(await h.store.transaction((tx) => tx.kv.get('payments', 'p2')), null);
-      assert.deepEqual(await h.queues.receive('out', { max: 10 }), []);
+      assert.deepEqual(await h.queues.receive('out', { max: 10, ...NOTHING }), []);
     });
 
     test('one failing transaction does not take concurrent ones down with it', async () => {
@@ -67,7 +72,7 @@ export function storeConformance(engine: string, open: () => Promise<StoreHarnes
       );
       assert.equal(results.filter((r) => r.status === 'rejected').length, 4);
       const received = [];
-      for (let batch = await h.queues.receive('out', { max: 10 }); batch.length > 0; batch = await h.queues.receive('out', { max: 10 })) {
+      for (let batch = await h.queues.receive('out', { max: 10, ...ARRIVE }); batch.length > 0; batch = await h.queues.receive('out', { max: 10, ...NOTHING })) {
         received.push(...batch.map((m) => m.body));
       }
       assert.equal(received.length, 16);
@@ -126,7 +131,7 @@ export function storeConformance(engine: string, open: () => Promise<StoreHarnes
       });
       h = await h.reopen();
       assert.equal((await h.store.transaction((tx) => tx.kv.get('payments', 'p9')))?.value, 'ACSC');
-      assert.deepEqual((await h.queues.receive('out', { max: 10 })).map((m) => m.body), ['durable']);
+      assert.deepEqual((await h.queues.receive('out', { max: 10, ...ARRIVE })).map((m) => m.body), ['durable']);
     });
   });
 }
