@@ -60,7 +60,7 @@ export {
 export type { BuiltMessage, TransactionAnswer } from './build/common.js';
 export { toXml } from './build/common.js';
 export type { ReasonInput } from './build/nodes.js';
-export { answerVersion } from './build/versions.js';
+export { answerVersion, buildVersion } from './build/versions.js';
 export { allowsChild, sortBySchema, typeAt } from './build/order.js';
 export type { CustomerStatusReportOptions, PaymentInfoAnswer, StatusReportOptions } from './build/status-report.js';
 export { buildPacs002, buildPain002 } from './build/status-report.js';
@@ -70,6 +70,19 @@ export type { PaymentReturnOptions } from './build/payment-return.js';
 export { buildPacs004 } from './build/payment-return.js';
 export type { CreditTransferOptions } from './build/credit-transfer.js';
 export { buildPacs008 } from './build/credit-transfer.js';
+export type {
+  CreditTransferGroupInput,
+  CustomerCreditTransferInput,
+  CustomerCreditTransferTxInput,
+  InstitutionCreditTransferInput,
+  InstitutionCreditTransferTxInput,
+  UnderlyingTransferInput,
+} from './build/transfer-input.js';
+export { buildCustomerCreditTransfer, buildInstitutionCreditTransfer } from './build/transfer-input.js';
+export type { StatusRequestOptions } from './build/status-request.js';
+export { buildPacs028 } from './build/status-request.js';
+export type { CancellationRequestOptions } from './build/cancellation.js';
+export { buildCamt056 } from './build/cancellation.js';
 export * from './validation/index.js';
 export type { AppHeaderOptions, BuiltHeader } from './build/header.js';
 export { buildAnswerHeader, buildAppHeader, wrapMessage } from './build/header.js';

@@ -30,21 +30,13 @@ export function carryAgent(n: Nodes, src: XmlElement | undefined, from: Place, t
 /** A party (name, country, organisation or private id) carried across. */
 export function carryParty(n: Nodes, src: XmlElement | undefined, from: Place, to: Place, name: string): XmlElement | undefined {
   if (src === undefined) return undefined;
-  if (sameType(from, to)) return n.adopt(src, name);
-  const p = readParty(src);
-  if (p === undefined) return undefined;
-  const orgId = n.opt('OrgId', n.leaf('AnyBIC', p.anyBic), n.leaf('LEI', p.lei), p.otherId === undefined ? undefined : n.el('Othr', n.leaf('Id', p.otherId)));
-  return n.el(name, n.leaf('Nm', p.name), p.country === undefined ? undefined : n.el('PstlAdr', n.leaf('Ctry', p.country)), n.opt('Id', orgId));
+  return sameType(from, to) ? n.adopt(src, name) : n.party(name, readParty(src));
 }
 
 /** An account carried across (IBAN or other id, currency, name). */
 export function carryAccount(n: Nodes, src: XmlElement | undefined, from: Place, to: Place, name: string): XmlElement | undefined {
   if (src === undefined) return undefined;
-  if (sameType(from, to)) return n.adopt(src, name);
-  const a = readAccount(src);
-  if (a === undefined) return undefined;
-  const id = a.iban !== undefined ? n.leaf('IBAN', a.iban) : n.el('Othr', n.leaf('Id', a.other ?? ''));
-  return n.el(name, n.el('Id', id), n.leaf('Ccy', a.currency), n.leaf('Nm', a.name));
+  return sameType(from, to) ? n.adopt(src, name) : n.account(name, readAccount(src));
 }
 
 /** Any other part: copied when the types agree, else rebuilt by `rebuild` (which may give up with undefined). */

@@ -3,7 +3,7 @@ import { MxError } from '../../errors.js';
 import { namespaceOf, type MessageId } from '../identify.js';
 import type { SplitMessage } from '../message.js';
 import { serializeXml, type SerializeOptions } from '../xml/serialize.js';
-import type { XmlElement } from '../xml/tree.js';
+import { child, childrenNamed, textAt, type XmlElement } from '../xml/tree.js';
 import { sortBySchema } from './order.js';
 import { Nodes, type ReasonInput } from './nodes.js';
 
@@ -55,4 +55,39 @@ export function answerFor(
   const explicit = answers?.find((a) => a.index === index);
   if (explicit !== undefined) return { status: explicit.status, reasons: explicit.reasons ?? [] };
   return status === undefined ? undefined : { status, reasons: reasons ?? [] };
+}
+
+/** The ids by which a later message points at one transaction of an original pacs.008, pacs.009 or pacs.004. */
+export interface OriginalTxIds {
+  instrId?: string;
+  endToEndId?: string;
+  txId?: string;
+  uetr?: string;
+  /** The transaction's IntrBkSttlmAmt (pacs.004: RtrdIntrBkSttlmAmt) element, with its Ccy. */
+  amount?: XmlElement;
+  settlementDate?: string;
+}
+
+/** The transactions of an original credit transfer (CdtTrfTxInf) or return (TxInf). */
+export function originalTransactions(body: XmlElement, family: string): XmlElement[] {
+  return childrenNamed(body, family === 'pacs.004' ? 'TxInf' : 'CdtTrfTxInf');
+}
+
+/**
+ * How a transaction of the original is named by the messages about it. A return (pacs.004) is itself named by its
+ * RtrId (as OrgnlTxId) and the end-to-end id and UETR it carries; a transfer by its PmtId.
+ */
+export function originalTxIds(tx: XmlElement, family: string, grp: XmlElement | undefined): OriginalTxIds {
+  const isReturn = family === 'pacs.004';
+  const out: OriginalTxIds = {};
+  const put = <K extends keyof OriginalTxIds>(key: K, value: OriginalTxIds[K] | undefined) => {
+    if (value !== undefined) out[key] = value;
+  };
+  put('instrId', isReturn ? undefined : textAt(tx, 'PmtId/InstrId'));
+  put('endToEndId', isReturn ? textAt(tx, 'OrgnlEndToEndId') : textAt(tx, 'PmtId/EndToEndId'));
+  put('txId', isReturn ? textAt(tx, 'RtrId') : textAt(tx, 'PmtId/TxId'));
+  put('uetr', isReturn ? textAt(tx, 'OrgnlUETR') : textAt(tx, 'PmtId/UETR'));
+  put('amount', child(tx, isReturn ? 'RtrdIntrBkSttlmAmt' : 'IntrBkSttlmAmt'));
+  put('settlementDate', textAt(tx, 'IntrBkSttlmDt') ?? textAt(grp, 'IntrBkSttlmDt'));
+  return out;
 }

@@ -4,9 +4,11 @@
  * namespace of the message being built. Order does not matter here; sortBySchema fixes it afterwards.
  */
 import { element, type XmlElement } from '../xml/tree.js';
-import type { Agent, Amount } from '../models/common.js';
+import type { Account, Agent, Amount, Party } from '../models/common.js';
 
 export type Child = XmlElement | undefined | false;
+
+const EXTERNAL_CODE = /^[A-Z0-9]+$/;
 
 /** Element factory bound to one namespace. */
 export class Nodes {
@@ -49,6 +51,43 @@ export class Nodes {
       name,
       this.el('FinInstnId', this.leaf('BICFI', agent.bicfi), clr, this.leaf('LEI', agent.lei), this.leaf('Nm', agent.name)),
     );
+  }
+
+  /**
+   * A party (PartyIdentification: name, postal country, organisation id) from a party view, or undefined. Every
+   * identifier goes under Id/OrgId, where the party view reads it back.
+   */
+  party(name: string, party: Party | undefined): XmlElement | undefined {
+    if (party === undefined) return undefined;
+    const orgId = this.opt(
+      'OrgId',
+      this.leaf('AnyBIC', party.anyBic),
+      this.leaf('LEI', party.lei),
+      party.otherId === undefined ? undefined : this.el('Othr', this.leaf('Id', party.otherId)),
+    );
+    return this.el(
+      name,
+      this.leaf('Nm', party.name),
+      party.country === undefined ? undefined : this.el('PstlAdr', this.leaf('Ctry', party.country)),
+      this.opt('Id', orgId),
+    );
+  }
+
+  /** A cash account (IBAN or other id, currency, name) from an account view, or undefined. */
+  account(name: string, account: Account | undefined): XmlElement | undefined {
+    if (account === undefined) return undefined;
+    const id = account.iban !== undefined ? this.leaf('IBAN', account.iban) : this.el('Othr', this.leaf('Id', account.other ?? ''));
+    return this.el(name, this.el('Id', id), this.leaf('Ccy', account.currency), this.leaf('Nm', account.name));
+  }
+
+  /**
+   * A code-or-proprietary choice (SvcLvl, LclInstrm, CtgyPurp, Purp): an external code (upper-case letters and
+   * digits, at most `maxCodeLength` of them: 4 for most lists) goes in Cd, anything else in Prtry; undefined when the value is absent.
+   */
+  code(name: string, value: string | undefined, maxCodeLength = 4): XmlElement | undefined {
+    if (value === undefined) return undefined;
+    const isCode = value.length <= maxCodeLength && EXTERNAL_CODE.test(value);
+    return this.el(name, isCode ? this.leaf('Cd', value) : this.leaf('Prtry', value));
   }
 
   /** One StsRsnInf / RtrRsnInf / CxlStsRsnInf element. */

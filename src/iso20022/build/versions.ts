@@ -4,7 +4,7 @@
  * Each row is one release: family -> version. Releases are listed oldest first.
  */
 import { MxError } from '../../errors.js';
-import { isBuildable, parseMessageId, type MessageId } from '../identify.js';
+import { SUPPORTED_MESSAGES, isBuildable, isSupportedFamily, parseMessageId, type MessageId } from '../identify.js';
 
 const RELEASES: ReadonlyArray<Readonly<Record<string, string>>> = [
   { 'pain.001': '001.03', 'pain.002': '001.03' },
@@ -46,4 +46,18 @@ export function answerVersion(original: MessageId, family: string, configured?: 
   const first = RELEASES.find((r) => r[family] !== undefined);
   if (first === undefined) throw new MxError('MESSAGE_UNSUPPORTED', `the hub builds no ${family}`);
   return pick(first[family]!);
+}
+
+/**
+ * The version to build a message in when it answers nothing (a builder fed a typed input): `configured` when given,
+ * else the newest version of the family the hub builds.
+ */
+export function buildVersion(family: string, configured?: string): MessageId {
+  const versions = isSupportedFamily(family) ? (SUPPORTED_MESSAGES[family].versions as readonly string[]) : [];
+  const version = configured ?? versions[versions.length - 1];
+  const id = version === undefined ? undefined : parseMessageId(`${family}.${version}`);
+  if (id === undefined || !isBuildable(id)) {
+    throw new MxError('MESSAGE_UNSUPPORTED', `${family}${version === undefined ? '' : `.${version}`} is not a message version the hub builds`);
+  }
+  return id;
 }

@@ -64,6 +64,9 @@ export interface CreditTransferTx {
   ultimateCreditor?: Party;
   purpose?: string;
   remittance?: Remittance;
+  /** pacs.009: the debtor and creditor institutions in full (Dbtr/FinInstnId, Cdtr/FinInstnId); absent in pacs.008. */
+  debtorInstitution?: Agent;
+  creditorInstitution?: Agent;
   /** pacs.009 COV: the customer credit transfer this transfer covers. */
   underlying?: { debtor?: Party; creditor?: Party; debtorAgent?: Agent; creditorAgent?: Agent; instructedAmount?: Amount };
 }
@@ -128,6 +131,8 @@ export function readCreditTransferTx(tx: XmlElement): CreditTransferTx {
   }
   set(out, 'ultimateDebtor', readParty(child(tx, 'UltmtDbtr')));
   set(out, 'debtor', readParty(child(tx, 'Dbtr')));
+  set(out, 'debtorInstitution', readAgent(child(tx, 'Dbtr')));
+  set(out, 'creditorInstitution', readAgent(child(tx, 'Cdtr')));
   set(out, 'debtorAccount', readAccount(child(tx, 'DbtrAcct')));
   set(out, 'debtorAgent', readAgent(child(tx, 'DbtrAgt')));
   set(out, 'creditorAgent', readAgent(child(tx, 'CdtrAgt')));
