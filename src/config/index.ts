@@ -116,5 +116,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (problems.length > 0) {
     throw new MxError('CONFIG_INVALID', `invalid configuration:\n  ${[...new Set(problems)].join('\n  ')}`);
   }
-  return deepFreeze(withDefaults as Config);
+  const config = withDefaults as Config;
+  // Cross-field rules the schema cannot say.
+  if ((config.store === null) !== (config.queues === null)) {
+    throw new MxError('CONFIG_INVALID', 'invalid configuration:\n  store and queues go together: set both (PostgreSQL + NATS JetStream) or neither (embedded)');
+  }
+  return deepFreeze(config);
 }

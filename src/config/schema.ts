@@ -127,7 +127,15 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    queues: Type.Object(
+    store: Type.Union([Type.String({ pattern: '^postgres(ql)?://', maxLength: 2048 }), Type.Null()], {
+      default: null,
+      description: 'PostgreSQL URL of the distributed store (postgres://user@host:5432/db); null: the embedded SQLite store in dataDir.',
+    }),
+    queues: Type.Union([Type.String({ pattern: '^nats://', maxLength: 2048 }), Type.Null()], {
+      default: null,
+      description: 'NATS URL of the JetStream queue engine (nats://host:4222, several comma-separated); null: the embedded queues.',
+    }),
+    broker: Type.Object(
       {
         maxQueues: Int(1, 100_000, 1000, 'Most queues that may exist.'),
         dedupWindowS: Int(1, 86_400, 300, 'Deduplication window of queue messages, seconds.'),

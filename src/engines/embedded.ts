@@ -29,7 +29,7 @@ export interface Engine {
 }
 
 export interface EmbeddedEngineOptions {
-  config: Pick<Config, 'dataDir' | 'sqlite' | 'queues' | 'auth'>;
+  config: Pick<Config, 'dataDir' | 'sqlite' | 'broker' | 'auth'>;
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
@@ -53,17 +53,17 @@ export function openEmbeddedEngine(options: EmbeddedEngineOptions): Engine {
     clock,
     ids,
     logger,
-    defaults: config.queues.defaults,
-    maxQueues: config.queues.maxQueues,
-    dedupWindowS: config.queues.dedupWindowS,
-    sweepBatchMax: config.queues.sweepBatchMax,
+    defaults: config.broker.defaults,
+    maxQueues: config.broker.maxQueues,
+    dedupWindowS: config.broker.dedupWindowS,
+    sweepBatchMax: config.broker.sweepBatchMax,
   });
   const auth = new AuthService({ store: new SqliteAuthStore(database), clock, ids, logger, config: config.auth });
   const store = new SqliteStore({ database, clock, queueWriter: (ctx) => queues.writerFor(ctx) });
   let sweeper: NodeJS.Timeout | null = null;
   const sweep = async () => {
     await queues.sweep();
-    await store.sweep(config.queues.sweepBatchMax);
+    await store.sweep(config.broker.sweepBatchMax);
   };
   return {
     name: 'embedded',
@@ -73,7 +73,7 @@ export function openEmbeddedEngine(options: EmbeddedEngineOptions): Engine {
     start: () => {
       sweeper ??= setInterval(() => {
         sweep().catch((err: unknown) => logger.error({ err }, 'sweep of expired messages and keys failed'));
-      }, config.queues.sweepIntervalMs);
+      }, config.broker.sweepIntervalMs);
       sweeper.unref();
     },
     beginShutdown: () => queues.close(),

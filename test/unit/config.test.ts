@@ -45,6 +45,9 @@ test('unknown keys, unknown MXGATE_ variables and out-of-bounds values are rejec
     { env: { MXGATE_PORT: 'eighty' } },
     { env: { MXGATE_PORT: '70000' } },
     { overrides: { logLevel: 'loud' } },
+    { env: { MXGATE_STORE: 'postgres://postgres@127.0.0.1:5432/test' } },
+    { env: { MXGATE_QUEUES: 'nats://127.0.0.1:4222' } },
+    { env: { MXGATE_STORE: 'mysql://x', MXGATE_QUEUES: 'nats://127.0.0.1:4222' } },
   ];
   for (const sources of cases) {
     assert.throws(() => loadConfig(sources), (error: unknown) => error instanceof MxError && error.code === 'CONFIG_INVALID', JSON.stringify(sources));
@@ -56,6 +59,15 @@ test('every leaf key has an MXGATE_ environment name derived from its path', () 
   assert.ok(names.includes('MXGATE_HOST'));
   assert.ok(names.includes('MXGATE_PORT'));
   assert.ok(names.includes('MXGATE_DATA_DIR'));
-  assert.ok(names.includes('MXGATE_QUEUES_DEFAULTS_VISIBILITY_TIMEOUT_S'));
+  assert.ok(names.includes('MXGATE_BROKER_DEFAULTS_VISIBILITY_TIMEOUT_S'));
   assert.equal(new Set(names).size, names.length);
+});
+
+test('the distributed engines are chosen with MXGATE_STORE and MXGATE_QUEUES together', () => {
+  const config = loadConfig({ env: { MXGATE_STORE: 'postgres://postgres@127.0.0.1:5432/test', MXGATE_QUEUES: 'nats://127.0.0.1:4222' } });
+  assert.equal(config.store, 'postgres://postgres@127.0.0.1:5432/test');
+  assert.equal(config.queues, 'nats://127.0.0.1:4222');
+  const embedded = loadConfig({ env: {} });
+  assert.equal(embedded.store, null);
+  assert.equal(embedded.queues, null);
 });
