@@ -15,6 +15,7 @@ import { buildChecks } from './pipeline/checks/index.js';
 import { directorySchemaSource } from './cli/schema-directory.js';
 import { SchemaValidator } from './iso20022/index.js';
 import { Workflow } from './pipeline/workflow.js';
+import { Scheduler } from './pipeline/scheduler.js';
 
 export interface RunningHub {
   app: FastifyInstance;
@@ -26,17 +27,42 @@ export interface RunningHub {
   stop(): Promise<void>;
 }
 
-export async function startHub(config: Config, logger: Logger = createLogger({ level: config.logLevel })): Promise<RunningHub> {
+/** What a process does: the HTTP API, the stage workers, the scheduler (under a lease), or all of them. */
+export const ROLES = ['all', 'api', 'worker', 'scheduler'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface HubOptions {
+  role?: Role;
+  logger?: Logger;
+}
+
+export async function startHub(config: Config, options: HubOptions | Logger = {}): Promise<RunningHub> {
+  const opts: HubOptions = 'info' in options && typeof options.info === 'function' ? { logger: options as Logger } : (options as HubOptions);
+  const role = opts.role ?? 'all';
+  const logger = opts.logger ?? createLogger({ level: config.logLevel });
+  const serves = { api: role === 'all' || role === 'api', workers: role === 'all' || role === 'worker', scheduler: role === 'all' || role === 'scheduler' };
   const engine = openEmbeddedEngine({ config, clock: systemClock, ids: randomIds, logger });
-  const { workflow, release } = assembleWorkflow({ config, engine, logger, clock: systemClock, ids: randomIds, workers: true });
-  const app = await buildApp({ config, logger, queues: engine.queues, auth: engine.auth, workflow });
-  engine.start();
+  const { workflow, release } = assembleWorkflow({ config, engine, logger, clock: systemClock, ids: randomIds, workers: serves.workers });
+  const scheduler = serves.scheduler
+    ? new Scheduler({ store: engine.store, clock: systemClock, ids: randomIds, logger, duties: [...engine.schedulerDuties(), ...workflow.schedulerDuties()] })
+    : null;
+  const app = await buildApp({
+    config,
+    logger,
+    queues: engine.queues,
+    auth: engine.auth,
+    workflow,
+    opsOnly: !serves.api,
+    ...(scheduler ? { schedulerActive: () => scheduler.lease.held } : {}),
+  });
   try {
     await engine.auth.ensureSigningKey();
-    await ensureBootstrapClient({ auth: engine.auth, dataDir: config.dataDir, logger });
+    if (serves.api) await ensureBootstrapClient({ auth: engine.auth, dataDir: config.dataDir, logger });
     await workflow.start();
+    scheduler?.start();
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
+    await scheduler?.stop();
     await workflow.stop();
     await engine.close();
     release();
@@ -45,7 +71,7 @@ export async function startHub(config: Config, logger: Logger = createLogger({ l
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info({ url, engine: engine.name, dataDir: config.dataDir }, 'mxgate listening');
+  logger.info({ url, role, engine: engine.name, dataDir: config.dataDir }, 'mxgate listening');
 
   let stopping: Promise<void> | null = null;
   const stop = () =>
@@ -56,6 +82,7 @@ export async function startHub(config: Config, logger: Logger = createLogger({ l
       const grace = setTimeout(() => app.server.closeAllConnections(), config.shutdownGraceMs);
       await app.close();
       clearTimeout(grace);
+      await scheduler?.stop();
       await workflow.stop();
       await engine.close();
       release();

@@ -1,6 +1,6 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { loadConfig } from '../config/index.js';
-import { startHub } from '../main.js';
+import { ROLES, startHub, type Role } from '../main.js';
 
 export function register(program: Command): void {
   program
@@ -11,13 +11,20 @@ export function register(program: Command): void {
     .option('--port <port>', 'TCP port (MXGATE_PORT)', (v) => Number(v))
     .option('--data-dir <dir>', 'directory of the embedded database (MXGATE_DATA_DIR)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (MXGATE_LOG_LEVEL)')
-    .action(async (opts: { config?: string; host?: string; port?: number; dataDir?: string; logLevel?: string }) => {
+    .option('--store <url>', 'PostgreSQL URL of the distributed store (MXGATE_STORE)')
+    .option('--queues <url>', 'NATS URL of the JetStream queues (MXGATE_QUEUES)')
+    .addOption(
+      new Option('--role <role>', 'api: HTTP only; worker: workflow stages; scheduler: timeouts, relay, retention (one active at a time); all')
+        .choices(ROLES)
+        .default('all'),
+    )
+    .action(async (opts: { config?: string; host?: string; port?: number; dataDir?: string; logLevel?: string; store?: string; queues?: string; role: Role }) => {
       const config = loadConfig({
         file: opts.config,
         env: process.env,
-        overrides: { host: opts.host, port: opts.port, dataDir: opts.dataDir, logLevel: opts.logLevel },
+        overrides: { host: opts.host, port: opts.port, dataDir: opts.dataDir, logLevel: opts.logLevel, store: opts.store, queues: opts.queues },
       });
-      const hub = await startHub(config);
+      const hub = await startHub(config, { role: opts.role });
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals) => {
         signals += 1;

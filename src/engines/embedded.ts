@@ -14,6 +14,7 @@ import { EmbeddedQueues } from '../broker/embedded/queues.js';
 import { SqliteAuthStore } from '../storage/sqlite/auth.js';
 import { SqliteDatabase } from '../storage/sqlite/database.js';
 import { SqliteStore } from '../storage/sqlite/store.js';
+import { periodic, type Duty } from '../pipeline/duty.js';
 
 export interface Engine {
   readonly name: 'embedded';
@@ -21,8 +22,8 @@ export interface Engine {
   readonly queues: QueueService;
   /** API clients, access tokens and signing keys. */
   readonly auth: AuthService;
-  /** Starts background work (sweepers). */
-  start(): void;
+  /** Background jobs that must run in one process at a time (under the scheduler lease). */
+  schedulerDuties(): Duty[];
   /** Ends long polls at once (they answer with what they have) so that shutdown need not wait for them. */
   beginShutdown(): void;
   close(): Promise<void>;
@@ -60,25 +61,24 @@ export function openEmbeddedEngine(options: EmbeddedEngineOptions): Engine {
   });
   const auth = new AuthService({ store: new SqliteAuthStore(database), clock, ids, logger, config: config.auth });
   const store = new SqliteStore({ database, clock, queueWriter: (ctx) => queues.writerFor(ctx) });
-  let sweeper: NodeJS.Timeout | null = null;
-  const sweep = async () => {
-    await queues.sweep();
-    await store.sweep(config.broker.sweepBatchMax);
-  };
+  const sweeper = periodic(
+    'embedded-retention',
+    config.broker.sweepIntervalMs,
+    async () => {
+      await queues.sweep();
+      await store.sweep(config.broker.sweepBatchMax);
+    },
+    (err) => logger.error({ err }, 'sweep of expired messages and keys failed'),
+  );
   return {
     name: 'embedded',
     store,
     queues,
     auth,
-    start: () => {
-      sweeper ??= setInterval(() => {
-        sweep().catch((err: unknown) => logger.error({ err }, 'sweep of expired messages and keys failed'));
-      }, config.broker.sweepIntervalMs);
-      sweeper.unref();
-    },
+    schedulerDuties: () => [sweeper],
     beginShutdown: () => queues.close(),
     close: async () => {
-      if (sweeper) clearInterval(sweeper);
+      await sweeper.stop();
       queues.close();
       await store.close();
     },

@@ -16,6 +16,7 @@ import { adminRoutes } from './routes/admin.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { queueRoutes } from './routes/queues.js';
 import { transactionRoutes } from './routes/transactions.js';
+import { metricsRoutes } from './routes/metrics.js';
 import type { Workflow } from '../pipeline/workflow.js';
 
 export interface AppDeps {
@@ -26,6 +27,10 @@ export interface AppDeps {
   auth: AuthService;
   /** The payment workflow behind the transaction API; without it only queues and auth are served. */
   workflow?: Workflow;
+  /** A worker or scheduler process: only /health and /metrics. */
+  opsOnly?: boolean;
+  /** Whether this process holds the scheduler lease, for /metrics. */
+  schedulerActive?: () => boolean;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -53,6 +58,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAuth(app, deps.auth);
   await installOpenApi(app);
   app.get('/health', { config: { scope: 'public' }, schema: { summary: 'Liveness', tags: ['health'] } }, async () => ({ status: 'ok' }));
+  await app.register(metricsRoutes, { queues: deps.queues, workflow: deps.workflow, ...(deps.schedulerActive ? { schedulerActive: deps.schedulerActive } : {}) });
+  if (deps.opsOnly) return app;
   await app.register(oauthRoutes, { auth: deps.auth });
   await app.register(adminRoutes, { prefix: '/v1/admin', auth: deps.auth });
   await app.register(queueRoutes, { prefix: '/v1/queues', queues: deps.queues });

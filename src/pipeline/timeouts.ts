@@ -8,6 +8,7 @@ import type { WorkflowContext } from './context.js';
 import { finalize } from './finalize.js';
 
 export class TimeoutSweeper {
+  readonly name = 'timeouts';
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<number> | null = null;
   readonly stats = { rejected: 0 };

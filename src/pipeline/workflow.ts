@@ -12,6 +12,7 @@ import { ensureWorkflowQueues, stageDeadLetterQueue, stageQueue } from './queues
 import { StageRunner } from './runner.js';
 import { forwardStage, processStage, releaseStage } from './stages.js';
 import { TimeoutSweeper } from './timeouts.js';
+import { periodic, type Duty } from './duty.js';
 
 export interface TransactionView {
   transaction: TransactionRecord;
@@ -24,7 +25,7 @@ export type OutboxResult =
   | { ready: false; status: TransactionStatus; transactionId: string };
 
 export interface WorkflowOptions {
-  /** Run the stage consumers and the timeout sweeper in this process (the API alone does not). */
+  /** Run the stage consumers in this process (an API-only process does not). */
   workers: boolean;
   /** Long-poll wait of the stage consumers. */
   stageWaitMs?: number;
@@ -67,13 +68,24 @@ export class Workflow {
       runner.start();
       this.#runners.push(runner);
     }
-    this.timeouts.start();
   }
 
+  /** Stops the stage consumers (messages in hand finish or are released). Scheduler duties stop with their lease. */
   async stop(): Promise<void> {
-    await this.timeouts.stop();
     await Promise.all(this.#runners.map((r) => r.stop()));
     this.#runners.length = 0;
+  }
+
+  /** The workflow's jobs for the scheduler: the timeout sweeper and the retention of business keys. */
+  schedulerDuties(): Duty[] {
+    const { store, clock, logger } = this.ctx.deps;
+    const keys = periodic(
+      'business-key-retention',
+      60_000,
+      () => store.transaction((tx) => tx.transactions.sweepKeys(clock.now(), 10_000)),
+      (err) => logger.error({ err }, 'sweep of expired business keys failed'),
+    );
+    return [this.timeouts, keys];
   }
 
   get stageStats(): Record<string, { handled: number; retried: number; deadLettered: number }> {

@@ -177,6 +177,16 @@ describe('end to end over HTTP', { skip }, () => {
     assert.equal((await api(e.url, lister, 'GET', '/v1/transactions?cursor=bogus')).status, 400);
   });
 
+  test('/metrics gives queue depths and stage counters in the Prometheus format', async () => {
+    const res = await api(e.url, token, 'GET', '/metrics');
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+    assert.match(res.text, /^mxgate_queue_messages\{queue="mx\.processing\.fifo",state="visible"\} \d+$/m);
+    assert.match(res.text, /^mxgate_stage_messages_total\{stage="processing",outcome="ack"\} [1-9]\d*$/m);
+    assert.match(res.text, /^mxgate_scheduler_active 1$/m);
+    assert.equal((await api(e.url, null, 'GET', '/metrics')).status, 401);
+  });
+
   test('errors: 401 without a token, 403 with the wrong scope, 4xx for bad input', async () => {
     const xml = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'err1');
     assert.equal((await api(e.url, null, 'POST', '/v1/messages', { xml })).status, 401);

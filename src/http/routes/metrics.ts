@@ -1,0 +1,48 @@
+/**
+ * GET /metrics: queue depths and stage counters in the Prometheus text format, on every role, so that an
+ * autoscaler can add workers by backlog (mxgate_queue_messages{queue="mx.processing.fifo",state="visible"}).
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import type { QueueService } from '../../ports/queues.js';
+import type { Workflow } from '../../pipeline/workflow.js';
+
+export interface MetricsSources {
+  queues: QueueService;
+  workflow?: Workflow | undefined;
+  /** Whether this process holds the scheduler lease (undefined: not a scheduler). */
+  schedulerActive?: () => boolean;
+}
+
+const label = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+export async function renderMetrics(sources: MetricsSources): Promise<string> {
+  const lines: string[] = [];
+  const queues = await sources.queues.listQueues();
+  lines.push('# HELP mxgate_queue_messages Messages in a queue by state.', '# TYPE mxgate_queue_messages gauge');
+  for (const q of queues) {
+    const name = label(q.name);
+    lines.push(`mxgate_queue_messages{queue="${name}",state="visible"} ${q.metrics.visible}`);
+    lines.push(`mxgate_queue_messages{queue="${name}",state="in_flight"} ${q.metrics.inFlight}`);
+    lines.push(`mxgate_queue_messages{queue="${name}",state="delayed"} ${q.metrics.delayed}`);
+  }
+  lines.push('# HELP mxgate_queue_oldest_age_seconds Age of the oldest message in a queue.', '# TYPE mxgate_queue_oldest_age_seconds gauge');
+  for (const q of queues) lines.push(`mxgate_queue_oldest_age_seconds{queue="${label(q.name)}"} ${q.metrics.oldestAgeS}`);
+  const stages = sources.workflow?.stageStats ?? {};
+  lines.push('# HELP mxgate_stage_messages_total Stage messages handled by this process, by outcome.', '# TYPE mxgate_stage_messages_total counter');
+  for (const [stage, s] of Object.entries(stages)) {
+    lines.push(`mxgate_stage_messages_total{stage="${stage}",outcome="ack"} ${s.handled}`);
+    lines.push(`mxgate_stage_messages_total{stage="${stage}",outcome="retry"} ${s.retried}`);
+    lines.push(`mxgate_stage_messages_total{stage="${stage}",outcome="dead_letter"} ${s.deadLettered}`);
+  }
+  if (sources.schedulerActive) {
+    lines.push('# HELP mxgate_scheduler_active 1 when this process holds the scheduler lease.', '# TYPE mxgate_scheduler_active gauge');
+    lines.push(`mxgate_scheduler_active ${sources.schedulerActive() ? 1 : 0}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export const metricsRoutes: FastifyPluginAsync<MetricsSources> = async (app, sources) => {
+  app.get('/metrics', { config: { scope: 'mx/read' }, schema: { summary: 'Queue depths and stage counters (Prometheus text format)', tags: ['health'] } }, async (_request, reply) =>
+    reply.type('text/plain; version=0.0.4; charset=utf-8').send(await renderMetrics(sources)),
+  );
+};
