@@ -1,0 +1,72 @@
+/**
+ * PostgreSQL for tests: where it is (TEST_POSTGRES_URL, default a local server with trust auth on database
+ * `test`), whether it answers, and a fresh schema per test (`mx_test_<random>`) that is dropped afterwards.
+ *
+ * Tests that need PostgreSQL call `postgresOrSkip()` once at module level: when PostgreSQL is absent they register
+ * one skipped test with a clear message, and under CI=true its absence is a failure, never a skip.
+ */
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import pg from 'pg';
+
+export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+let availability: Promise<string | null> | null = null;
+
+/** Resolves to null when PostgreSQL answers at POSTGRES_URL, else to the reason it does not. */
+export function postgresUnavailableReason(): Promise<string | null> {
+  availability ??= (async () => {
+    const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 3000 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.query('SELECT 1');
+      return null;
+    } catch (error) {
+      return error instanceof Error ? error.message : String(error);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  })();
+  return availability;
+}
+
+export async function postgresAvailable(): Promise<boolean> {
+  return (await postgresUnavailableReason()) === null;
+}
+
+/**
+ * Returns true when PostgreSQL is there. Otherwise registers a skipped test named after `what` (or, under CI=true,
+ * a failing one) and returns false, so the caller registers nothing else.
+ */
+export async function postgresOrSkip(what: string): Promise<boolean> {
+  const reason = await postgresUnavailableReason();
+  if (reason === null) return true;
+  const message = `PostgreSQL not reachable at ${POSTGRES_URL.replace(/\/\/[^@]*@/, '//')} (${reason}); set TEST_POSTGRES_URL`;
+  if (process.env.CI === 'true') {
+    test(what, () => {
+      throw new Error(`${message}; CI requires it`);
+    });
+  } else {
+    test(what, (t) => t.skip(message));
+  }
+  return false;
+}
+
+/** A schema name no other test uses. */
+export function freshSchemaName(): string {
+  return `mx_test_${randomBytes(6).toString('hex')}`;
+}
+
+/** Drops a test schema and everything in it. */
+export async function dropSchema(schema: string): Promise<void> {
+  if (!/^mx_test_[0-9a-f]+$/.test(schema)) throw new Error(`refusing to drop ${schema}: not a test schema`);
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
