@@ -701,6 +701,7 @@ export class NatsQueues implements QueueService {
       let count = 0;
       const inbox = createInbox();
       const timer = setTimeout(() => finish(), (expiresMs ?? 0) + this.#o.requestTimeoutMs);
+      timer.unref();
       const sub = this.#nc.subscribe(inbox, {
         callback: (error, msg) => {
           if (error) {
