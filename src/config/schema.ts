@@ -131,6 +131,22 @@ export const ConfigSchema = Type.Object(
       default: null,
       description: 'PostgreSQL URL of the distributed store (postgres://user@host:5432/db); null: the embedded SQLite store in dataDir.',
     }),
+    postgres: Type.Object(
+      {
+        schema: Type.String({
+          default: 'mxgate',
+          pattern: '^[a-z_][a-z0-9_]{0,62}$',
+          description: 'Schema holding every table of the PostgreSQL store (created when missing); lower-case letters, digits, "_".',
+        }),
+        poolMax: Int(1, 1000, 10, 'Most PostgreSQL connections one process opens.'),
+        connectTimeoutMs: Int(100, 120_000, 5000, 'How long a transaction waits for a connection before STORE_UNAVAILABLE.'),
+        statementTimeoutMs: Int(100, 600_000, 10_000, 'Server-side limit on one statement.'),
+        idleInTransactionTimeoutMs: Int(1000, 3_600_000, 60_000, 'Server-side limit on a transaction left idle (a stuck process releases its locks).'),
+        relayBatchMax: Int(1, 1000, 100, 'Most outbox rows one relay pass hands to the queues.'),
+        relayPollIntervalMs: Int(10, 60_000, 1000, 'Longest wait of the outbox relay between passes when no NOTIFY arrives.'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     queues: Type.Union([Type.String({ pattern: '^nats://', maxLength: 2048 }), Type.Null()], {
       default: null,
       description: 'NATS URL of the JetStream queue engine (nats://host:4222, several comma-separated); null: the embedded queues.',
