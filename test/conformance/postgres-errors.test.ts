@@ -1,0 +1,99 @@
+/**
+ * How the PostgreSQL store fails: outages and timeouts are STORE_UNAVAILABLE (retryable); constraint conflicts
+ * surface unchanged and are not retried; a transaction whose statement failed never commits, even when `work`
+ * caught the error; a deadlock is retried and both transactions complete.
+ */
+import { test, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { MxError, isMxError } from '../../src/errors.js';
+import { silentLogger } from '../../src/log.js';
+import { ManualClock } from '../../src/ports/clock.js';
+import { randomIds } from '../../src/ports/ids.js';
+import type { NewTransaction } from '../../src/ports/transactions.js';
+import { openPostgresStore, type PostgresEngine } from '../../src/storage/postgres/index.js';
+import { dropSchema, freshSchemaName, POSTGRES_URL, postgresOrSkip } from '../helpers/postgres.js';
+
+const unavailable = (error: unknown) => error instanceof MxError && error.code === 'STORE_UNAVAILABLE' && error.retryable;
+
+function transaction(id: string): NewTransaction {
+  return { id, clientId: 'c', status: 'ACTC', messageType: null, msgId: null, contentHash: null, deadlineAt: null, groupKey: null, payments: [], at: 1 };
+}
+
+if (await postgresOrSkip('PostgreSQL store errors')) {
+  let schema: string;
+  let p: PostgresEngine;
+  beforeEach(async () => {
+    schema = freshSchemaName();
+    p = await openPostgresStore({ url: POSTGRES_URL, schema, poolMax: 4, clock: new ManualClock(), ids: randomIds, logger: silentLogger() });
+  });
+  afterEach(async () => {
+    await p.close();
+    await dropSchema(schema);
+  });
+
+  test('an unreachable server is STORE_UNAVAILABLE, retryable', async () => {
+    const url = new URL(POSTGRES_URL);
+    url.port = '1'; // nothing listens there
+    await assert.rejects(
+      openPostgresStore({ url: url.toString(), schema, connectTimeoutMs: 1000, clock: new ManualClock(), ids: randomIds, logger: silentLogger() }),
+      unavailable,
+    );
+  });
+
+  test('a statement over the timeout is STORE_UNAVAILABLE', async () => {
+    const quick = await openPostgresStore({ url: POSTGRES_URL, schema, statementTimeoutMs: 200, clock: new ManualClock(), ids: randomIds, logger: silentLogger() });
+    try {
+      await assert.rejects(quick.database.query('SELECT pg_sleep(1)'), unavailable);
+      assert.equal((await quick.database.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one, 1, 'the pool goes on');
+    } finally {
+      await quick.close();
+    }
+  });
+
+  test('a constraint conflict surfaces unchanged, is not retried, and rolls back the transaction', async () => {
+    await p.store.transaction((tx) => tx.transactions.create(transaction('t1')));
+    let runs = 0;
+    await assert.rejects(
+      p.store.transaction(async (tx) => {
+        runs += 1;
+        await tx.kv.insert('n', 'written-before', 'x');
+        await tx.transactions.create(transaction('t1'));
+      }),
+      (error: unknown) => !isMxError(error) && (error as { code?: string }).code === '23505',
+    );
+    assert.equal(runs, 1);
+    assert.equal(await p.store.transaction((tx) => tx.kv.get('n', 'written-before')), null);
+  });
+
+  test('a transaction whose statement failed never commits, even when work caught the error', async () => {
+    await p.store.transaction((tx) => tx.transactions.create(transaction('t2')));
+    await assert.rejects(
+      p.store.transaction(async (tx) => {
+        await tx.transactions.create(transaction('t2')).catch(() => undefined);
+        await tx.kv.insert('n', 'after-failure', 'x').catch(() => undefined);
+        return 'claims success';
+      }),
+      (error: unknown) => (error as { code?: string }).code === '23505',
+    );
+    assert.equal(await p.store.transaction((tx) => tx.kv.get('n', 'after-failure')), null);
+  });
+
+  test('a deadlock is retried: both transactions complete', async () => {
+    let runs = 0;
+    let arrived = 0;
+    let release!: () => void;
+    const bothHoldOne = new Promise<void>((resolve) => (release = resolve));
+    const crossing = (first: string, second: string) =>
+      p.store.transaction(async (tx) => {
+        runs += 1;
+        await tx.kv.put('locks', first, 'held');
+        if (++arrived === 2) release();
+        await bothHoldOne;
+        await tx.kv.put('locks', second, 'held');
+      });
+    await Promise.all([crossing('a', 'b'), crossing('b', 'a')]);
+    assert.equal(runs, 3, 'the deadlock victim ran again once');
+    assert.equal((await p.store.transaction((tx) => tx.kv.get('locks', 'a')))?.version, 2);
+    assert.equal((await p.store.transaction((tx) => tx.kv.get('locks', 'b')))?.version, 2);
+  });
+}
