@@ -50,6 +50,19 @@ if (await postgresOrSkip('PostgreSQL store errors')) {
     }
   });
 
+  test('a connection ended inside a transaction is STORE_UNAVAILABLE, and the process goes on', async () => {
+    await assert.rejects(
+      p.database.transaction(async ({ client }) => {
+        const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid;
+        await p.database.query('SELECT pg_terminate_backend($1)', [pid]);
+        await new Promise((resolve) => setTimeout(resolve, 100)); // the session ends while no query runs on it
+        await client.query('SELECT 1');
+      }),
+      unavailable,
+    );
+    assert.equal(await p.store.transaction((tx) => tx.kv.insert('n', 'after', 'x')), true, 'the pool goes on');
+  });
+
   test('a constraint conflict surfaces unchanged, is not retried, and rolls back the transaction', async () => {
     await p.store.transaction((tx) => tx.transactions.create(transaction('t1')));
     let runs = 0;

@@ -134,6 +134,8 @@ export class PostgresDatabase {
   #closed = false;
   #running = 0;
   #idle: Array<() => void> = [];
+  /** Connections that carry our error listener (the pool listens only while a connection is idle). */
+  readonly #guarded = new WeakSet<pg.PoolClient>();
 
   constructor(options: PostgresPoolOptions & { schema: string; logger: Logger }) {
     this.schema = checkSchemaName(options.schema);
@@ -173,11 +175,19 @@ export class PostgresDatabase {
   /** A pooled connection, or STORE_UNAVAILABLE. Release it with `release()` (or `release(err)` to drop it). */
   async connect(): Promise<pg.PoolClient> {
     if (this.#closed) throw new MxError('SHUTTING_DOWN', 'the PostgreSQL store is closed');
+    let client: pg.PoolClient;
     try {
-      return await this.pool.connect();
+      client = await this.pool.connect();
     } catch (cause) {
       throw new MxError('STORE_UNAVAILABLE', 'cannot connect to PostgreSQL', { cause });
     }
+    if (!this.#guarded.has(client)) {
+      // A connection that breaks while in use (server restart, failover, a timeout that ends the session) emits
+      // 'error'; unheard, that would end the process. The query in progress fails on its own, and so does the next.
+      this.#guarded.add(client);
+      client.on('error', (err) => this.#logger.warn({ err }, 'a PostgreSQL connection in use failed'));
+    }
+    return client;
   }
 
   /** One statement outside any explicit transaction (it commits on its own). */
