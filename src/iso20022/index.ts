@@ -79,6 +79,7 @@ export type {
   UnderlyingTransferInput,
 } from './build/transfer-input.js';
 export { buildCustomerCreditTransfer, buildInstitutionCreditTransfer } from './build/transfer-input.js';
+export { buildCustomerCreditTransferInitiation, type CustomerCreditTransferInitiationInput, type InitiationTxInput, type PaymentInfoInput } from './build/initiation.js';
 export type { StatusRequestOptions } from './build/status-request.js';
 export { buildPacs028 } from './build/status-request.js';
 export type { CancellationRequestOptions } from './build/cancellation.js';

@@ -7,7 +7,16 @@ import { assert } from '../../errors.js';
 import type { SplitMessage } from '../message.js';
 import { readAgent, type Agent } from '../models/common.js';
 import { child, childrenNamed, textAt, type XmlElement } from '../xml/tree.js';
-import { answerFor, finish, nodesFor, originalDocument, type BuiltMessage, type TransactionAnswer } from './common.js';
+import {
+  answerFor,
+  finish,
+  nodesFor,
+  originalDocument,
+  originalTransactions,
+  originalTxIds,
+  type BuiltMessage,
+  type TransactionAnswer,
+} from './common.js';
 import { typeAt, allowsChild } from './order.js';
 import type { ReasonInput } from './nodes.js';
 import { answerVersion } from './versions.js';
@@ -41,7 +50,7 @@ export function buildPacs002(original: SplitMessage, options: StatusReportOption
   const n = nodesFor(id);
   const body = doc.children[0]!;
   const grp = child(body, 'GrpHdr');
-  const txs = childrenNamed(body, origId.family === 'pacs.004' ? 'TxInf' : 'CdtTrfTxInf');
+  const txs = originalTransactions(body, origId.family);
   const firstTx = txs[0];
   const instg = options.instructingAgent === null ? undefined : (options.instructingAgent ?? readAgent(child(grp, 'InstdAgt') ?? child(firstTx, 'InstdAgt')));
   const instd = options.instructedAgent === null ? undefined : (options.instructedAgent ?? readAgent(child(grp, 'InstgAgt') ?? child(firstTx, 'InstgAgt')));
@@ -50,14 +59,14 @@ export function buildPacs002(original: SplitMessage, options: StatusReportOption
   txs.forEach((tx, i) => {
     const answer = answerFor(i, options.transactions, options.transactionStatus, options.transactionReasons);
     if (answer === undefined) return;
-    const isReturn = origId.family === 'pacs.004';
+    const ids = originalTxIds(tx, origId.family, grp);
     statusTxs.push(
       n.el(
         'TxInfAndSts',
-        n.leaf('OrgnlInstrId', isReturn ? undefined : textAt(tx, 'PmtId/InstrId')),
-        n.leaf('OrgnlEndToEndId', isReturn ? textAt(tx, 'OrgnlEndToEndId') : textAt(tx, 'PmtId/EndToEndId')),
-        n.leaf('OrgnlTxId', isReturn ? textAt(tx, 'RtrId') : textAt(tx, 'PmtId/TxId')),
-        n.leaf('OrgnlUETR', isReturn ? textAt(tx, 'OrgnlUETR') : textAt(tx, 'PmtId/UETR')),
+        n.leaf('OrgnlInstrId', ids.instrId),
+        n.leaf('OrgnlEndToEndId', ids.endToEndId),
+        n.leaf('OrgnlTxId', ids.txId),
+        n.leaf('OrgnlUETR', ids.uetr),
         n.leaf('TxSts', answer.status),
         ...answer.reasons.map((r) => n.reason('StsRsnInf', r)),
         allowsChild(txType, 'AccptncDtTm') && n.leaf('AccptncDtTm', options.acceptanceDateTime),
