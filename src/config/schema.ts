@@ -169,7 +169,7 @@ export const ConfigSchema = Type.Object(
           default: null,
           description: 'Directory of official ISO 20022 XSDs (<message id>.xsd); null skips schema validation.',
         }),
-        stageConcurrency: Int(1, 256, 8, 'Concurrent consumers per workflow stage.'),
+        stageConcurrency: Int(1, 256, 16, 'Concurrent consumers per workflow stage.'),
         stageAttemptsMax: Int(1, 100, 5, 'Attempts of a stage on one message before it is dead-lettered.'),
         retryBaseMs: Int(10, 600_000, 200, 'First retry delay of a failed stage; doubles per attempt.'),
         retryMaxMs: Int(100, 3_600_000, 30_000, 'Longest retry delay of a failed stage.'),

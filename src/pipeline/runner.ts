@@ -1,9 +1,9 @@
 /**
  * The stage runner: consume -> handle -> outcome -> ack / retry / dead-letter.
  *
- * Each of `concurrency` loops long-polls the stage queue for up to 10 messages and hands them to the handler one
- * by one, in order (messages of one FIFO group must be handled in the order they were sent). Every message ends
- * in exactly one explicit outcome:
+ * Each of `concurrency` loops long-polls the stage queue for up to 10 messages and hands them to the handler:
+ * the messages of one FIFO group one by one, in the order they were sent, different groups at the same time.
+ * Every message ends in exactly one explicit outcome:
  *
  *   ack          the work is committed; delete the message.
  *   retry        a temporary failure; make the message visible again after a backoff that doubles per attempt
@@ -89,11 +89,28 @@ export class StageRunner {
     }
   }
 
+  /**
+   * Messages of different groups are handled concurrently (their state changes then share commits); the
+   * messages of one group one after the other, in order.
+   */
   async #handleBatch(batch: ReceivedMessage[]): Promise<void> {
     const acks: string[] = [];
-    const blockedGroups = new Set<string>();
-    for (const message of batch) {
-      if (message.groupId !== null && blockedGroups.has(message.groupId)) {
+    const byGroup = new Map<string, ReceivedMessage[]>();
+    batch.forEach((message, i) => {
+      const key = message.groupId ?? `\u0000${i}`;
+      const list = byGroup.get(key);
+      if (list) list.push(message);
+      else byGroup.set(key, [message]);
+    });
+    await Promise.all([...byGroup.values()].map((messages) => this.#handleGroup(messages, acks)));
+    if (acks.length > 0) await this.#settle(() => this.#o.queues.deleteBatch(this.#o.queue, acks));
+  }
+
+  async #handleGroup(messages: ReceivedMessage[], acks: string[]): Promise<void> {
+    let blocked = false;
+    for (const message of messages) {
+      if (blocked) {
+        // An earlier message of this group will be retried: release the rest untouched, in order.
         await this.#settle(() => this.#o.queues.changeVisibility(this.#o.queue, message.receiptHandle, 0));
         continue;
       }
@@ -107,7 +124,7 @@ export class StageRunner {
         acks.push(message.receiptHandle);
         this.stats.handled += 1;
       } else if (outcome.kind === 'retry') {
-        if (message.groupId !== null) blockedGroups.add(message.groupId);
+        blocked = message.groupId !== null;
         this.stats.retried += 1;
         const delayMs = Math.min(this.#o.retryMaxMs, this.#o.retryBaseMs * 2 ** (message.receiveCount - 1));
         this.#o.logger.warn({ stage: this.#o.name, attempt: message.receiveCount, delayMs, reason: outcome.reason, body: message.body }, 'stage will retry');
@@ -125,7 +142,6 @@ export class StageRunner {
         });
       }
     }
-    if (acks.length > 0) await this.#settle(() => this.#o.queues.deleteBatch(this.#o.queue, acks));
   }
 
   async #settle(operation: () => Promise<unknown>): Promise<void> {

@@ -28,12 +28,16 @@
  */
 import { mkdirSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../../log.js';
 import { MxError, assert } from '../../errors.js';
 
 export type Connection = Database.Database;
+
+const require = createRequire(import.meta.url);
 
 export interface Migration {
   version: number;
@@ -80,6 +84,8 @@ export class SqliteDatabase {
   #flushingWal: Promise<void> | null = null;
   #broken: unknown = null;
   readonly #settling = new Set<Promise<void>>();
+  #checkpointer: Worker | null = null;
+  #checkpointerExited = false;
   readonly #tx: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
 
   constructor(options: SqliteDatabaseOptions) {
@@ -91,6 +97,23 @@ export class SqliteDatabase {
     const pipelined = options.path !== ':memory:' && (options.durability ?? 'pipelined') === 'pipelined';
     this.#walPath = pipelined ? `${options.path}-wal` : null;
     this.#db.pragma(pipelined ? 'synchronous = NORMAL' : 'synchronous = FULL');
+    // A larger page cache: fewer reads while indexes with random keys are updated.
+    this.#db.pragma('cache_size = -65536');
+    if (pipelined) {
+      // Checkpoints (copying the WAL back into the database file, with two flushes) run on a worker thread's own
+      // connection instead of inside a COMMIT on the event loop.
+      this.#db.pragma('wal_autocheckpoint = 0');
+      this.#checkpointer = new Worker(CHECKPOINT_WORKER, {
+        eval: true,
+        workerData: { driver: require.resolve('better-sqlite3'), path: options.path, intervalMs: 250, busyTimeoutMs: options.busyTimeoutMs },
+      });
+      this.#checkpointer.once('exit', () => (this.#checkpointerExited = true));
+      this.#checkpointer.on('message', (message: { kind: string; message?: string }) => {
+        if (message.kind === 'error') this.#logger.error({ err: message.message }, 'WAL checkpoint failed; will retry');
+      });
+      this.#checkpointer.on('error', (err) => this.#logger.error({ err }, 'checkpoint worker failed'));
+      this.#checkpointer.unref();
+    }
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('temp_store = MEMORY');
     this.#db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -158,6 +181,7 @@ export class SqliteDatabase {
       await this.#flushing;
     }
     await Promise.allSettled([...this.#settling]);
+    await this.#stopCheckpointer();
     this.#db.close();
     await this.#wal?.close();
     this.#wal = null;
@@ -255,6 +279,21 @@ export class SqliteDatabase {
     void settling.finally(() => this.#settling.delete(settling));
   }
 
+  async #stopCheckpointer(): Promise<void> {
+    const worker = this.#checkpointer;
+    if (!worker) return;
+    this.#checkpointer = null;
+    if (this.#checkpointerExited) return;
+    const stopped = new Promise<void>((resolve) => {
+      worker.on('message', (m: { kind: string }) => m.kind === 'stopped' && resolve());
+      worker.once('exit', () => resolve());
+    });
+    worker.ref(); // keep the process alive until the worker has finished its last checkpoint
+    worker.postMessage({ kind: 'stop' });
+    await stopped;
+    await worker.terminate();
+  }
+
   /** Resolves once batch `batchNo` is on stable storage; one flush at a time covers every batch before it. */
   async #untilDurable(batchNo: number): Promise<void> {
     while (this.#durable < batchNo) {
@@ -298,3 +337,31 @@ export class SqliteDatabase {
     for (const unit of batch) unit.reject(error);
   }
 }
+
+/**
+ * The checkpoint worker (a script, so that it runs the same from sources and from the build): on its own
+ * connection it copies the WAL back into the database file with PASSIVE checkpoints, which never block the
+ * writer; with synchronous=NORMAL SQLite flushes the WAL before a checkpoint and the database file after it.
+ */
+const CHECKPOINT_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs });
+db.pragma('synchronous = NORMAL');
+const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
+const run = () => {
+  try {
+    checkpoint.all();
+  } catch (error) {
+    parentPort.postMessage({ kind: 'error', message: String(error && error.message || error) });
+  }
+};
+let timer = setInterval(run, workerData.intervalMs);
+parentPort.on('message', (message) => {
+  if (message.kind !== 'stop') return;
+  clearInterval(timer);
+  run();
+  db.close();
+  parentPort.postMessage({ kind: 'stopped' });
+});
+`;
