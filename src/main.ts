@@ -6,7 +6,7 @@ import type { Config } from './config/index.js';
 import { createLogger, type Logger } from './log.js';
 import { systemClock, type Clock } from './ports/clock.js';
 import { randomIds, type IdGenerator } from './ports/ids.js';
-import { openEmbeddedEngine, type Engine } from './engines/embedded.js';
+import { openEngine, type Engine } from './engines/index.js';
 import { buildApp } from './http/app.js';
 import { ensureBootstrapClient } from './auth/bootstrap.js';
 import type { AuthService, ClientInfo } from './auth/service.js';
@@ -41,7 +41,7 @@ export async function startHub(config: Config, options: HubOptions | Logger = {}
   const role = opts.role ?? 'all';
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   const serves = { api: role === 'all' || role === 'api', workers: role === 'all' || role === 'worker', scheduler: role === 'all' || role === 'scheduler' };
-  const engine = openEmbeddedEngine({ config, clock: systemClock, ids: randomIds, logger });
+  const engine = await openEngine({ config, clock: systemClock, ids: randomIds, logger });
   const { workflow, release } = assembleWorkflow({ config, engine, logger, clock: systemClock, ids: randomIds, workers: serves.workers });
   const scheduler = serves.scheduler
     ? new Scheduler({ store: engine.store, clock: systemClock, ids: randomIds, logger, duties: [...engine.schedulerDuties(), ...workflow.schedulerDuties()] })

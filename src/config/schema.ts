@@ -154,6 +154,11 @@ export const ConfigSchema = Type.Object(
     broker: Type.Object(
       {
         maxQueues: Int(1, 100_000, 1000, 'Most queues that may exist.'),
+        namespace: Type.String({
+          default: 'mxq',
+          pattern: '^[a-z][a-z0-9]{0,15}$',
+          description: 'Distributed engine: prefix of every JetStream stream, subject and bucket (several hubs can share a NATS cluster).',
+        }),
         dedupWindowS: Int(1, 86_400, 300, 'Deduplication window of queue messages, seconds.'),
         sweepIntervalMs: Int(100, 60_000, 1000, 'How often expired messages and dedup keys are removed.'),
         sweepBatchMax: Int(1, 100_000, 5000, 'Most rows one sweep removes.'),

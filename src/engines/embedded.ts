@@ -17,7 +17,7 @@ import { SqliteStore } from '../storage/sqlite/store.js';
 import { periodic, type Duty } from '../pipeline/duty.js';
 
 export interface Engine {
-  readonly name: 'embedded';
+  readonly name: 'embedded' | 'distributed';
   readonly store: Store;
   readonly queues: QueueService;
   /** API clients, access tokens and signing keys. */

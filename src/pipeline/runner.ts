@@ -13,6 +13,7 @@
  * When a message is retried, the later messages of its group in the same batch are released untouched, so the
  * group keeps its order. Handlers must be idempotent: a message may be delivered again after a crash.
  */
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '../log.js';
 import { isMxError } from '../errors.js';
 import type { QueueService, ReceivedMessage } from '../ports/queues.js';
@@ -63,6 +64,8 @@ export class StageRunner {
 
   start(): void {
     if (this.#loops.length > 0) return;
+    // Every loop's long poll listens on the one stop signal.
+    setMaxListeners(this.#o.concurrency + 10, this.#abort.signal);
     for (let i = 0; i < this.#o.concurrency; i++) this.#loops.push(this.#loop());
   }
 

@@ -1,0 +1,95 @@
+/**
+ * The distributed engine: PostgreSQL for state (store, clients, signing keys, an outbox table) and NATS JetStream
+ * for queues. A state change and the messages it produces are written in one PostgreSQL transaction (the outbox)
+ * and relayed to JetStream by outbox relays (one per process; several at once are safe and keep each queue's
+ * order); consumers are idempotent, so a relay retry or a redelivery changes nothing.
+ */
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { Config } from '../config/index.js';
+import type { Logger } from '../log.js';
+import type { Clock } from '../ports/clock.js';
+import type { IdGenerator } from '../ports/ids.js';
+import { AuthService } from '../auth/service.js';
+import { NatsQueues } from '../broker/nats/queues.js';
+import { openPostgresStore } from '../storage/postgres/index.js';
+import { periodic } from '../pipeline/duty.js';
+import type { Engine } from './embedded.js';
+
+export interface DistributedEngineOptions {
+  config: Pick<Config, 'store' | 'queues' | 'postgres' | 'broker' | 'auth'>;
+  clock: Clock;
+  ids: IdGenerator;
+  logger: Logger;
+}
+
+export async function openDistributedEngine(options: DistributedEngineOptions): Promise<Engine> {
+  const { config, clock, ids, logger } = options;
+  if (config.store === null || config.queues === null) throw new Error('assertion failed: the distributed engine needs store and queues URLs');
+  const pg = await openPostgresStore({
+    url: config.store,
+    schema: config.postgres.schema,
+    poolMax: config.postgres.poolMax,
+    connectTimeoutMs: config.postgres.connectTimeoutMs,
+    statementTimeoutMs: config.postgres.statementTimeoutMs,
+    idleInTransactionTimeoutMs: config.postgres.idleInTransactionTimeoutMs,
+    clock,
+    ids,
+    logger,
+    relay: { batchMax: config.postgres.relayBatchMax, pollIntervalMs: config.postgres.relayPollIntervalMs },
+  });
+  let connection: NatsConnection;
+  try {
+    connection = await connect({
+      servers: config.queues.split(',').map((s) => s.trim()),
+      name: 'mxgate',
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 500,
+    });
+  } catch (error) {
+    await pg.close();
+    throw error;
+  }
+  const queues = await NatsQueues.open({
+    connection,
+    clock,
+    ids,
+    logger,
+    defaults: config.broker.defaults,
+    maxQueues: config.broker.maxQueues,
+    dedupWindowS: config.broker.dedupWindowS,
+    sweepBatchMax: config.broker.sweepBatchMax,
+    prefix: config.broker.namespace,
+  });
+  const auth = new AuthService({ store: pg.auth, clock, ids, logger, config: config.auth });
+  // Every process relays: several relays are safe (each queue is relayed by one at a time, in order), and the
+  // outbox keeps moving while the scheduler lease changes hands.
+  const relay = pg.relay(queues);
+  relay.start();
+  const retention = periodic(
+    'distributed-retention',
+    config.broker.sweepIntervalMs,
+    async () => {
+      await queues.sweep();
+      await pg.store.sweep(config.broker.sweepBatchMax);
+    },
+    (err) => logger.error({ err }, 'sweep of expired messages and keys failed'),
+  );
+  let closed = false;
+  return {
+    name: 'distributed',
+    store: pg.store,
+    queues,
+    auth,
+    schedulerDuties: () => [retention],
+    beginShutdown: () => void queues.close(),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await retention.stop();
+      await relay.stop();
+      await queues.close();
+      await connection.drain().catch(() => connection.close());
+      await pg.close();
+    },
+  };
+}
