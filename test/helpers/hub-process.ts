@@ -26,10 +26,20 @@ export interface HubProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function startHubProcess(options: { dataDir: string; port: number; env?: Record<string, string>; timeoutMs?: number }): Promise<HubProcess> {
+export async function startHubProcess(options: {
+  dataDir: string;
+  port: number;
+  env?: Record<string, string>;
+  timeoutMs?: number;
+  /** api, worker, scheduler or all (default). */
+  role?: string;
+}): Promise<HubProcess> {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--host', '127.0.0.1', '--port', String(options.port), '--data-dir', options.dataDir, '--log-level', 'warn'],
+    [
+      '--import', 'tsx', 'src/cli/main.ts', 'serve', '--host', '127.0.0.1', '--port', String(options.port),
+      '--data-dir', options.dataDir, '--log-level', 'warn', '--role', options.role ?? 'all',
+    ],
     { cwd: repoRoot, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
