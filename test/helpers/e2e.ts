@@ -95,3 +95,8 @@ export function fresh(xml: string, tag: string): string {
     .replace(/(<(?:\w+:)?TxId>)([^<]*)(<)/g, (_m, a: string, v: string, c: string) => `${a}${(v + tag).slice(-35)}${c}`)
     .replace(/(<(?:\w+:)?UETR>)([^<]*)(<)/g, (_m, a: string, _v: string, c: string) => `${a}${uetr}${c}`);
 }
+
+/** Gives the (first) debtor account an other id, so that payments spread over FIFO groups as real traffic does. */
+export function withDebtorAccount(xml: string, account: string): string {
+  return xml.replace(/(<(?:\w+:)?DbtrAcct>\s*<(?:\w+:)?Id>\s*<(?:\w+:)?Othr>\s*<(?:\w+:)?Id>)[^<]+</, `$1${account}<`);
+}

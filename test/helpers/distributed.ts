@@ -1,0 +1,84 @@
+/**
+ * A distributed topology for tests: hub processes (api, workers, schedulers) sharing a fresh PostgreSQL schema and
+ * a fresh JetStream namespace, removed afterwards.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstreamManager } from '@nats-io/jetstream';
+import pg from 'pg';
+import { connectNats, NATS_URL } from './nats.js';
+import { POSTGRES_URL } from './postgres.js';
+import { freePort, startHubProcess, type HubProcess } from './hub-process.js';
+
+export interface Topology {
+  env: Record<string, string>;
+  dataDir: string;
+  processes: Map<string, HubProcess>;
+  /** Starts (or restarts) a named process with a role. */
+  start(name: string, role: 'api' | 'worker' | 'scheduler' | 'all'): Promise<HubProcess>;
+  url(name: string): string;
+  close(): Promise<void>;
+}
+
+export async function startTopology(roles: Record<string, 'api' | 'worker' | 'scheduler' | 'all'>, extraEnv: Record<string, string> = {}): Promise<Topology> {
+  const id = randomBytes(4).toString('hex');
+  const schema = `mx_test_${id}`;
+  const namespace = `t${id}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'mxgate-topology-'));
+  const env: Record<string, string> = {
+    MXGATE_STORE: POSTGRES_URL,
+    MXGATE_QUEUES: NATS_URL.startsWith('nats://') ? NATS_URL : `nats://${NATS_URL}`,
+    MXGATE_POSTGRES_SCHEMA: schema,
+    MXGATE_BROKER_NAMESPACE: namespace,
+    ...extraEnv,
+  };
+  const processes = new Map<string, HubProcess>();
+  const ports = new Map<string, number>();
+  const topology: Topology = {
+    env,
+    dataDir,
+    processes,
+    async start(name, role) {
+      const port = ports.get(name) ?? (await freePort());
+      ports.set(name, port);
+      // Each process has its own data dir (the API writes the bootstrap client there); the state is shared.
+      const hub = await startHubProcess({ dataDir: join(dataDir, name), port, env, role, timeoutMs: 30_000 });
+      processes.set(name, hub);
+      return hub;
+    },
+    url: (name) => processes.get(name)!.url,
+    async close() {
+      await Promise.all([...processes.values()].map((p) => p.kill('SIGKILL')));
+      rmSync(dataDir, { recursive: true, force: true });
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      client.on('error', () => undefined);
+      try {
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+      const nc = await connectNats();
+      try {
+        const jsm = await jetstreamManager(nc);
+        const prefix = `${namespace.toUpperCase()}_`;
+        const names: string[] = [];
+        for await (const info of jsm.streams.list()) if (info.config.name.startsWith(prefix) || info.config.name.startsWith(`KV_${prefix}`)) names.push(info.config.name);
+        for (const name of names) await jsm.streams.delete(name);
+      } finally {
+        await nc.close();
+      }
+    },
+  };
+  try {
+    // The API first: it creates the schema, the streams and the bootstrap client the others need nothing of.
+    const ordered = Object.entries(roles).sort(([, a], [, b]) => (a === 'api' || a === 'all' ? -1 : b === 'api' || b === 'all' ? 1 : 0));
+    for (const [name, role] of ordered) await topology.start(name, role);
+  } catch (error) {
+    await topology.close();
+    throw error;
+  }
+  return topology;
+}
