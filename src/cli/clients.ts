@@ -5,10 +5,11 @@
  * A secret is printed exactly once, when it is created or rotated; `list` and `show` never print secrets.
  */
 import { Command, Option } from 'commander';
-import type { AuthService, ClientInfo, KeyInfo } from '../auth/service.js';
+import { AuthService, type ClientInfo, type KeyInfo } from '../auth/service.js';
 import { SCOPES } from '../auth/scopes.js';
 import { loadConfig } from '../config/index.js';
 import { openEmbeddedEngine } from '../engines/embedded.js';
+import { openPostgresStore } from '../storage/postgres/index.js';
 import { silentLogger } from '../log.js';
 import { systemClock } from '../ports/clock.js';
 import { randomIds } from '../ports/ids.js';
@@ -17,12 +18,26 @@ import { clientJson } from '../http/routes/admin.js';
 interface DatabaseOptions {
   config?: string;
   dataDir?: string;
+  store?: string;
 }
 
-/** Opens the hub's database, runs `work` on its auth service, and closes it. */
+/**
+ * Opens the hub's store (the embedded database, or PostgreSQL when a store URL is configured), runs `work` on
+ * its auth service, and closes it.
+ */
 async function withAuth<T>(options: DatabaseOptions, work: (auth: AuthService) => Promise<T>): Promise<T> {
   const config = loadConfig({ file: options.config, env: process.env, overrides: { dataDir: options.dataDir } });
-  const engine = openEmbeddedEngine({ config, clock: systemClock, ids: randomIds, logger: silentLogger() });
+  const logger = silentLogger();
+  const store = options.store ?? config.store;
+  if (store !== null) {
+    const pg = await openPostgresStore({ url: store, schema: config.postgres.schema, clock: systemClock, ids: randomIds, logger });
+    try {
+      return await work(new AuthService({ store: pg.auth, clock: systemClock, ids: randomIds, logger, config: config.auth }));
+    } finally {
+      await pg.close();
+    }
+  }
+  const engine = openEmbeddedEngine({ config, clock: systemClock, ids: randomIds, logger });
   try {
     return await work(engine.auth);
   } finally {
@@ -81,7 +96,8 @@ function parseSettings(value: string): Record<string, unknown> {
 function databaseOptions(command: Command): Command {
   return command
     .addOption(new Option('-c, --config <file>', 'JSON configuration file (also MXGATE_CONFIG)'))
-    .addOption(new Option('--data-dir <dir>', 'directory of the embedded database (MXGATE_DATA_DIR)'));
+    .addOption(new Option('--data-dir <dir>', 'directory of the embedded database (MXGATE_DATA_DIR)'))
+    .addOption(new Option('--store <url>', 'PostgreSQL URL of the distributed store (MXGATE_STORE)'));
 }
 
 export function register(program: Command): void {
