@@ -3,11 +3,16 @@ import assert from 'node:assert/strict';
 import { ManualClock, systemClock } from '../../src/ports/clock.js';
 import { randomIds } from '../../src/ports/ids.js';
 
-test('uuids are RFC 9562 version 4, lower case, unique', () => {
+test('uuids are RFC 9562 version 7, lower case, unique, ordered by time', () => {
   const seen = new Set<string>();
+  const before = Date.now();
+  let previousMs = 0;
   for (let i = 0; i < 10_000; i++) {
     const id = randomIds.uuid();
-    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const ms = parseInt(id.slice(0, 8) + id.slice(9, 13), 16);
+    assert.ok(ms >= before && ms <= Date.now() && ms >= previousMs, 'the first 48 bits are the creation time in ms');
+    previousMs = ms;
     seen.add(id);
   }
   assert.equal(seen.size, 10_000);
