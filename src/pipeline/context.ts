@@ -31,27 +31,35 @@ export interface WorkflowDeps {
 
 export class WorkflowContext {
   readonly participants: ParticipantQueues;
-  readonly #cache = new Map<string, Submission>();
+  readonly #cache = new Map<string, { submission: Submission; xml: string }>();
 
   constructor(readonly deps: WorkflowDeps) {
     this.participants = new ParticipantQueues(deps.queues, deps.config.maxMessageBytes);
   }
 
-  remember(transactionId: string, submission: Submission): void {
+  /**
+   * Keeps a submission parsed at intake for the stages of this process, with its raw XML (the schema layer reads
+   * it). Entries leave when the transaction is final, or oldest first beyond `parsedCacheMax`.
+   */
+  remember(transactionId: string, submission: Submission, xml: string): void {
     const max = this.deps.config.parsedCacheMax;
     if (max === 0) return;
-    this.#cache.set(transactionId, submission);
+    this.#cache.set(transactionId, { submission, xml });
     if (this.#cache.size > max) this.#cache.delete(this.#cache.keys().next().value!);
   }
 
-  /** The parsed submission of a transaction: from the cache (taken out: each is used once) or parsed again. */
+  /** The cached submission and XML of a transaction, if this process parsed it. */
+  cached(transactionId: string): { submission: Submission; xml: string } | undefined {
+    return this.#cache.get(transactionId);
+  }
+
+  forget(transactionId: string): void {
+    this.#cache.delete(transactionId);
+  }
+
+  /** The parsed submission of a transaction: from the cache, or parsed again from its stored XML. */
   submissionOf(transactionId: string, xml: string): Submission {
-    const cached = this.#cache.get(transactionId);
-    if (cached) {
-      this.#cache.delete(transactionId);
-      return cached;
-    }
-    return readSubmission(xml);
+    return this.#cache.get(transactionId)?.submission ?? readSubmission(xml);
   }
 
   /** An id for a message the hub builds (MsgId of a report): at most 35 characters, as ISO 20022 allows. */

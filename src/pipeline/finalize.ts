@@ -14,7 +14,7 @@ import { EVENTS_QUEUE } from './queues.js';
 import { buildReport, type Outcome } from './report.js';
 
 export interface FinalizeInput {
-  transaction: TransactionRecord;
+  transaction: Pick<TransactionRecord, 'id' | 'clientId' | 'messageType'>;
   /** The status the caller saw; the step applies only if the transaction is still in it. */
   from: TransactionStatus;
   original: SplitMessage;
@@ -28,7 +28,7 @@ export async function finalize(ctx: WorkflowContext, input: FinalizeInput): Prom
   const participant = await ctx.participants.ensure(t.clientId);
   const now = clock.now();
   const report = buildReport(input.original, input.outcome, { msgId: ctx.messageId(), now });
-  return store.transaction(async (tx) => {
+  const made = await store.transaction(async (tx) => {
     const moved = await tx.transactions.move(t.id, {
       from: input.from,
       to: input.outcome.status,
@@ -58,4 +58,6 @@ export async function finalize(ctx: WorkflowContext, input: FinalizeInput): Prom
     });
     return true;
   });
+  if (made) ctx.forget(t.id);
+  return made;
 }

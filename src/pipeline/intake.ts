@@ -106,12 +106,20 @@ export class Intake {
       else await tx.transactions.create(record);
       if (outcome.kind === 'conflict') await tx.transactions.audit(id, 'duplicate_conflict', { original: outcome.original, key: outcome.text }, now);
       await tx.transactions.putMessage(id, { kind: 'in', messageType: submission.messageType, xml, createdAt: now });
-      const message: StageMessage = { transaction_id: id };
+      const message: StageMessage = {
+        transaction_id: id,
+        hint: {
+          client_id: input.clientId,
+          group_key: record.groupKey!,
+          message_type: submission.messageType,
+          ...(record.reasonCode ? { reason_code: record.reasonCode, reason_text: record.reasonText ?? '' } : {}),
+        },
+      };
       await tx.queues.send(stageQueue('processing'), { body: JSON.stringify(message), groupId: record.groupKey!, dedupId: `${id}:processing` });
       if (input.idempotencyKey !== undefined) {
         await tx.kv.insert(IDEMPOTENCY_NS, `${input.clientId}:${input.idempotencyKey}`, JSON.stringify({ id, hash: submission.contentHash }), { ttlMs: IDEMPOTENCY_TTL_MS });
       }
-      tx.afterCommit(() => this.ctx.remember(id, submission));
+      tx.afterCommit(() => this.ctx.remember(id, submission, xml));
       return { transactionId: id, status: 'ACTC', duplicate: false } satisfies SubmitResult;
     });
     return result;

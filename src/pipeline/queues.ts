@@ -28,6 +28,20 @@ export const participantQueue = (clientId: string) => `participant.${clientId}`;
 /** The body of a stage message. */
 export interface StageMessage {
   transaction_id: string;
+  /**
+   * What the sending stage knew of the transaction, so that the next stage of the same process can skip reading
+   * it back when it still has the parsed message in memory. The store stays the authority: every state change
+   * is a compare-and-set on the status, so a stale hint changes nothing.
+   */
+  hint?: {
+    client_id: string;
+    group_key: string;
+    message_type: string;
+    reason_code?: string;
+    reason_text?: string;
+    /** Payments that processing rejected (the others are ACSP). */
+    rejected?: Array<{ index: number; reason_code: string | null; reason_text: string | null }>;
+  };
   /** What an earlier stage decided and this one applies (forwarding -> releasing). */
   decision?: { status: 'ACSC' | 'RJCT'; reason_code?: string; reason_text?: string; payments?: Array<{ index: number; status: 'ACSC' | 'RJCT'; reason_code?: string }> };
 }

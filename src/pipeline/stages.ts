@@ -51,6 +51,56 @@ async function load(ctx: WorkflowContext, id: string): Promise<{ t: TransactionR
   });
 }
 
+type StageView = Pick<TransactionRecord, 'id' | 'clientId' | 'groupKey' | 'messageType' | 'reasonCode' | 'reasonText'>;
+
+/**
+ * What a stage needs of its transaction. When this process parsed the message at intake and the stage message
+ * carries the earlier stage's hint, nothing is read from the store (the status is then assumed to be `expected`,
+ * which the compare-and-set of the state change checks); otherwise the transaction is read and must be in
+ * `expected`, or the stage has nothing to do (null).
+ */
+async function stageView(
+  ctx: WorkflowContext,
+  body: StageMessage,
+  expected: 'ACTC' | 'ACSP',
+): Promise<{ t: StageView; payments: PaymentRecord[]; xml: string; submission: Submission } | null> {
+  const cached = ctx.cached(body.transaction_id);
+  const hint = body.hint;
+  if (cached && hint) {
+    const rejected = new Map((hint.rejected ?? []).map((r) => [r.index, r]));
+    const payments = cached.submission.payments.map((p): PaymentRecord => {
+      const r = rejected.get(p.index);
+      return {
+        index: p.index, endToEndId: p.endToEndId, txId: p.txId, uetr: p.uetr, instrId: p.instrId, amount: p.amount, currency: p.currency,
+        status: r ? 'RJCT' : expected,
+        reasonCode: r?.reason_code ?? null,
+        reasonText: r?.reason_text ?? null,
+      };
+    });
+    const t: StageView = {
+      id: body.transaction_id,
+      clientId: hint.client_id,
+      groupKey: hint.group_key,
+      messageType: hint.message_type,
+      reasonCode: hint.reason_code ?? null,
+      reasonText: hint.reason_text ?? null,
+    };
+    return { t, payments, xml: cached.xml, submission: cached.submission };
+  }
+  const loaded = await load(ctx, body.transaction_id);
+  if (!loaded || loaded.t.status !== expected) return null;
+  return { ...loaded, submission: ctx.submissionOf(loaded.t.id, loaded.xml) };
+}
+
+function hintOf(t: StageView, rejected?: PaymentOutcome[]): NonNullable<StageMessage['hint']> {
+  return {
+    client_id: t.clientId,
+    group_key: t.groupKey ?? t.id,
+    message_type: t.messageType ?? '',
+    ...(rejected && rejected.length > 0 ? { rejected: rejected.map((r) => ({ index: r.index, reason_code: r.reasonCode, reason_text: r.reasonText })) } : {}),
+  };
+}
+
 /** Maps a finding to the payment it is about: CdtTrfTxInf[n] / TxInf[n] / Undrlyg...; null for the whole message. */
 function findingIndex(finding: Finding, submission: Submission): number | null {
   if (finding.layer === 'xsd') return null;
@@ -66,11 +116,11 @@ function findingIndex(finding: Finding, submission: Submission): number | null {
   return m ? Number(m[1]) - 1 : null;
 }
 
-async function validationRejections(ctx: WorkflowContext, t: TransactionRecord, submission: Submission, xml: string): Promise<Rejection[]> {
+async function validationRejections(ctx: WorkflowContext, clientId: string, submission: Submission, xml: string): Promise<Rejection[]> {
   const findings: Finding[] = [];
   if (ctx.deps.schemas) findings.push(...ctx.deps.schemas.validate(xml));
   findings.push(...validateBuiltin(submission.message));
-  const profileId = (await ctx.deps.clientProfile(t.clientId)) ?? detectProfile(submission.message);
+  const profileId = (await ctx.deps.clientProfile(clientId)) ?? detectProfile(submission.message);
   const profile = profileId ? getProfile(profileId) : undefined;
   if (profile) findings.push(...validateProfile(submission.message, profile));
   return errorsOf(findings).map((f) => ({
@@ -95,15 +145,15 @@ function decide(payments: PaymentRecord[], rejections: Rejection[], accepted: Pa
 }
 
 export async function processStage(ctx: WorkflowContext, message: ReceivedMessage): Promise<StageOutcome> {
-  const { transaction_id: id } = parseStageMessage(message);
-  const loaded = await load(ctx, id);
-  if (!loaded || loaded.t.status !== 'ACTC') return ack;
-  const { t, payments, xml } = loaded;
-  const submission = ctx.submissionOf(id, xml);
+  const body = parseStageMessage(message);
+  const view = await stageView(ctx, body, 'ACTC');
+  if (!view) return ack;
+  const { t, payments, xml, submission } = view;
+  const id = t.id;
 
   const rejections: Rejection[] = [];
   if (t.reasonCode !== null) rejections.push({ index: null, code: t.reasonCode, text: t.reasonText ?? '' });
-  rejections.push(...(await validationRejections(ctx, t, submission, xml)));
+  rejections.push(...(await validationRejections(ctx, t.clientId, submission, xml)));
   const checks: CheckRejection[] = await runChecks(ctx.deps.checks, { clientId: t.clientId, submission, now: ctx.deps.clock.now() });
   rejections.push(...checks);
 
@@ -124,16 +174,17 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
     return ack;
   }
   const now = ctx.deps.clock.now();
+  const rejected = outcomes.filter((o) => o.status === 'RJCT');
   await ctx.deps.store.transaction(async (tx) => {
     const moved = await tx.transactions.move(id, {
       from: 'ACTC',
       to: 'ACSP',
-      payments: outcomes.filter((o) => o.status === 'RJCT').map((o) => ({ index: o.index, status: o.status, reasonCode: o.reasonCode, reasonText: o.reasonText })),
+      payments: rejected.map((o) => ({ index: o.index, status: o.status, reasonCode: o.reasonCode, reasonText: o.reasonText })),
       at: now,
     });
     if (!moved) return;
-    const next: StageMessage = { transaction_id: id };
     const stage = ctx.deps.downstream.url === null ? 'releasing' : 'forwarding';
+    const next: StageMessage = { transaction_id: id, hint: hintOf(t, rejected) };
     await tx.queues.send(stageQueue(stage), { body: JSON.stringify(next), groupId: t.groupKey ?? id, dedupId: `${id}:${stage}` });
   });
   return ack;
@@ -141,10 +192,9 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
 
 export async function releaseStage(ctx: WorkflowContext, message: ReceivedMessage): Promise<StageOutcome> {
   const body = parseStageMessage(message);
-  const loaded = await load(ctx, body.transaction_id);
-  if (!loaded || loaded.t.status !== 'ACSP') return ack;
-  const { t, payments, xml } = loaded;
-  const submission = ctx.submissionOf(t.id, xml);
+  const view = await stageView(ctx, body, 'ACSP');
+  if (!view) return ack;
+  const { t, payments, submission } = view;
   const decision = body.decision;
   const outcomes: PaymentOutcome[] = payments.map((p) => {
     if (p.status === 'RJCT') return { index: p.index, status: 'RJCT', reasonCode: p.reasonCode, reasonText: p.reasonText };
@@ -190,13 +240,14 @@ export async function forwardStage(ctx: WorkflowContext, message: ReceivedMessag
       await tx.transactions.markForwarded(id, now);
       return;
     }
-    await sendRelease(tx, t, decision);
+    await sendRelease(tx, t, decision, payments);
   });
   return ack;
 }
 
-async function sendRelease(tx: Tx, t: TransactionRecord, decision: Decision): Promise<void> {
-  const next: StageMessage = { transaction_id: t.id, decision };
+async function sendRelease(tx: Tx, t: TransactionRecord, decision: Decision, payments: PaymentRecord[]): Promise<void> {
+  const rejected = payments.filter((p) => p.status === 'RJCT').map((p) => ({ index: p.index, status: 'RJCT' as const, reasonCode: p.reasonCode, reasonText: p.reasonText }));
+  const next: StageMessage = { transaction_id: t.id, decision, hint: hintOf(t, rejected) };
   await tx.queues.send(stageQueue('releasing'), { body: JSON.stringify(next), groupId: t.groupKey ?? t.id, dedupId: `${t.id}:releasing` });
 }
 
@@ -231,7 +282,7 @@ export async function applyAnswer(ctx: WorkflowContext, input: { clientId: strin
       await tx.transactions.audit(id, 'interim_answer', { from: input.clientId, group_status: model.groupStatus ?? null }, now);
       return { transactionId: id, status: t.status, applied: false };
     }
-    await sendRelease(tx, t, decision);
+    await sendRelease(tx, t, decision, await tx.transactions.payments(id));
     return { transactionId: id, status: t.status, applied: true };
   });
 }
