@@ -146,3 +146,29 @@ export function checkBatchIds(ids: readonly string[]): void {
   }
   if (new Set(ids).size !== ids.length) throw new MxError('BATCH_IDS_NOT_DISTINCT', 'the entries of a batch need distinct ids');
 }
+
+/** Checks a receive's parameters (the same bounds on every engine). */
+export function checkReceive(options: { max: number; waitMs?: number | undefined; visibilityTimeoutS?: number | undefined }): {
+  max: number;
+  waitMs: number;
+  visibilityTimeoutS: number | undefined;
+} {
+  const max = options.max;
+  if (!Number.isInteger(max) || max < 1 || max > QUEUE_LIMITS.receiveMax) {
+    throw new MxError('INVALID_ATTRIBUTE', `max must be an integer from 1 to ${QUEUE_LIMITS.receiveMax}`);
+  }
+  const waitMs = options.waitMs ?? 0;
+  if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > QUEUE_LIMITS.waitSMax * 1000) {
+    throw new MxError('INVALID_ATTRIBUTE', `the wait must be from 0 to ${QUEUE_LIMITS.waitSMax} s`);
+  }
+  const visibilityTimeoutS = options.visibilityTimeoutS;
+  if (visibilityTimeoutS !== undefined) checkVisibility(visibilityTimeoutS);
+  return { max, waitMs, visibilityTimeoutS };
+}
+
+export function checkVisibility(seconds: number): number {
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > QUEUE_LIMITS.visibilityTimeoutSMax) {
+    throw new MxError('INVALID_ATTRIBUTE', `visibility must be an integer from 0 to ${QUEUE_LIMITS.visibilityTimeoutSMax} s`);
+  }
+  return seconds;
+}

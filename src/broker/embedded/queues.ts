@@ -11,7 +11,6 @@ import { MxError, isMxError } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { IdGenerator } from '../../ports/ids.js';
 import {
-  QUEUE_LIMITS,
   type BatchOutcome,
   type CreateQueueInput,
   type QueueAttributes,
@@ -23,7 +22,7 @@ import {
   type SendInput,
   type SendResult,
 } from '../../ports/queues.js';
-import { checkMessage, checkQueueName, normalizeQueue, sameAttributes, type QueueDefaults } from '../../queues/rules.js';
+import { checkMessage, checkQueueName, checkReceive, checkVisibility, normalizeQueue, sameAttributes, type QueueDefaults } from '../../queues/rules.js';
 import type { SqliteDatabase, UnitContext } from '../../storage/sqlite/database.js';
 import { QUEUE_MIGRATIONS } from './migrations.js';
 import { QueueTables, type QueueRow } from './queue-tables.js';
@@ -157,18 +156,7 @@ export class EmbeddedQueues implements QueueService {
 
   async receive(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]> {
     checkQueueName(queue);
-    const max = options.max;
-    if (!Number.isInteger(max) || max < 1 || max > QUEUE_LIMITS.receiveMax) {
-      throw new MxError('INVALID_ATTRIBUTE', `max must be an integer from 1 to ${QUEUE_LIMITS.receiveMax}`);
-    }
-    const waitMs = options.waitMs ?? 0;
-    if (!Number.isInteger(waitMs) || waitMs < 0 || waitMs > QUEUE_LIMITS.waitSMax * 1000) {
-      throw new MxError('INVALID_ATTRIBUTE', `the wait must be from 0 to ${QUEUE_LIMITS.waitSMax} s`);
-    }
-    const vis = options.visibilityTimeoutS;
-    if (vis !== undefined && (!Number.isInteger(vis) || vis < 0 || vis > QUEUE_LIMITS.visibilityTimeoutSMax)) {
-      throw new MxError('INVALID_ATTRIBUTE', `visibility must be an integer from 0 to ${QUEUE_LIMITS.visibilityTimeoutSMax} s`);
-    }
+    const { max, waitMs, visibilityTimeoutS: vis } = checkReceive(options);
     const deadline = Date.now() + waitMs;
     for (;;) {
       // Register before looking, so that a send committed right after the look still wakes this receive.
@@ -229,9 +217,7 @@ export class EmbeddedQueues implements QueueService {
 
   async changeVisibility(queue: string, receiptHandle: string, visibilityTimeoutS: number): Promise<void> {
     checkQueueName(queue);
-    if (!Number.isInteger(visibilityTimeoutS) || visibilityTimeoutS < 0 || visibilityTimeoutS > QUEUE_LIMITS.visibilityTimeoutSMax) {
-      throw new MxError('INVALID_ATTRIBUTE', `visibility must be an integer from 0 to ${QUEUE_LIMITS.visibilityTimeoutSMax} s`);
-    }
+    checkVisibility(visibilityTimeoutS);
     await this.#db.run((ctx) => {
       const row = this.#queue(queue);
       this.#tables.changeVisibility(row, receiptHandle, visibilityTimeoutS, this.#options.clock.now());
