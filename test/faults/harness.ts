@@ -204,6 +204,26 @@ export interface ScenarioOptions {
   settleMs?: number;
 }
 
+/**
+ * Stage messages a process has acknowledged (all stages), from its /metrics. Right after a fault the process may
+ * still be reconnecting (its queue metrics answer 503 meanwhile): it gets 30 s to answer again.
+ */
+async function stageAcks(url: string, token: string): Promise<number> {
+  const deadline = Date.now() + 30_000;
+  let res: Response;
+  let text: string;
+  for (;;) {
+    res = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(10_000) });
+    text = await res.text();
+    if (res.status === 200 || Date.now() > deadline) break;
+    await sleep(250);
+  }
+  assert.equal(res.status, 200, `metrics of ${url}: ${text}`);
+  let total = 0;
+  for (const m of text.matchAll(/^mxgate_stage_messages_total\{stage="[^"]+",outcome="ack"\} (\d+)$/gm)) total += Number(m[1]);
+  return total;
+}
+
 async function inParallel<T>(items: T[], width: number, each: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -236,6 +256,8 @@ export async function runFaultScenario(t: TestContext, options: ScenarioOptions)
     await options.fault({ topology, load, note: (text) => t.diagnostic(text) });
     const recoveredAt = Date.now();
     t.diagnostic(`fault and recovery took ${((recoveredAt - faultStart) / 1000).toFixed(1)} s`);
+    const workers = ['worker1', 'worker2'];
+    const acksAtRecovery = await Promise.all(workers.map((w) => stageAcks(topology!.url(w), token)));
     await sleep(options.loadAfterMs ?? 6000);
     await load.stop();
     const accepted = load.accepted;
@@ -276,6 +298,13 @@ export async function runFaultScenario(t: TestContext, options: ScenarioOptions)
     t.diagnostic(`terminal after ${((Date.now() - settleStart) / 1000).toFixed(1)} s: ${terminal.size} of ${ids.length} (${JSON.stringify(Object.fromEntries(statuses))})`);
     const stuck = ids.filter((id) => !terminal.has(id));
     assert.deepEqual(stuck.slice(0, 10), [], `${stuck.length} accepted payments never reached a terminal status`);
+    // Both workers took part after the recovery (a process whose consumers were lost would do nothing while the
+    // other one does all the work), and the scheduler holds its lease again.
+    const acksAtEnd = await Promise.all(workers.map((w) => stageAcks(topology!.url(w), token)));
+    t.diagnostic(`stage messages acknowledged after recovery: ${workers.map((w, i) => `${w} ${acksAtEnd[i]! - acksAtRecovery[i]!}`).join(', ')}`);
+    workers.forEach((w, i) => assert.ok(acksAtEnd[i]! > acksAtRecovery[i]!, `${w} handles stage messages after the recovery`));
+    const metrics = await fetch(`${topology.url('scheduler')}/metrics`, { headers }).then((r) => r.text());
+    assert.match(metrics, /^mxgate_scheduler_active 1$/m, 'the scheduler holds its lease after the recovery');
     const timedOut = [...terminal].filter(([, v]) => v.reason === 'AB06').map(([id]) => id);
     assert.deepEqual(timedOut.slice(0, 10), [], `${timedOut.length} accepted payments ended by timeout (AB06) rather than by processing`);
 
