@@ -3,7 +3,7 @@
  *
  *   npm run bench -- [--rate 1000[,250...]] [--seconds 10] [--concurrency 64] [--warmup-s 2] [--consumers 16]
  *                    [--accounts 10000] [--only open,closed,echo] [--xsd] [--durability pipelined|full]
- *                    [--no-build] [--drain-s 60]
+ *                    [--no-build] [--drain-s 60] [--engine embedded|distributed|both]
  *                    [--hub-node-option=--cpu-prof --hub-node-option=--cpu-prof-dir=DIR]
  *
  * The hub runs as a child process (`node dist/cli/main.js serve`, built at the start with `npm run build`
@@ -37,6 +37,15 @@
  * Hub CPU is user + system time of the child over the window (from /proc/<pid>/stat), peak RSS its VmHWM.
  * Linux only (/proc). Everything runs on loopback, is bounded in count and time, and the children are stopped
  * at the end, also on error.
+ *
+ * Engines (`--engine`; default `both` when PostgreSQL and NATS JetStream answer, else `embedded`):
+ *   embedded     the hub above: one process, SQLite.
+ *   distributed  1 API, 2 workers and 1 scheduler as separate processes (`serve --role ...`, built the same way)
+ *                on PostgreSQL + NATS JetStream, on a fresh schema and JetStream namespace per run, removed
+ *                afterwards (bench/e2e-topology.ts). Submissions and consumers talk to the API process. Hub CPU
+ *                is the sum over the four processes, peak RSS the sum of their peaks; "PG + NATS CPU" is the
+ *                PostgreSQL server processes and nats-server over the same window.
+ *   both         each mode on the embedded hub, then on the distributed topology, in one run.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
@@ -48,12 +57,15 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { distributedServicesUp, serviceCounters, servicePids, startTopology, type ServiceCounters } from './e2e-topology.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const SHARED = join(ROOT, '..', 'shared', 'iso20022');
 const SAMPLE = join(SHARED, 'samples', 'pacs.008.001.08-cbpr-single.xml');
 const MODES = ['open', 'closed', 'echo'] as const;
 type Mode = (typeof MODES)[number];
+const ENGINES = ['embedded', 'distributed'] as const;
+type Engine = (typeof ENGINES)[number];
 
 const { values: args } = parseArgs({
   options: {
@@ -70,6 +82,7 @@ const { values: args } = parseArgs({
     durability: { type: 'string' },
     'no-build': { type: 'boolean', default: false },
     'hub-node-option': { type: 'string', multiple: true, default: [] },
+    engine: { type: 'string' },
     'serve-echo': { type: 'boolean', default: false },
   },
   strict: true,
@@ -257,20 +270,66 @@ async function stopChild(child: ChildProcess, graceMs = 20_000): Promise<void> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function startHub(options: { xsd: boolean; durability: string | undefined; nodeOptions: string[] }): Promise<Child> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'mxgate-e2e-'));
-  const port = await freePort();
+const serveArgs = (port: number, dataDir: string) => [
+  join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn',
+];
+
+function spawnHub(nodeOptions: string[], args: string[], env: NodeJS.ProcessEnv, label: string): ChildProcess {
+  const child = spawn(process.execPath, [...nodeOptions, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  relay(child, label);
+  return child;
+}
+
+/** The environment of a hub process: this one's without MXGATE_* settings, plus the benchmark's own. */
+function hubEnv(options: { xsd: boolean; durability: string | undefined }): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) if (key.startsWith('MXGATE_')) delete env[key];
   if (options.xsd) env.MXGATE_WORKFLOW_SCHEMA_DIR = join(SHARED, 'xsd');
   if (options.durability !== undefined) env.MXGATE_SQLITE_DURABILITY = options.durability;
-  const child = spawn(
-    process.execPath,
-    [...options.nodeOptions, join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn'],
-    { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  children.add(child);
-  relay(child, 'hub');
+  return env;
+}
+
+/** What a benchmark run talks to: the API's port and data directory, and every hub process for CPU and RSS. */
+interface Target {
+  engine: Engine;
+  /** The JetStream namespace of a distributed topology. */
+  namespace?: string;
+  port: number;
+  dataDir: string;
+  pids: number[];
+  close(): Promise<void>;
+}
+
+async function startTarget(engine: Engine, options: { xsd: boolean; durability: string | undefined; nodeOptions: string[] }): Promise<Target> {
+  if (engine === 'embedded') {
+    const hub = await startHub(options);
+    return {
+      engine,
+      port: hub.port,
+      dataDir: hub.dataDir!,
+      pids: [hub.process.pid!],
+      close: async () => {
+        await stopChild(hub.process);
+        await rm(hub.dataDir!, { recursive: true, force: true });
+      },
+    };
+  }
+  const topology = await startTopology({
+    spawnHub: (args, env, label) => spawnHub(options.nodeOptions, args, env, label),
+    freePort,
+    baseEnv: hubEnv(options),
+    cliArgs: serveArgs,
+    stop: (child) => stopChild(child),
+  });
+  return { engine, namespace: topology.namespace, port: topology.api.port, dataDir: topology.api.dataDir, pids: topology.processes.map((p) => p.process.pid!), close: topology.close };
+}
+
+async function startHub(options: { xsd: boolean; durability: string | undefined; nodeOptions: string[] }): Promise<Child> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'mxgate-e2e-'));
+  const port = await freePort();
+  const env = hubEnv(options);
+  const child = spawnHub(options.nodeOptions, serveArgs(port, dataDir), env, 'hub');
   // The hub writes the bootstrap credentials before it listens; ready = the token endpoint answers.
   const deadline = performance.now() + 60_000;
   for (;;) {
@@ -306,7 +365,7 @@ async function startEcho(): Promise<Child> {
 }
 
 /** A bearer token for the bootstrap client of the hub (HTTP Basic client credentials). */
-async function bootstrapToken(hub: Child): Promise<{ token: string; clientId: string }> {
+async function bootstrapToken(hub: { port: number; dataDir?: string }): Promise<{ token: string; clientId: string }> {
   const { client_id: id, client_secret: secret } = JSON.parse(await readFile(join(hub.dataDir!, 'bootstrap-client.json'), 'utf8')) as { client_id: string; client_secret: string };
   const client = httpClient(hub.port, 1);
   try {
@@ -344,6 +403,24 @@ function peakRssBytes(pid: number): number {
   const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
 }
+/** CPU seconds of each process still alive (a process that ended meanwhile is left out). */
+function cpuByPid(pids: number[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      out.set(pid, cpuSeconds(pid));
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+/** CPU used between two readings by the processes present in both (or started after the first: from zero). */
+function cpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, cpu] of after) total += cpu - (before.get(pid) ?? 0);
+  return total;
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // Tracking submissions and their reports
@@ -365,6 +442,10 @@ interface Result {
   drainS: number | null;
   undrained: number;
   cpuS: number;
+  /** PostgreSQL and nats-server CPU over the window (distributed runs); NaN otherwise. */
+  servicesCpuS: number;
+  /** PostgreSQL commits and rows written, messages JetStream stored, per accepted payment (distributed runs). */
+  perPayment: { commits: number; rowsWritten: number; jsWrites: number } | null;
   clientCpuS: number;
   peakRssBytes: number;
 }
@@ -558,8 +639,8 @@ interface Settings {
   hubNodeOptions: string[];
 }
 
-async function hubRun(settings: Settings, sample: string, mode: 'open' | 'closed', rate = 0): Promise<Result> {
-  const hub = await startHub({ xsd: settings.xsd, durability: settings.durability, nodeOptions: settings.hubNodeOptions });
+async function hubRun(settings: Settings, sample: string, engine: Engine, mode: 'open' | 'closed', rate = 0): Promise<Result> {
+  const hub = await startTarget(engine, { xsd: settings.xsd, durability: settings.durability, nodeOptions: settings.hubNodeOptions });
   const submitters = httpClient(hub.port, Math.max(settings.concurrency, 256));
   const consumers = httpClient(hub.port, settings.consumers);
   try {
@@ -585,7 +666,9 @@ async function hubRun(settings: Settings, sample: string, mode: 'open' | 'closed
       tracker.rejected = 0;
       tracker.completedInWindow = 0;
       tracker.recording = true;
-      const cpu0 = cpuSeconds(hub.process.pid!);
+      const cpu0 = cpuByPid(hub.pids);
+      const services0 = engine === 'distributed' ? cpuByPid(servicePids()) : null;
+      const counters0 = engine === 'distributed' ? await serviceCounters(hub.namespace!) : null;
       const client0 = process.cpuUsage();
       const t0 = performance.now();
       tracker.window = { start: t0, end: t0 + settings.seconds * 1000 };
@@ -593,12 +676,21 @@ async function hubRun(settings: Settings, sample: string, mode: 'open' | 'closed
       // The open loop returns after its last answer, the closed loop at the end of the window (plus the answers
       // in progress): CPU is read at the window's end or right after.
       const windowEnd = tracker.window.end;
-      const cpu1 = cpuSeconds(hub.process.pid!);
+      const cpu1 = cpuByPid(hub.pids);
+      const servicesCpuS = services0 ? cpuBetween(services0, cpuByPid(servicePids())) : NaN;
       const client1 = process.cpuUsage(client0);
       const undrained = await drain(tracker, settings.drainMs);
       const drainS = undrained === 0 ? Math.max(0, tracker.lastCompletionAt - windowEnd) / 1000 : null;
+      // Per payment: over the window and the drain, so that every counted payment's work is in it.
+      let perPayment: Result['perPayment'] = null;
+      if (counters0) {
+        const counters1 = await serviceCounters(hub.namespace!);
+        const n = phase.accepted;
+        const per = (k: keyof ServiceCounters) => (counters1[k] - counters0[k]) / n;
+        perPayment = { commits: per('commits'), rowsWritten: per('rowsWritten'), jsWrites: per('jsWrites') };
+      }
       return {
-        target: 'mxgate',
+        target: `mxgate ${engine}`,
         mode,
         offered: mode === 'open' ? `${rate}/s` : `${settings.concurrency} conc.`,
         windowS: settings.seconds,
@@ -613,9 +705,11 @@ async function hubRun(settings: Settings, sample: string, mode: 'open' | 'closed
         completeMs: tracker.completeMs,
         drainS,
         undrained,
-        cpuS: cpu1 - cpu0,
+        cpuS: cpuBetween(cpu0, cpu1),
+        servicesCpuS,
+        perPayment,
         clientCpuS: (client1.user + client1.system) / 1e6,
-        peakRssBytes: peakRssBytes(hub.process.pid!),
+        peakRssBytes: hub.pids.reduce((sum, pid) => sum + peakRssBytes(pid), 0),
       };
     } finally {
       await consuming.stop().catch(() => undefined);
@@ -623,8 +717,7 @@ async function hubRun(settings: Settings, sample: string, mode: 'open' | 'closed
   } finally {
     submitters.close();
     consumers.close();
-    await stopChild(hub.process);
-    await rm(hub.dataDir!, { recursive: true, force: true });
+    await hub.close();
   }
 }
 
@@ -671,6 +764,8 @@ async function echoRuns(settings: Settings, sample: string): Promise<Result[]> {
         drainS: null,
         undrained: 0,
         cpuS: cpu1 - cpu0,
+        servicesCpuS: NaN,
+        perPayment: null,
         clientCpuS: (client1.user + client1.system) / 1e6,
         peakRssBytes: peakRssBytes(echo.process.pid!),
       });
@@ -711,6 +806,12 @@ async function main(): Promise<void> {
     hubNodeOptions: args['hub-node-option'] ?? [],
   };
   const only = new Set(args.only!.split(',').map((s) => s.trim()));
+  const engineArg = args.engine ?? ((await distributedServicesUp()) ? 'both' : 'embedded');
+  if (engineArg !== 'both' && !ENGINES.includes(engineArg as Engine)) throw new Error(`--engine takes ${ENGINES.join('|')}|both, not ${engineArg}`);
+  const engines: Engine[] = engineArg === 'both' ? [...ENGINES] : [engineArg as Engine];
+  if (engines.includes('distributed') && !(await distributedServicesUp())) {
+    throw new Error('--engine distributed needs PostgreSQL and NATS JetStream (BENCH_POSTGRES_URL, BENCH_NATS_URL; see DEVELOPERS.md)');
+  }
   for (const mode of only) if (!MODES.includes(mode as Mode)) throw new Error(`--only takes ${MODES.join('|')} (comma-separated), not ${mode}`);
   if (!existsSync(SAMPLE)) throw new Error(`the benchmark reads its payment from ${SAMPLE}, which is missing`);
   const sample = readFileSync(SAMPLE, 'utf8');
@@ -719,14 +820,16 @@ async function main(): Promise<void> {
 
   process.stderr.write(
     `end-to-end benchmark: open loop ${settings.rates.join(', ')}/s, closed loop ${settings.concurrency} submitters, ${settings.seconds} s windows after ${settings.warmupS} s warm-up; ` +
-      `${settings.consumers} report consumers; ${settings.accounts} debtor accounts${settings.xsd ? '; XSD validation on' : ''}; durability ${settings.durability ?? 'default'}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`,
+      `${settings.consumers} report consumers; ${settings.accounts} debtor accounts; engines ${engines.join(', ')}${settings.xsd ? '; XSD validation on' : ''}; durability ${settings.durability ?? 'default'}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`,
   );
   const results: Result[] = [];
   const runs = [...(only.has('open') ? settings.rates.map((rate) => ['open', rate] as const) : []), ...(only.has('closed') ? [['closed', 0] as const] : [])];
-  for (const [mode, rate] of runs) {
-    const result = await hubRun(settings, sample, mode, rate);
-    results.push(result);
-    process.stderr.write(`  ${summary(result)}\n`);
+  for (const engine of engines) {
+    for (const [mode, rate] of runs) {
+      const result = await hubRun(settings, sample, engine, mode, rate);
+      results.push(result);
+      process.stderr.write(`  ${summary(result)}\n`);
+    }
   }
   if (only.has('echo')) {
     for (const result of await echoRuns(settings, sample)) {
@@ -753,6 +856,9 @@ function summary(r: Result): string {
     r.notSent > 0 ? `${r.notSent} not sent (in-flight limit)` : '',
     r.rejected > 0 ? `${r.rejected} reports RJCT` : '',
     r.undrained > 0 ? `${r.undrained} without a report after the drain limit` : '',
+    r.perPayment
+      ? `per payment: ${r.perPayment.commits.toFixed(1)} PostgreSQL commits, ${r.perPayment.rowsWritten.toFixed(1)} rows written, ${r.perPayment.jsWrites.toFixed(1)} JetStream messages stored (KV included)`
+      : '',
   ].filter(Boolean);
   return `${r.target} ${r.mode} ${r.offered}: ${int(r.acceptedInWindow / r.windowS)} accepted/s, ${int(r.completedInWindow / r.windowS)} completed/s${r.statuses ? `; reports: ${r.statuses}` : ''}${extra.length ? ` (${extra.join(', ')})` : ''}`;
 }
@@ -768,6 +874,7 @@ function table(results: Result[]): string {
       r.completeMs.length ? `${ms(percentile(r.completeMs, 50))} / ${ms(percentile(r.completeMs, 90))} / ${ms(percentile(r.completeMs, 99))}` : '-',
       r.drainS === null ? (r.undrained > 0 ? `> limit (${r.undrained} left)` : '-') : r.drainS.toFixed(2),
       `${r.cpuS.toFixed(1)} (${((r.cpuS / r.windowS) * 100).toFixed(0)}%)`,
+      Number.isFinite(r.servicesCpuS) ? `${r.servicesCpuS.toFixed(1)} (${((r.servicesCpuS / r.windowS) * 100).toFixed(0)}%)` : '-',
       `${(r.clientCpuS).toFixed(1)}`,
       int(r.peakRssBytes / 2 ** 20),
       r.rejected > 0 ? `${r.rejected} RJCT` : r.failed > 0 ? `${r.failed} failed` : r.notSent > 0 ? `${r.notSent} not sent` : '',
@@ -775,8 +882,8 @@ function table(results: Result[]): string {
     return `| ${cells.join(' | ')} |`;
   });
   return [
-    '| target | load | accepted/s | completed/s | accept p50 / p99 ms | complete p50 / p90 / p99 ms | drain s | server CPU s (of 1 core) | client CPU s | peak RSS MiB | notes |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| target | load | accepted/s | completed/s | accept p50 / p99 ms | complete p50 / p90 / p99 ms | drain s | server CPU s (of 1 core) | PG + NATS CPU s | client CPU s | peak RSS MiB | notes |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows,
   ].join('\n');
 }
