@@ -12,6 +12,12 @@
  *
  * When a message is retried, the later messages of its group in the same batch are released untouched, so the
  * group keeps its order. Handlers must be idempotent: a message may be delivered again after a crash.
+ *
+ * An outage (STORE_UNAVAILABLE: the store or the queues cannot be reached) is not the message's fault. Releasing
+ * the message would spend one of its attempts per retry, and an outage of a few seconds would move every message
+ * in flight to the dead-letter queue, leaving its payment to time out. So the handler is first run again in
+ * place, with a doubling delay, until `outageHoldMs` after the batch was received (well within the visibility
+ * timeout); only an outage that lasts longer releases the message and counts an attempt.
  */
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../log.js';
@@ -46,6 +52,15 @@ export interface StageRunnerOptions {
   retryMaxMs: number;
   /** Long-poll wait per receive; shorter in tests. */
   waitMs?: number;
+  /** How long after a batch is received its handlers are retried in place through an outage (default 0: never). */
+  outageHoldMs?: number;
+}
+
+/** Longest pause between two in-place runs of a handler during an outage. */
+const OUTAGE_RETRY_MAX_MS = 2000;
+
+function isOutage(error: unknown): boolean {
+  return isMxError(error) && error.code === 'STORE_UNAVAILABLE';
 }
 
 export class StageRunner {
@@ -97,6 +112,7 @@ export class StageRunner {
    * messages of one group one after the other, in order.
    */
   async #handleBatch(batch: ReceivedMessage[]): Promise<void> {
+    const holdUntil = Date.now() + (this.#o.outageHoldMs ?? 0);
     const acks: string[] = [];
     const byGroup = new Map<string, ReceivedMessage[]>();
     batch.forEach((message, i) => {
@@ -105,11 +121,11 @@ export class StageRunner {
       if (list) list.push(message);
       else byGroup.set(key, [message]);
     });
-    await Promise.all([...byGroup.values()].map((messages) => this.#handleGroup(messages, acks)));
+    await Promise.all([...byGroup.values()].map((messages) => this.#handleGroup(messages, acks, holdUntil)));
     if (acks.length > 0) await this.#settle(() => this.#o.queues.deleteBatch(this.#o.queue, acks));
   }
 
-  async #handleGroup(messages: ReceivedMessage[], acks: string[]): Promise<void> {
+  async #handleGroup(messages: ReceivedMessage[], acks: string[], holdUntil: number): Promise<void> {
     let blocked = false;
     for (const message of messages) {
       if (blocked) {
@@ -117,12 +133,7 @@ export class StageRunner {
         await this.#settle(() => this.#o.queues.changeVisibility(this.#o.queue, message.receiptHandle, 0));
         continue;
       }
-      let outcome: Outcome;
-      try {
-        outcome = await this.#o.handler(message);
-      } catch (error) {
-        outcome = outcomeOf(error);
-      }
+      const outcome = await this.#run(message, holdUntil);
       if (outcome.kind === 'ack') {
         acks.push(message.receiptHandle);
         this.stats.handled += 1;
@@ -143,6 +154,20 @@ export class StageRunner {
           });
           acks.push(message.receiptHandle);
         });
+      }
+    }
+  }
+
+  /** The handler's outcome, running it again in place while it fails with an outage, until `holdUntil`. */
+  async #run(message: ReceivedMessage, holdUntil: number): Promise<Outcome> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#o.handler(message);
+      } catch (error) {
+        const delayMs = Math.min(OUTAGE_RETRY_MAX_MS, this.#o.retryBaseMs * 2 ** (attempt - 1));
+        if (!isOutage(error) || this.#abort.signal.aborted || Date.now() + delayMs > holdUntil) return outcomeOf(error);
+        if (attempt === 1) this.#o.logger.warn({ err: error, stage: this.#o.name }, 'store or queues unavailable; running the stage again in place');
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
       }
     }
   }

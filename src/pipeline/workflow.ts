@@ -14,6 +14,9 @@ import { forwardStage, processStage, releaseStage } from './stages.js';
 import { TimeoutSweeper } from './timeouts.js';
 import { periodic, type Duty } from './duty.js';
 
+/** Visibility timeout of the stage queues: how long a stage message is someone's before it is delivered again. */
+const STAGE_VISIBILITY_TIMEOUT_S = 30;
+
 export interface TransactionView {
   transaction: TransactionRecord;
   payments: PaymentRecord[];
@@ -45,7 +48,7 @@ export class Workflow {
 
   async start(): Promise<void> {
     const { queues, config, logger } = this.ctx.deps;
-    await ensureWorkflowQueues(queues, { attemptsMax: config.stageAttemptsMax, visibilityTimeoutS: 30 });
+    await ensureWorkflowQueues(queues, { attemptsMax: config.stageAttemptsMax, visibilityTimeoutS: STAGE_VISIBILITY_TIMEOUT_S });
     if (!this.options.workers) return;
     const stages = [
       { stage: 'processing' as const, handler: processStage },
@@ -63,6 +66,8 @@ export class Workflow {
         logger,
         retryBaseMs: config.retryBaseMs,
         retryMaxMs: config.retryMaxMs,
+        // Through an outage a batch is held for half its visibility timeout before its attempts start to count.
+        outageHoldMs: (STAGE_VISIBILITY_TIMEOUT_S * 1000) / 2,
         ...(this.options.stageWaitMs === undefined ? {} : { waitMs: this.options.stageWaitMs }),
       });
       runner.start();
