@@ -115,6 +115,7 @@ export function assembleWorkflow(options: { config: Config; engine: Engine; logg
       checks: checks.checks,
       downstream: config.downstream,
       clientProfile: async (id) => (await client(id))?.profile ?? null,
+      engineBacklog: () => engine.backlog(),
     },
     { workers: options.workers },
   );

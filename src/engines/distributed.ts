@@ -32,6 +32,10 @@ export async function openDistributedEngine(options: DistributedEngineOptions): 
     connectTimeoutMs: config.postgres.connectTimeoutMs,
     statementTimeoutMs: config.postgres.statementTimeoutMs,
     idleInTransactionTimeoutMs: config.postgres.idleInTransactionTimeoutMs,
+    preparedStatements: config.postgres.preparedStatements,
+    commitUnitsMax: config.postgres.commitUnitsMax,
+    commitBatchMs: config.postgres.commitBatchMs,
+    commitBatchesMax: config.postgres.commitBatchesMax,
     clock,
     ids,
     logger,
@@ -44,6 +48,9 @@ export async function openDistributedEngine(options: DistributedEngineOptions): 
       name: 'mxgate',
       maxReconnectAttempts: -1,
       reconnectTimeWait: 500,
+      // nats.js otherwise builds an Error (a stack capture) for every request in case it fails: several percent
+      // of a worker's CPU. Failures still carry their own stack, only not the caller's.
+      noAsyncTraces: true,
     });
   } catch (error) {
     await pg.close();
@@ -81,6 +88,7 @@ export async function openDistributedEngine(options: DistributedEngineOptions): 
     queues,
     auth,
     schedulerDuties: () => [retention],
+    backlog: async () => (await relay.metrics()).pending,
     beginShutdown: () => void queues.close(),
     close: async () => {
       if (closed) return;

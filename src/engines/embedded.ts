@@ -24,6 +24,8 @@ export interface Engine {
   readonly auth: AuthService;
   /** Background jobs that must run in one process at a time (under the scheduler lease). */
   schedulerDuties(): Duty[];
+  /** Work accepted but not yet on the queues (outbox rows of the distributed engine); 0 on the embedded engine. */
+  backlog(): Promise<number>;
   /** Ends long polls at once (they answer with what they have) so that shutdown need not wait for them. */
   beginShutdown(): void;
   close(): Promise<void>;
@@ -76,6 +78,7 @@ export function openEmbeddedEngine(options: EmbeddedEngineOptions): Engine {
     queues,
     auth,
     schedulerDuties: () => [sweeper],
+    backlog: async () => 0,
     beginShutdown: () => queues.close(),
     close: async () => {
       await sweeper.stop();

@@ -42,7 +42,10 @@ export function toErrorReply(error: unknown, request: FastifyRequest): { status:
 
 export function sendError(reply: FastifyReply, request: FastifyRequest, error: unknown): FastifyReply {
   const { status, body } = toErrorReply(error, request);
-  if (status >= 500) request.log.error({ err: error, code: body.error.code }, 'request failed');
+  if (body.error.code === 'OVERLOADED') request.log.debug({ code: body.error.code }, 'request refused: backlog');
+  else if (status >= 500) request.log.error({ err: error, code: body.error.code }, 'request failed');
   else request.log.info({ code: body.error.code, msg: body.error.message }, 'request rejected');
+  // 503s are temporary by definition: tell clients when to come back (RFC 9110 section 10.2.3).
+  if (status === 503) reply.header('retry-after', '1');
   return reply.code(status).send(body);
 }

@@ -11,7 +11,8 @@ import type { Store } from '../ports/store.js';
 import type { SchemaValidator } from '../iso20022/index.js';
 import type { PaymentCheck } from './checks.js';
 import type { DownstreamConfig } from './downstream.js';
-import { ParticipantQueues } from './queues.js';
+import { Admission } from './admission.js';
+import { ParticipantQueues, stageQueue } from './queues.js';
 import { readSubmission, type Submission } from './submission.js';
 
 export interface WorkflowDeps {
@@ -27,14 +28,23 @@ export interface WorkflowDeps {
   downstream: DownstreamConfig;
   /** The scheme profile a client's messages are checked against (null: the one the message declares, if any). */
   clientProfile(clientId: string): Promise<string | null>;
+  /** Work the engine holds before the queues (the distributed engine's outbox rows); none when absent. */
+  engineBacklog?(): Promise<number>;
 }
 
 export class WorkflowContext {
   readonly participants: ParticipantQueues;
+  readonly admission: Admission;
   readonly #cache = new Map<string, { submission: Submission; xml: string }>();
 
   constructor(readonly deps: WorkflowDeps) {
     this.participants = new ParticipantQueues(deps.queues, deps.config.maxMessageBytes);
+    this.admission = new Admission({
+      limit: deps.config.backlogMax,
+      queueDepth: () => deps.queues.depth(stageQueue('processing')),
+      engineBacklog: async () => (deps.engineBacklog ? deps.engineBacklog() : 0),
+      logger: deps.logger,
+    });
   }
 
   /**

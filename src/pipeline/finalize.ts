@@ -7,6 +7,7 @@
  * downstream answer and the timeout sweeper) the compare-and-set lets exactly one of them win.
  */
 import type { TransactionStatus } from '../domain/status.js';
+import type { Tx } from '../ports/store.js';
 import type { TransactionRecord } from '../ports/transactions.js';
 import type { SplitMessage } from '../iso20022/index.js';
 import type { WorkflowContext } from './context.js';
@@ -19,6 +20,13 @@ export interface FinalizeInput {
   from: TransactionStatus;
   original: SplitMessage;
   outcome: Outcome;
+  /** Runs first inside the transaction, whether or not the step applies (a stage settles its message there). */
+  within?: (tx: Tx) => Promise<void>;
+  /**
+   * False for a workflow stage: the report reaches the outside only through later transactions (a client's
+   * receive, an outbox fetch), and a crash that undoes this one brings the stage message back (TransactionOptions).
+   */
+  untilDurable?: boolean;
 }
 
 /** Returns whether this call made the transaction final (false: another path already did, or the step was refused). */
@@ -29,6 +37,7 @@ export async function finalize(ctx: WorkflowContext, input: FinalizeInput): Prom
   const now = clock.now();
   const report = buildReport(input.original, input.outcome, { msgId: ctx.messageId(), now });
   const made = await store.transaction(async (tx) => {
+    await input.within?.(tx);
     const moved = await tx.transactions.move(t.id, {
       from: input.from,
       to: input.outcome.status,
@@ -57,7 +66,7 @@ export async function finalize(ctx: WorkflowContext, input: FinalizeInput): Prom
       attributes: { type: 'transaction.final', status: input.outcome.status },
     });
     return true;
-  });
+  }, input.untilDurable === false ? { untilDurable: false } : undefined);
   if (made) ctx.forget(t.id);
   return made;
 }

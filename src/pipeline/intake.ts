@@ -70,6 +70,7 @@ export class Intake {
       const answer = await applyAnswer(this.ctx, { clientId: input.clientId, submission, xml });
       return { transactionId: answer.transactionId, status: answer.status as TransactionStatus, duplicate: false, answer: { applied: answer.applied } };
     }
+    this.ctx.admission.check();
     const { store, clock, ids } = this.ctx.deps;
     const result = await store.transaction(async (tx) => {
       const now = clock.now();
@@ -115,11 +116,14 @@ export class Intake {
           ...(record.reasonCode ? { reason_code: record.reasonCode, reason_text: record.reasonText ?? '' } : {}),
         },
       };
-      await tx.queues.send(stageQueue('processing'), { body: JSON.stringify(message), groupId: record.groupKey!, dedupId: `${id}:processing` });
+      await tx.queues.send(stageQueue('processing'), { body: JSON.stringify(message), groupId: record.groupKey!, dedupId: `${id}:processing`, dedupScope: 'retry' });
       if (input.idempotencyKey !== undefined) {
         await tx.kv.insert(IDEMPOTENCY_NS, `${input.clientId}:${input.idempotencyKey}`, JSON.stringify({ id, hash: submission.contentHash }), { ttlMs: IDEMPOTENCY_TTL_MS });
       }
-      tx.afterCommit(() => this.ctx.remember(id, submission, xml));
+      // Remembered now, not after the commit: on the embedded engine the processing stage may receive the message
+      // as soon as the commit is done, before it is durable and before after-commit effects run. An entry of a
+      // transaction that rolls back is never asked for and leaves with the oldest.
+      this.ctx.remember(id, submission, xml);
       return { transactionId: id, status: 'ACTC', duplicate: false } satisfies SubmitResult;
     });
     return result;

@@ -5,7 +5,8 @@
  * the messages of one FIFO group one by one, in the order they were sent, different groups at the same time.
  * Every message ends in exactly one explicit outcome:
  *
- *   ack          the work is committed; delete the message.
+ *   ack          the work is committed; delete the message (unless the handler's transaction deleted it already:
+ *                on the embedded engine the state change and the delete commit together).
  *   retry        a temporary failure; make the message visible again after a backoff that doubles per attempt
  *                (the queue's max_receive_count then moves it to the stage's dead-letter queue).
  *   dead-letter  a permanent failure; move it to the dead-letter queue now, with the reason as an attribute.
@@ -24,9 +25,12 @@ import type { Logger } from '../log.js';
 import { isMxError } from '../errors.js';
 import type { QueueService, ReceivedMessage } from '../ports/queues.js';
 
-export type Outcome = { kind: 'ack' } | { kind: 'retry'; reason: string } | { kind: 'dead-letter'; reason: string };
+export type Outcome = { kind: 'ack'; settled?: boolean } | { kind: 'retry'; reason: string } | { kind: 'dead-letter'; reason: string };
 
 export const ack: Outcome = { kind: 'ack' };
+
+/** The work is committed and the message was deleted in the same transaction (QueueWriter.settle): nothing left. */
+export const settled: Outcome = { kind: 'ack', settled: true };
 
 /**
  * The one table of what is retryable: coded errors say so themselves (errors.ts); anything else is unexpected
@@ -54,6 +58,11 @@ export interface StageRunnerOptions {
   waitMs?: number;
   /** How long after a batch is received its handlers are retried in place through an outage (default 0: never). */
   outageHoldMs?: number;
+  /**
+   * False when the handler acts only through writes to the store that holds the queue (ReceiveOptions
+   * untilDurable): its receives then need not wait for their own flush. Default true.
+   */
+  untilDurable?: boolean;
 }
 
 /** Longest pause between two in-place runs of a handler during an outage. */
@@ -96,7 +105,12 @@ export class StageRunner {
     while (!signal.aborted) {
       let batch: ReceivedMessage[];
       try {
-        batch = await this.#o.queues.receive(this.#o.queue, { max: 10, waitMs: this.#o.waitMs ?? 20_000, signal });
+        batch = await this.#o.queues.receive(this.#o.queue, {
+          max: 10,
+          waitMs: this.#o.waitMs ?? 20_000,
+          signal,
+          untilDurable: this.#o.untilDurable !== false,
+        });
       } catch (error) {
         if (signal.aborted) return;
         this.#o.logger.error({ err: error, stage: this.#o.name }, 'stage receive failed; retrying shortly');
@@ -135,7 +149,7 @@ export class StageRunner {
       }
       const outcome = await this.#run(message, holdUntil);
       if (outcome.kind === 'ack') {
-        acks.push(message.receiptHandle);
+        if (!outcome.settled) acks.push(message.receiptHandle);
         this.stats.handled += 1;
       } else if (outcome.kind === 'retry') {
         blocked = message.groupId !== null;
@@ -172,12 +186,31 @@ export class StageRunner {
     }
   }
 
+  /**
+   * Runs a queue operation that settles messages (delete, release, dead-letter). Through an outage it is run
+   * again in place for up to `outageHoldMs`: a message left in flight would hold its FIFO group back until its
+   * visibility timeout. Beyond that it is given up: the message comes back after its visibility timeout and the
+   * idempotent handler finds its work done, so nothing is lost or doubled.
+   */
   async #settle(operation: () => Promise<unknown>): Promise<void> {
-    try {
-      await operation();
-    } catch (error) {
-      // The message stays in flight and comes back after its visibility timeout: nothing is lost.
-      this.#o.logger.error({ err: error, stage: this.#o.name }, 'could not settle a stage message');
+    const until = Date.now() + (this.#o.outageHoldMs ?? 0);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await operation();
+        if (Array.isArray(result)) {
+          for (const outcome of result as Array<{ ok: boolean; error?: unknown }>) {
+            if (!outcome.ok) this.#o.logger.warn({ err: outcome.error, stage: this.#o.name }, 'a stage message could not be settled; it comes back after its visibility timeout');
+          }
+        }
+        return;
+      } catch (error) {
+        const delayMs = Math.min(OUTAGE_RETRY_MAX_MS, this.#o.retryBaseMs * 2 ** (attempt - 1));
+        if (!isOutage(error) || this.#abort.signal.aborted || Date.now() + delayMs > until) {
+          this.#o.logger.error({ err: error, stage: this.#o.name }, 'could not settle a stage message; it comes back after its visibility timeout');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
     }
   }
 }

@@ -12,13 +12,13 @@ import { MxError } from '../errors.js';
 import { groupStatus, type PaymentStatus } from '../domain/status.js';
 import { getProfile, validateBuiltin, validateProfile, detectProfile, errorsOf, type Finding } from '../iso20022/index.js';
 import type { ReceivedMessage } from '../ports/queues.js';
-import type { Tx } from '../ports/store.js';
+import type { TransactionOptions, Tx } from '../ports/store.js';
 import type { PaymentRecord, TransactionRecord } from '../ports/transactions.js';
 import { runChecks, type CheckRejection } from './checks.js';
 import type { WorkflowContext } from './context.js';
 import { finalize } from './finalize.js';
-import { ack, type Outcome as StageOutcome } from './runner.js';
-import { stageQueue, type StageMessage } from './queues.js';
+import { ack, settled, type Outcome as StageOutcome } from './runner.js';
+import { stageQueue, type Stage, type StageMessage } from './queues.js';
 import type { Outcome, PaymentOutcome } from './report.js';
 import type { Submission } from './submission.js';
 import { decisionFromReport, forward, readAnswer, type Decision } from './downstream.js';
@@ -31,6 +31,23 @@ interface Rejection {
   schema?: boolean;
 }
 
+/**
+ * Deletes the stage message inside the transaction of the state change it caused, where the engine can
+ * (QueueWriter.settle): the change and the acknowledgement then commit together. False where it cannot (the
+ * runner deletes after the commit) or when the message was received again meanwhile.
+ */
+async function settleIn(tx: Tx, stage: Stage, message: ReceivedMessage): Promise<boolean> {
+  return tx.queues.settle ? tx.queues.settle(stageQueue(stage), message.receiptHandle) : false;
+}
+
+/**
+ * The state change of processing and releasing need not wait until it is durable: nothing outside the store
+ * hears of it but through later transactions (the next stage, a client's receive or fetch), which become durable
+ * after it, and a crash that undoes it undoes the delete of its stage message too, so the stage runs again.
+ * Forwarding waits: it has told the downstream system before its transaction.
+ */
+const STAGE_TRANSACTION: TransactionOptions = { untilDurable: false };
+
 function parseStageMessage(message: ReceivedMessage): StageMessage {
   try {
     const body = JSON.parse(message.body) as StageMessage;
@@ -42,12 +59,10 @@ function parseStageMessage(message: ReceivedMessage): StageMessage {
 }
 
 async function load(ctx: WorkflowContext, id: string): Promise<{ t: TransactionRecord; payments: PaymentRecord[]; xml: string } | null> {
-  return ctx.deps.store.transaction(async (tx) => {
-    const t = await tx.transactions.get(id);
-    if (!t) return null;
-    const inbound = await tx.transactions.getMessage(id, 'in');
-    if (!inbound) return null;
-    return { t, payments: await tx.transactions.payments(id), xml: inbound.xml };
+  return ctx.deps.store.read(async (tx) => {
+    const loaded = await tx.transactions.load(id, 'in');
+    if (!loaded?.message) return null;
+    return { t: loaded.transaction, payments: loaded.payments, xml: loaded.message.xml };
   });
 }
 
@@ -158,8 +173,11 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
   rejections.push(...checks);
 
   const { all, outcomes, first } = decide(payments, rejections, 'ACSP');
+  let done = false;
   if (all) {
     await finalize(ctx, {
+      within: async (tx) => void (done = await settleIn(tx, 'processing', message)),
+      untilDurable: false,
       transaction: t,
       from: 'ACTC',
       original: submission.message,
@@ -171,11 +189,12 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
         originalInvalid: rejections.some((r) => r.schema),
       },
     });
-    return ack;
+    return done ? settled : ack;
   }
   const now = ctx.deps.clock.now();
   const rejected = outcomes.filter((o) => o.status === 'RJCT');
   await ctx.deps.store.transaction(async (tx) => {
+    done = await settleIn(tx, 'processing', message);
     const moved = await tx.transactions.move(id, {
       from: 'ACTC',
       to: 'ACSP',
@@ -185,9 +204,9 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
     if (!moved) return;
     const stage = ctx.deps.downstream.url === null ? 'releasing' : 'forwarding';
     const next: StageMessage = { transaction_id: id, hint: hintOf(t, rejected) };
-    await tx.queues.send(stageQueue(stage), { body: JSON.stringify(next), groupId: t.groupKey ?? id, dedupId: `${id}:${stage}` });
-  });
-  return ack;
+    await tx.queues.send(stageQueue(stage), { body: JSON.stringify(next), groupId: t.groupKey ?? id, dedupId: `${id}:${stage}`, dedupScope: 'retry' });
+  }, STAGE_TRANSACTION);
+  return done ? settled : ack;
 }
 
 export async function releaseStage(ctx: WorkflowContext, message: ReceivedMessage): Promise<StageOutcome> {
@@ -211,8 +230,10 @@ export async function releaseStage(ctx: WorkflowContext, message: ReceivedMessag
     reasonText: status === 'RJCT' ? (rejected?.reasonText ?? null) : null,
     payments: outcomes,
   };
-  await finalize(ctx, { transaction: t, from: 'ACSP', original: submission.message, outcome });
-  return ack;
+  let done = false;
+  const within = async (tx: Tx) => void (done = await settleIn(tx, 'releasing', message));
+  await finalize(ctx, { transaction: t, from: 'ACSP', original: submission.message, outcome, within, untilDurable: false });
+  return done ? settled : ack;
 }
 
 /**
@@ -232,7 +253,9 @@ export async function forwardStage(ctx: WorkflowContext, message: ReceivedMessag
   } else if (result.kind === 'answered') {
     decision = decisionFromReport(readAnswer(result.xml), payments);
   }
+  let done = false;
   await ctx.deps.store.transaction(async (tx) => {
+    done = await settleIn(tx, 'forwarding', message);
     if (result.kind === 'answered') {
       await tx.transactions.putMessage(id, { kind: 'downstream', messageType: 'pacs.002', xml: result.xml, createdAt: now });
     }
@@ -242,13 +265,13 @@ export async function forwardStage(ctx: WorkflowContext, message: ReceivedMessag
     }
     await sendRelease(tx, t, decision, payments);
   });
-  return ack;
+  return done ? settled : ack;
 }
 
 async function sendRelease(tx: Tx, t: TransactionRecord, decision: Decision, payments: PaymentRecord[]): Promise<void> {
   const rejected = payments.filter((p) => p.status === 'RJCT').map((p) => ({ index: p.index, status: 'RJCT' as const, reasonCode: p.reasonCode, reasonText: p.reasonText }));
   const next: StageMessage = { transaction_id: t.id, decision, hint: hintOf(t, rejected) };
-  await tx.queues.send(stageQueue('releasing'), { body: JSON.stringify(next), groupId: t.groupKey ?? t.id, dedupId: `${t.id}:releasing` });
+  await tx.queues.send(stageQueue('releasing'), { body: JSON.stringify(next), groupId: t.groupKey ?? t.id, dedupId: `${t.id}:releasing`, dedupScope: 'retry' });
 }
 
 /**

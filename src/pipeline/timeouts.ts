@@ -38,13 +38,12 @@ export class TimeoutSweeper {
   /** Rejects the payments past their deadline (at most the configured batch); returns how many it made final. */
   async sweep(): Promise<number> {
     const { store, clock, config } = this.ctx.deps;
-    const ids = await store.transaction((tx) => tx.transactions.overdue(clock.now(), config.timeoutBatchMax));
+    const ids = await store.read((tx) => tx.transactions.overdue(clock.now(), config.timeoutBatchMax));
     let rejected = 0;
     for (const id of ids) {
-      const loaded = await store.transaction(async (tx) => {
-        const t = await tx.transactions.get(id);
-        const inbound = await tx.transactions.getMessage(id, 'in');
-        return t && inbound ? { t, xml: inbound.xml, payments: await tx.transactions.payments(id) } : null;
+      const loaded = await store.read(async (tx) => {
+        const found = await tx.transactions.load(id, 'in');
+        return found?.message ? { t: found.transaction, xml: found.message.xml, payments: found.payments } : null;
       });
       if (!loaded || (loaded.t.status !== 'ACTC' && loaded.t.status !== 'ACSP')) continue;
       const { t, xml, payments } = loaded;

@@ -50,12 +50,14 @@ export class Workflow {
     const { queues, config, logger } = this.ctx.deps;
     await ensureWorkflowQueues(queues, { attemptsMax: config.stageAttemptsMax, visibilityTimeoutS: STAGE_VISIBILITY_TIMEOUT_S });
     if (!this.options.workers) return;
+    // Processing and releasing act only through the store, so their receives need not wait for a flush of their
+    // own; forwarding calls the downstream system, which must never hear of a payment a crash could undo.
     const stages = [
-      { stage: 'processing' as const, handler: processStage },
-      ...(this.ctx.deps.downstream.url === null ? [] : [{ stage: 'forwarding' as const, handler: forwardStage }]),
-      { stage: 'releasing' as const, handler: releaseStage },
+      { stage: 'processing' as const, handler: processStage, storeOnly: true },
+      ...(this.ctx.deps.downstream.url === null ? [] : [{ stage: 'forwarding' as const, handler: forwardStage, storeOnly: false }]),
+      { stage: 'releasing' as const, handler: releaseStage, storeOnly: true },
     ];
-    for (const { stage, handler } of stages) {
+    for (const { stage, handler, storeOnly } of stages) {
       const runner = new StageRunner({
         name: stage,
         queues,
@@ -68,6 +70,7 @@ export class Workflow {
         retryMaxMs: config.retryMaxMs,
         // Through an outage a batch is held for half its visibility timeout before its attempts start to count.
         outageHoldMs: (STAGE_VISIBILITY_TIMEOUT_S * 1000) / 2,
+        untilDurable: !storeOnly,
         ...(this.options.stageWaitMs === undefined ? {} : { waitMs: this.options.stageWaitMs }),
       });
       runner.start();

@@ -74,6 +74,18 @@ export interface SendInput {
   dedupId?: string | undefined;
   delayS?: number | undefined;
   attributes?: MessageAttributes | undefined;
+  /**
+   * What the dedup id has to do. 'window' (default): everything the port promises (a repeat within the dedup
+   * window, on the Clock, is answered with the first message's id and sequence number). 'retry': only keep repeats
+   * of this very send (a batch sent again after a failure, a stage run twice) from enqueuing the message twice, for
+   * the caller that reads nothing of the answer but its success (the outbox relay). An engine may then rely on its
+   * broker's own record of recent sends, whose window runs on the broker's clock and may be shorter (at most the
+   * dedup window), and answer a repeat with the first message's sequence number and, while it still holds that
+   * message, its id; or keep the record on the message itself while the queue holds it (at most the dedup window).
+   * The workflow's stage sends use it: their dedup id stops a stage run twice, and a repeat later than that finds
+   * the transaction past the stage.
+   */
+  dedupScope?: 'window' | 'retry' | undefined;
 }
 
 export interface SendResult {
@@ -93,6 +105,13 @@ export interface ReceiveOptions {
   visibilityTimeoutS?: number | undefined;
   /** Ends a long poll early (the caller went away or the process is stopping). */
   signal?: AbortSignal;
+  /**
+   * False: the engine may answer before the receive itself is durable (a crash may undo it: the messages are
+   * then received again). Only for a consumer that acts on what it receives solely through later writes to the
+   * same store as the queue (a workflow stage on the embedded engine), so that whatever it does is durable only
+   * after what it read. Engines where a receive costs no flush of its own ignore it. Default true.
+   */
+  untilDurable?: boolean;
 }
 
 export interface ReceivedMessage {
@@ -113,11 +132,24 @@ export type BatchOutcome<T> = { ok: true; value: T } | { ok: false; error: MxErr
 /** Sending inside a store transaction: the message is enqueued if and only if the transaction commits. */
 export interface QueueWriter {
   send(queue: string, input: SendInput): Promise<SendResult>;
+  /**
+   * Deletes a received message in the same transaction as the state change it caused, so that the change and
+   * the acknowledgement commit together (one commit fewer per stage message). Resolves false, changing nothing,
+   * when the handle no longer holds the message (it was received again since: that delivery finds the work
+   * done). Absent on engines whose queues live outside the store's transaction (the distributed outbox): the
+   * consumer then deletes after the commit.
+   */
+  settle?(queue: string, receiptHandle: string): Promise<boolean>;
 }
 
 export interface QueueService {
   createQueue(input: CreateQueueInput): Promise<{ queue: QueueAttributes; created: boolean }>;
   getQueue(name: string): Promise<QueueInfo>;
+  /**
+   * How many messages the queue holds in any state (visible, in flight, delayed): cheaper than getQueue's metrics,
+   * for watching a backlog often. Exact on the embedded engine; on a distributed engine it may trail by moments.
+   */
+  depth(name: string): Promise<number>;
   listQueues(): Promise<QueueInfo[]>;
   deleteQueue(name: string): Promise<void>;
   purgeQueue(name: string): Promise<{ purged: number }>;

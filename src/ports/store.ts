@@ -43,12 +43,39 @@ export interface Tx {
   readonly kv: KvTx;
   readonly queues: QueueWriter;
   readonly transactions: TransactionsTx;
-  /** Runs `effect` after a durable commit (never after a rollback). Errors it throws are logged, not raised. */
+  /**
+   * Runs `effect` after the commit, once durable unless the transaction asked otherwise (never after a rollback).
+   * Errors it throws are logged, not raised.
+   */
   afterCommit(effect: () => void): void;
 }
 
+export interface TransactionOptions {
+  /**
+   * False: the promise may settle once the transaction has committed, before it is durable (and `afterCommit`
+   * effects run then). Only for work whose result the caller acts on solely through later transactions of the
+   * same store, which become durable after it (a crash that undoes it undoes them too), and that loses nothing
+   * if a crash undoes it: a workflow stage whose stage message comes back with the undone transaction. Engines
+   * whose commit is durable ignore it. Default true.
+   */
+  untilDurable?: boolean;
+}
+
+/** The reading half of Tx. */
+export interface ReadTx {
+  readonly kv: Pick<KvTx, 'get'>;
+  readonly transactions: Pick<TransactionsTx, 'get' | 'payments' | 'history' | 'load' | 'getMessage' | 'list' | 'overdue' | 'findOriginal'>;
+}
+
 export interface Store {
-  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Runs `work`, which only reads, however the engine reads cheapest (a remote engine without BEGIN and COMMIT).
+   * Each read sees data committed before it started, as every statement of a READ COMMITTED transaction does, but
+   * two reads may see different commits: what needs one view reads it in one call (`transactions.load`), and
+   * what acts on a read checks it again in its write (the compare-and-set of `transactions.move`).
+   */
+  read<T>(work: (tx: ReadTx) => Promise<T>): Promise<T>;
   /** Stops taking new transactions, waits for the running ones, and releases the engine. */
   close(): Promise<void>;
 }

@@ -126,6 +126,11 @@ export interface TransactionsTx {
   create(input: NewTransaction): Promise<void>;
   get(id: string): Promise<TransactionRecord | null>;
   payments(id: string): Promise<PaymentRecord[]>;
+  /**
+   * The transaction with its payments and its message of `kind` (null when it has none), as `get`, `payments` and
+   * `getMessage` would give them, read at once (one round trip where the engine is remote); null when absent.
+   */
+  load(id: string, kind: MessageKind): Promise<{ transaction: TransactionRecord; payments: PaymentRecord[]; message: StoredMessage | null } | null>;
   history(id: string): Promise<HistoryEntry[]>;
   /**
    * Claims business keys for a transaction, all or none, atomically (unique constraint, not check-then-insert).

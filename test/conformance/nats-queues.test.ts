@@ -5,7 +5,8 @@ import { silentLogger } from '../../src/log.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { randomIds } from '../../src/ports/ids.js';
 import { NatsQueues } from '../../src/broker/nats/queues.js';
-import { connectNats, natsSkipReason } from '../helpers/nats.js';
+import type { ReceivedMessage } from '../../src/ports/queues.js';
+import { connectNats, countingConnection, natsSkipReason } from '../helpers/nats.js';
 import { queueConformance, rejectsWith } from './queues.suite.js';
 
 const skip = await natsSkipReason();
@@ -15,12 +16,14 @@ if (skip !== null) {
 } else {
   // Fresh streams and buckets per test under a unique prefix, deleted afterwards; the same defaults as the
   // embedded engine's configuration.
-  const open = async (shared?: { prefix: string; clock: ManualClock }, options: { holdMaxMs?: number } = {}) => {
+  const open = async (shared?: { prefix: string; clock: ManualClock }, options: { holdMaxMs?: number; ackGraceS?: number } = {}) => {
     const prefix = shared?.prefix ?? `t${randomIds.token(6).toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 12);
     const clock = shared?.clock ?? new ManualClock();
     const nc = await connectNats();
+    // Every request of the engine is counted (what an operation costs on this engine is its number of requests).
+    const { connection, sent } = countingConnection(nc);
     const queues = await NatsQueues.open({
-      connection: nc,
+      connection,
       clock,
       ids: randomIds,
       logger: silentLogger(),
@@ -34,6 +37,7 @@ if (skip !== null) {
       prefix,
       queues,
       clock,
+      sent,
       sweep: async () => {
         await queues.sweep();
       },
@@ -79,6 +83,79 @@ if (skip !== null) {
       }
     });
 
+    test('a FIFO message costs five requests from a relayed send to its delete', async () => {
+      const h = await open();
+      try {
+        await h.queues.createQueue({ name: 'cost.fifo' });
+        // Requests since `from`, less the reads of queue attributes (cached for a second, not per message).
+        const bucket = `KV_${h.prefix.toUpperCase()}_queues`;
+        const requests = (from: number) => h.sent.subjects.slice(from).filter((s) => !s.includes(bucket) && !s.startsWith('$JS.API.CONSUMER.MSG.NEXT')).length;
+        const before = h.sent.subjects.length;
+        const outcomes = await h.queues.sendBatch(
+          'cost.fifo',
+          Array.from({ length: 10 }, (_, i) => ({ body: `m${i}`, groupId: `g${i}`, dedupId: `outbox:${i}`, dedupScope: 'retry' as const })),
+        );
+        assert.ok(outcomes.every((o) => o.ok));
+        assert.equal(requests(before), 10, 'a relayed send is its publish alone');
+        const got: ReceivedMessage[] = [];
+        for (let i = 0; i < 20 && got.length < 10; i++) got.push(...(await h.queues.receive('cost.fifo', { max: 10, waitMs: 500 })));
+        assert.equal(got.length, 10);
+        const deleted = await h.queues.deleteBatch('cost.fifo', got.map((m) => m.receiptHandle));
+        assert.ok(deleted.every((o) => o.ok));
+        // Receive: the group's head (direct get) and the receipt record; delete: the record and the +ACK.
+        assert.ok(requests(before) <= 50, `at most 5 requests per message besides pulls, not ${requests(before) / 10}`);
+        assert.deepEqual(await h.queues.receive('cost.fifo', { max: 10 }), [], 'deleted messages never come back');
+      } finally {
+        await h.close();
+      }
+    });
+
+    test("a relayed send's dedup id stops its repeat without a dedup record", async () => {
+      const h = await open();
+      try {
+        await h.queues.createQueue({ name: 'relay' });
+        const entry = { body: 'once', dedupId: 'outbox:7', dedupScope: 'retry' as const };
+        const [first] = await h.queues.sendBatch('relay', [entry]);
+        const [again] = await h.queues.sendBatch('relay', [entry]);
+        assert.ok(first?.ok && again?.ok);
+        assert.equal(again.value.duplicate, true);
+        assert.equal(again.value.sequenceNumber, first.value.sequenceNumber);
+        assert.equal(again.value.messageId, first.value.messageId, 'the first message is still in the stream: its id');
+        const got = await h.queues.receive('relay', { max: 10 });
+        assert.deepEqual(got.map((m) => m.body), ['once']);
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('a FIFO head delivered again after its holder stopped waits for its visibility deadline', async () => {
+      // A "crashes" (stops, leaving its message unacknowledged and no longer kept alive): the server delivers the
+      // message again after its ack wait (visibility 1 s + grace 3 s), long before the manual clock's deadline. b
+      // gives back what it cannot hand out after 300 ms, so the head goes back and forth several times meanwhile.
+      const a = await open(undefined, { ackGraceS: 3 });
+      const b = await open({ prefix: a.prefix, clock: a.clock }, { ackGraceS: 3, holdMaxMs: 300 });
+      try {
+        await a.queues.createQueue({ name: 'held.fifo', contentBasedDedup: true, visibilityTimeoutS: 1 });
+        await a.queues.send('held.fifo', { body: 'h0', groupId: 'H' });
+        await a.queues.send('held.fifo', { body: 'h1', groupId: 'H' });
+        const [first] = await a.queues.receive('held.fifo', { max: 1 });
+        assert.equal(first?.body, 'h0');
+        await a.queues.close();
+        const early: string[] = [];
+        const until = Date.now() + 6000;
+        while (Date.now() < until) early.push(...(await b.queues.receive('held.fifo', { max: 10, waitMs: 500 })).map((m) => m.body));
+        assert.deepEqual(early, [], 'nothing of the group while its head is in flight by the clock');
+        a.clock.advance(1_000);
+        const next = await b.queues.receive('held.fifo', { max: 10, waitMs: 5000 });
+        assert.equal(next[0]?.body, 'h0', 'the head comes first once its deadline has passed');
+        assert.equal(next[0]?.receiveCount, 2);
+        assert.ok(next.every((m) => m.body === 'h0' || m.body === 'h1'));
+      } finally {
+        await b.close();
+        await a.close();
+      }
+    });
+
     test('deliveries fetched too early and given back are not counted as receives', async () => {
       const h = await open(undefined, { holdMaxMs: 50 });
       try {
@@ -94,6 +171,45 @@ if (skip !== null) {
         assert.equal(got[0]!.receiveCount, 1);
       } finally {
         await h.close();
+      }
+    });
+
+    test('a receive is not held up when another process\'s long poll takes the message it asked for', async () => {
+      const a = await open();
+      const b = await open({ prefix: a.prefix, clock: a.clock });
+      try {
+        await a.queues.createQueue({ name: 'race' });
+        // nats-server 2.9 may queue a's no_wait request behind b's long poll; b takes the message and the request
+        // is never answered. a's receive must end anyway, long before the request timeout (5 s).
+        const slowest: number[] = [];
+        const seen: string[] = [];
+        const take = async (from: typeof a, got: Awaited<ReturnType<typeof a.queues.receive>>) => {
+          for (const m of got) {
+            seen.push(m.body);
+            await from.queues.delete('race', m.receiptHandle);
+          }
+        };
+        for (let i = 0; i < 10; i++) {
+          const polling = b.queues.receive('race', { max: 1, waitMs: 1000 });
+          await new Promise((r) => setTimeout(r, 20));
+          const started = Date.now();
+          const sending = a.queues.send('race', { body: String(i) });
+          const mine = await a.queues.receive('race', { max: 1 });
+          slowest.push(Date.now() - started);
+          await sending;
+          await take(a, mine);
+          await take(b, await polling);
+        }
+        // A message neither receive got sits in a's pool, fetched by a request a gave up waiting for.
+        for (let i = 0; i < 10 && seen.length < 10; i++) {
+          await take(a, await a.queues.receive('race', { max: 10, waitMs: 200 }));
+          await take(b, await b.queues.receive('race', { max: 10, waitMs: 200 }));
+        }
+        assert.deepEqual(seen.map(Number).sort((x, y) => x - y), Array.from({ length: 10 }, (_, i) => i), 'each message once');
+        assert.ok(Math.max(...slowest) < 2000, `every receive ended well before the request timeout (${Math.max(...slowest)} ms)`);
+      } finally {
+        await b.close();
+        await a.close();
       }
     });
   });

@@ -1,7 +1,7 @@
 /**
  * How the PostgreSQL store fails: outages and timeouts are STORE_UNAVAILABLE (retryable); constraint conflicts
  * surface unchanged and are not retried; a transaction whose statement failed never commits, even when `work`
- * caught the error; a deadlock is retried and both transactions complete.
+ * caught the error; a deadlock is retried and both transactions complete, also between units of two group commits.
  */
 import { test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -91,22 +91,67 @@ if (await postgresOrSkip('PostgreSQL store errors')) {
     assert.equal(await p.store.transaction((tx) => tx.kv.get('n', 'after-failure')), null);
   });
 
+  // Two engines on one schema stand for two processes: the units of one engine share its batches, and a unit that
+  // waits for another of its own batch would wait forever, so crossing transactions come from different engines.
   test('a deadlock is retried: both transactions complete', async () => {
-    let runs = 0;
-    let arrived = 0;
-    let release!: () => void;
-    const bothHoldOne = new Promise<void>((resolve) => (release = resolve));
-    const crossing = (first: string, second: string) =>
-      p.store.transaction(async (tx) => {
-        runs += 1;
-        await tx.kv.put('locks', first, 'held');
-        if (++arrived === 2) release();
-        await bothHoldOne;
-        await tx.kv.put('locks', second, 'held');
-      });
-    await Promise.all([crossing('a', 'b'), crossing('b', 'a')]);
-    assert.equal(runs, 3, 'the deadlock victim ran again once');
-    assert.equal((await p.store.transaction((tx) => tx.kv.get('locks', 'a')))?.version, 2);
-    assert.equal((await p.store.transaction((tx) => tx.kv.get('locks', 'b')))?.version, 2);
+    const q = await openPostgresStore({ url: POSTGRES_URL, schema, poolMax: 4, clock: new ManualClock(), ids: randomIds, logger: silentLogger() });
+    try {
+      let runs = 0;
+      let arrived = 0;
+      let release!: () => void;
+      const bothHoldOne = new Promise<void>((resolve) => (release = resolve));
+      const crossing = (engine: PostgresEngine, first: string, second: string) =>
+        engine.store.transaction(async (tx) => {
+          runs += 1;
+          await tx.kv.put('locks', first, 'held');
+          if (++arrived === 2) release();
+          await bothHoldOne;
+          await tx.kv.put('locks', second, 'held');
+        });
+      await Promise.all([crossing(p, 'a', 'b'), crossing(q, 'b', 'a')]);
+      assert.equal(runs, 3, 'the deadlock victim ran again once');
+      assert.equal((await p.store.transaction((tx) => tx.kv.get('locks', 'a')))?.version, 2);
+      assert.equal((await p.store.transaction((tx) => tx.kv.get('locks', 'b')))?.version, 2);
+    } finally {
+      await q.close();
+    }
+  });
+
+  test('a deadlock between units of two batches runs the victim unit again; the other units of its batch commit', async () => {
+    // One batch at a time and a long time bound keep each pair of units in one batch whatever the machine's speed.
+    const options = { url: POSTGRES_URL, schema, poolMax: 4, commitBatchesMax: 1, commitBatchMs: 30_000, clock: new ManualClock(), ids: randomIds, logger: silentLogger() };
+    const q = await openPostgresStore(options);
+    const r = await openPostgresStore(options);
+    try {
+      const runs = new Map<string, number>();
+      let arrived = 0;
+      let release!: () => void;
+      const bothHoldOne = new Promise<void>((resolve) => (release = resolve));
+      // In each engine's batch: the first unit locks one key and waits until the other batch holds the other key;
+      // the second unit then wants the key the other batch holds.
+      const pair = (engine: PostgresEngine, first: string, second: string) => [
+        engine.store.transaction(async (tx) => {
+          runs.set(`${first}1`, (runs.get(`${first}1`) ?? 0) + 1);
+          await tx.kv.put('locks', first, 'held');
+          if (++arrived === 2) release();
+          await bothHoldOne;
+        }),
+        engine.store.transaction(async (tx) => {
+          runs.set(`${first}2`, (runs.get(`${first}2`) ?? 0) + 1);
+          await tx.kv.put('locks', second, 'held');
+        }),
+      ];
+      const before = [q.database.stats, r.database.stats];
+      await Promise.all([...pair(q, 'a', 'b'), ...pair(r, 'b', 'a')]);
+      assert.deepEqual([runs.get('a1'), runs.get('b1')], [1, 1], 'the first units ran once');
+      assert.equal((runs.get('a2') ?? 0) + (runs.get('b2') ?? 0), 3, 'one of the second units ran again');
+      const after = [q.database.stats, r.database.stats];
+      assert.equal(after[0]!.rolledBack - before[0]!.rolledBack + after[1]!.rolledBack - before[1]!.rolledBack, 1, 'one unit was rolled back to its savepoint');
+      assert.equal((await p.store.transaction((tx) => tx.kv.get('locks', 'a')))?.version, 2);
+      assert.equal((await p.store.transaction((tx) => tx.kv.get('locks', 'b')))?.version, 2);
+    } finally {
+      await q.close();
+      await r.close();
+    }
   });
 }

@@ -88,13 +88,29 @@ if (await postgresOrSkip('outbox relay: PostgreSQL')) {
     }
     assert.equal((await writer.relay(engine.queues).metrics()).pending, perQueue * 2);
     // Jitter, as a network adds: a relay that sent a later row of a queue beside an earlier one would be caught.
-    const slow = wrapped(engine.queues, async (send) => {
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 8));
+    const jitter = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 8));
+    // Both relays must take part: the first holds its first queue until the second has sent from the other one.
+    let firstHolds!: () => void;
+    const firstHolding = new Promise<void>((resolve) => (firstHolds = resolve));
+    let secondSent!: () => void;
+    const secondHasSent = new Promise<void>((resolve) => (secondSent = resolve));
+    const viaFirst = wrapped(engine.queues, async (send) => {
+      firstHolds();
+      await secondHasSent;
+      await jitter();
       return send();
     });
+    const viaSecond = wrapped(engine.queues, async (send) => {
+      await jitter();
+      const sent = await send();
+      secondSent();
+      return sent;
+    });
     const second = await open();
-    const relays: OutboxRelay[] = [writer.relay(slow, { batchMax: 7, queuesPerPassMax: 1, pollIntervalMs: 20 }), second.relay(slow, { batchMax: 5, pollIntervalMs: 20 })];
-    for (const r of relays) r.start();
+    const relays: OutboxRelay[] = [writer.relay(viaFirst, { batchMax: 7, queuesPerPassMax: 1, pollIntervalMs: 20 }), second.relay(viaSecond, { batchMax: 5, pollIntervalMs: 20 })];
+    relays[0]!.start();
+    await firstHolding;
+    relays[1]!.start();
     await until(async () => (await relays[0]!.metrics()).pending === 0);
     for (const r of relays) await r.stop();
     assert.equal(relays.reduce((n, r) => n + r.totals.sent, 0), perQueue * 2, 'each row was handed to the queues once, not deduplicated later');
@@ -102,6 +118,27 @@ if (await postgresOrSkip('outbox relay: PostgreSQL')) {
     const expected = (prefix: string) => Array.from({ length: perQueue }, (_, i) => `${prefix}${i}`);
     assert.deepEqual((await drain(engine.queues, 'plain')).map((m) => m.body), expected('p'));
     assert.deepEqual((await drain(engine.queues, 'ordered.fifo')).map((m) => m.body), expected('f'));
+  });
+
+  test('a backlog in one queue does not hold back the others: each locked queue gets its own share of a pass', async () => {
+    const p = await open();
+    await engine.queues.createQueue({ name: 'backlog' });
+    await engine.queues.createQueue({ name: 'quiet' });
+    // The backlog is older than the quiet queue's rows, as after an outage of the queue engine.
+    await p.store.transaction(async (tx) => {
+      for (let i = 0; i < 250; i++) await tx.queues.send('backlog', { body: `b${i}` });
+    });
+    await p.store.transaction(async (tx) => {
+      for (let i = 0; i < 3; i++) await tx.queues.send('quiet', { body: `q${i}` });
+    });
+    const relay = p.relay(engine.queues, { batchMax: 100, listen: false });
+    const first = await relay.relayOnce();
+    assert.deepEqual([first.sent, first.more], [103, true], 'a full share of the backlog and every row of the quiet queue');
+    assert.deepEqual((await drain(engine.queues, 'quiet', 100)).map((m) => m.body), ['q0', 'q1', 'q2']);
+    const second = await relay.relayOnce();
+    const third = await relay.relayOnce();
+    assert.deepEqual([second.sent, second.more, third.sent, third.more], [100, true, 50, false]);
+    assert.deepEqual((await drain(engine.queues, 'backlog')).map((m) => m.body), Array.from({ length: 250 }, (_, i) => `b${i}`));
   });
 
   test('a failing entry is retried with backoff, logged, never dropped, and holds back its queue', async () => {

@@ -82,16 +82,19 @@ export function queueConformance(engine: string, open: () => Promise<QueueHarnes
         await q.receive('m', { max: 1 });
         const info = await q.getQueue('m');
         assert.deepEqual(info.metrics, { visible: 1, inFlight: 1, delayed: 1, oldestAgeS: 5 });
+        assert.equal(await q.depth('m'), 3, 'depth counts every state');
         const list = await q.listQueues();
         assert.deepEqual(list.map((x) => x.name), ['m']);
         assert.equal((await q.purgeQueue('m')).purged, 3);
         assert.deepEqual((await q.getQueue('m')).metrics, { visible: 0, inFlight: 0, delayed: 0, oldestAgeS: 0 });
+        assert.equal(await q.depth('m'), 0);
       });
 
       test('operations on an unknown queue fail with QUEUE_NOT_FOUND', async () => {
         await rejectsWith(q.send('nope', { body: 'x' }), 'QUEUE_NOT_FOUND');
         await rejectsWith(q.receive('nope', { max: 1 }), 'QUEUE_NOT_FOUND');
         await rejectsWith(q.getQueue('nope'), 'QUEUE_NOT_FOUND');
+        await rejectsWith(q.depth('nope'), 'QUEUE_NOT_FOUND');
         await rejectsWith(q.deleteQueue('nope'), 'QUEUE_NOT_FOUND');
       });
     });

@@ -90,6 +90,20 @@ export function storeConformance(engine: string, open: () => Promise<StoreHarnes
       assert.equal((await h.store.transaction((tx) => tx.kv.get('idem', 'key-1')))?.value, `writer-${winner}`);
     });
 
+    test('a read sees what committed before it and nothing of a transaction that threw', async () => {
+      assert.equal(await h.store.read((tx) => tx.kv.get('r', 'k')), null);
+      await h.store.transaction((tx) => tx.kv.put('r', 'k', 'v1'));
+      await assert.rejects(
+        h.store.transaction(async (tx) => {
+          await tx.kv.put('r', 'k', 'v2');
+          throw new Error('rolled back');
+        }),
+      );
+      const [record, missing] = await h.store.read(async (tx) => [await tx.kv.get('r', 'k'), await tx.transactions.get('absent')] as const);
+      assert.equal(record?.value, 'v1');
+      assert.equal(missing, null);
+    });
+
     test('put with expectVersion is compare-and-set; versions grow by one', async () => {
       assert.equal(await h.store.transaction((tx) => tx.kv.put('s', 'a', 'v1', { expectVersion: 0 })), 1);
       assert.equal(await h.store.transaction((tx) => tx.kv.put('s', 'a', 'v2', { expectVersion: 0 })), null);
@@ -122,6 +136,31 @@ export function storeConformance(engine: string, open: () => Promise<StoreHarnes
         }),
       );
       assert.deepEqual(effects, ['committed']);
+    });
+
+    test('a transaction that need not wait until durable commits its state, messages and effects like any other', async () => {
+      const effects: string[] = [];
+      const result = await h.store.transaction(
+        async (tx) => {
+          await tx.kv.insert('payments', 'p5', 'ACSP');
+          await tx.queues.send('out', { body: 'p5 released' });
+          tx.afterCommit(() => effects.push('committed'));
+          return 'moved';
+        },
+        { untilDurable: false },
+      );
+      assert.equal(result, 'moved');
+      assert.deepEqual(effects, ['committed']);
+      assert.equal((await h.store.transaction((tx) => tx.kv.get('payments', 'p5')))?.value, 'ACSP');
+      assert.deepEqual((await h.queues.receive('out', { max: 10, ...ARRIVE })).map((m) => m.body), ['p5 released']);
+      await assert.rejects(
+        h.store.transaction(async (tx) => {
+          await tx.kv.insert('payments', 'p6', 'ACSP');
+          throw new Error('stage failed');
+        }, { untilDurable: false }),
+        /stage failed/,
+      );
+      assert.equal(await h.store.transaction((tx) => tx.kv.get('payments', 'p6')), null);
     });
 
     test('committed state and messages survive a restart', async () => {

@@ -59,6 +59,24 @@ export function transactionsConformance(engine: string, open: () => Promise<Tran
       await assert.rejects(h.store.transaction((tx) => tx.transactions.create(t)), 'an existing id is refused');
     });
 
+    test('load gives the transaction, its payments and one message as the separate reads do', async () => {
+      const t = newTransaction();
+      await h.store.transaction((tx) => tx.transactions.create(t));
+      await h.store.transaction((tx) => tx.transactions.move(t.id, { from: 'ACTC', to: 'ACSP', payments: [{ index: 1, status: 'RJCT', reasonCode: 'AC01', reasonText: 'bad account' }], at: 600_000 }));
+      await h.store.transaction((tx) => tx.transactions.putMessage(t.id, { kind: 'in', messageType: 'pacs.008.001.08', xml: '<in/>', createdAt: 500_000 }));
+      const [loaded, get, payments, message, noOut] = await h.store.transaction(async (tx) => [
+        await tx.transactions.load(t.id, 'in'),
+        await tx.transactions.get(t.id),
+        await tx.transactions.payments(t.id),
+        await tx.transactions.getMessage(t.id, 'in'),
+        await tx.transactions.load(t.id, 'out'),
+      ] as const);
+      assert.deepEqual(loaded, { transaction: get, payments, message });
+      assert.equal(loaded?.payments[0]?.amount, '10.00', 'amounts stay decimal strings');
+      assert.deepEqual(noOut, { transaction: get, payments, message: null }, 'no message of that kind');
+      assert.equal(await h.store.transaction((tx) => tx.transactions.load('absent', 'in')), null);
+    });
+
     test('status steps are compare-and-set, forward only, and refused steps change nothing', async () => {
       const t = newTransaction();
       await h.store.transaction((tx) => tx.transactions.create(t));
@@ -118,6 +136,48 @@ export function transactionsConformance(engine: string, open: () => Promise<Tran
         ),
       );
       assert.equal(results.filter((r) => r.ok).length, 1);
+    });
+
+    test('concurrent claims sharing one key: exactly one succeeds, and the others keep none of their keys', async () => {
+      const claim = (i: number, keys: BusinessKey[]) =>
+        h.store.transaction((tx) => tx.transactions.claimKeys({ clientId: 'c', keys, transactionId: `t${i}`, contentHash: null, expiresAt: 10_000, now: 0 }));
+      // Each claim's own key sorts before the shared one, so a loser has taken its own key when it meets the winner's.
+      const results = await Promise.all(Array.from({ length: 8 }, (_, i) => claim(i, [{ kind: 'end_to_end_id', value: `own-${i}` }, { kind: 'msg_id', value: 'SHARED' }])));
+      assert.equal(results.filter((r) => r.ok).length, 1);
+      const winner = results.findIndex((r) => r.ok);
+      for (let i = 0; i < 8; i++) {
+        if (i === winner) continue;
+        assert.deepEqual(await claim(100 + i, [{ kind: 'end_to_end_id', value: `own-${i}` }]), { ok: true }, `loser ${i} left its own key free`);
+      }
+    });
+
+    test('a losing claim leaves an expired key it took over free for the next claimant', async () => {
+      const claim = (transactionId: string, keys: BusinessKey[], now: number) =>
+        h.store.transaction((tx) => tx.transactions.claimKeys({ clientId: 'c', keys, transactionId, contentHash: transactionId, expiresAt: now + 1000, now }));
+      assert.deepEqual(await claim('old', [{ kind: 'end_to_end_id', value: 'E-OLD' }], 0), { ok: true });
+      assert.deepEqual(await claim('live', [{ kind: 'msg_id', value: 'M-LIVE' }], 1500), { ok: true });
+      // At 2000 E-OLD has expired; M-LIVE has not, so the claim fails and takes neither.
+      const lost = await claim('loser', [{ kind: 'end_to_end_id', value: 'E-OLD' }, { kind: 'msg_id', value: 'M-LIVE' }], 2000);
+      assert.equal(!lost.ok && lost.transactionId, 'live');
+      assert.deepEqual(await claim('next', [{ kind: 'end_to_end_id', value: 'E-OLD' }], 2000), { ok: true });
+    });
+
+    test('a step keeps the deadline and the waiting flag unless it sets them; listed payments take their own status first', async () => {
+      const t = newTransaction();
+      await h.store.transaction((tx) => tx.transactions.create(t));
+      await h.store.transaction((tx) => tx.transactions.move(t.id, { from: 'ACTC', to: 'ACSP', awaitingDownstream: true, at: 600_000 }));
+      let got = await h.store.transaction((tx) => tx.transactions.get(t.id));
+      assert.equal(got?.deadlineAt, 1_000_000, 'deadline kept');
+      assert.equal(got?.awaitingDownstream, true);
+      // A listed payment given a status that is not final still takes the step, keeping the reason it was given.
+      await h.store.transaction((tx) =>
+        tx.transactions.move(t.id, { from: 'ACSP', to: 'ACSC', payments: [{ index: 0, status: 'ACSP', reasonCode: 'G000' }, { index: 1, status: 'RJCT', reasonCode: 'AM04' }], at: 700_000 }),
+      );
+      got = await h.store.transaction((tx) => tx.transactions.get(t.id));
+      assert.equal(got?.deadlineAt, null, 'a final step clears the deadline');
+      assert.equal(got?.awaitingDownstream, false);
+      const payments = await h.store.transaction((tx) => tx.transactions.payments(t.id));
+      assert.deepEqual(payments.map((p) => [p.status, p.reasonCode]), [['ACSC', 'G000'], ['RJCT', 'AM04']]);
     });
 
     test('reserved ids are filled once; a duplicate alias points at its original', async () => {

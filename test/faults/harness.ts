@@ -202,6 +202,12 @@ export interface ScenarioOptions {
   accounts?: number;
   /** How long, after the load stops, every accepted payment has to reach its terminal status. */
   settleMs?: number;
+  /**
+   * How long after recovery the API may go on refusing (503 OVERLOADED while the backlog drains) before it has
+   * to accept payments again; the load runs until 50 are accepted after recovery or this passes, then
+   * `loadAfterMs` more. Default 6 s.
+   */
+  readmitMs?: number;
 }
 
 /**
@@ -258,10 +264,14 @@ export async function runFaultScenario(t: TestContext, options: ScenarioOptions)
     t.diagnostic(`fault and recovery took ${((recoveredAt - faultStart) / 1000).toFixed(1)} s`);
     const workers = ['worker1', 'worker2'];
     const acksAtRecovery = await Promise.all(workers.map((w) => stageAcks(topology!.url(w), token)));
+    const acceptedSince = (at: number) => [...load!.accepted.values()].filter((when) => when > at).length;
+    const readmitDeadline = recoveredAt + (options.readmitMs ?? 6000);
+    while (acceptedSince(recoveredAt) < 50 && Date.now() < readmitDeadline) await sleep(250);
+    t.diagnostic(`the API accepted again ${((Date.now() - recoveredAt) / 1000).toFixed(1)} s after recovery`);
     await sleep(options.loadAfterMs ?? 6000);
     await load.stop();
     const accepted = load.accepted;
-    const afterRecovery = [...accepted.values()].filter((at) => at > recoveredAt).length;
+    const afterRecovery = acceptedSince(recoveredAt);
     t.diagnostic(
       `accepted ${accepted.size} (${beforeFault} before the fault, ${afterRecovery} after recovery); ` +
         `not accepted: ${JSON.stringify(Object.fromEntries(load.refused))}`,

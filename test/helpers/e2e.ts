@@ -21,12 +21,15 @@ export interface E2eHub {
   close(): Promise<void>;
 }
 
-export async function startE2eHub(overrides: Record<string, unknown> = {}, options: { dataDir?: string; keepData?: boolean } = {}): Promise<E2eHub> {
+export async function startE2eHub(
+  overrides: Record<string, unknown> = {},
+  options: { dataDir?: string; keepData?: boolean; role?: 'all' | 'api' | 'worker' | 'scheduler' } = {},
+): Promise<E2eHub> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'mxgate-e2e-'));
   const config = loadConfig({
     overrides: { ...overrides, port: 0, dataDir, workflow: { schemaDir: join(SHARED_ISO20022_DIR, 'xsd'), ...(overrides.workflow as object) } },
   });
-  const hub = await startHub(config, silentLogger());
+  const hub = await startHub(config, { logger: silentLogger(), role: options.role ?? 'all' });
   return {
     hub,
     url: hub.url,

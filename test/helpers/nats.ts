@@ -35,3 +35,35 @@ export async function natsSkipReason(): Promise<string | null> {
   if (process.env.CI === 'true') throw new Error(`${reason}; CI must run the NATS tests`);
   return reason;
 }
+
+/** What a connection sent: requests (a reply awaited) and plain publishes, by subject. */
+export interface SentCounts {
+  requests: number;
+  publishes: number;
+  subjects: string[];
+}
+
+/**
+ * The connection, with every request and publish made through it counted: the number of messages an operation
+ * sends to the server is its cost on this engine, and tests hold it down.
+ */
+export function countingConnection(nc: NatsConnection): { connection: NatsConnection; sent: SentCounts } {
+  const sent: SentCounts = { requests: 0, publishes: 0, subjects: [] };
+  const connection = new Proxy(nc, {
+    get(target, property) {
+      const value: unknown = Reflect.get(target, property);
+      if (typeof value !== 'function') return value;
+      const method = value as (...args: unknown[]) => unknown;
+      if (property === 'request' || property === 'publish') {
+        return (subject: string, ...rest: unknown[]) => {
+          if (property === 'request') sent.requests += 1;
+          else sent.publishes += 1;
+          sent.subjects.push(subject);
+          return method.call(target, subject, ...rest);
+        };
+      }
+      return method.bind(target);
+    },
+  });
+  return { connection, sent };
+}

@@ -6,8 +6,12 @@
  * one skipped test with a clear message, and under CI=true its absence is a failure, never a skip.
  */
 import { randomBytes } from 'node:crypto';
-import { test } from 'node:test';
+import { afterEach, test } from 'node:test';
 import pg from 'pg';
+import { silentLogger } from '../../src/log.js';
+import { ManualClock } from '../../src/ports/clock.js';
+import { randomIds } from '../../src/ports/ids.js';
+import { openPostgresStore, type OpenPostgresStoreOptions, type PostgresEngine } from '../../src/storage/postgres/index.js';
 
 export const POSTGRES_URL = process.env.TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -69,4 +73,24 @@ export async function dropSchema(schema: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Opens PostgreSQL stores on fresh schemas with `defaults` (plus what each call adds), and closes them and drops
+ * their schemas after each test. Call at module level or in a describe block.
+ */
+export function freshStores(defaults: Partial<OpenPostgresStoreOptions> = {}): (extra?: Partial<OpenPostgresStoreOptions>) => Promise<PostgresEngine> {
+  const opened: Array<{ engine: PostgresEngine; schema: string }> = [];
+  afterEach(async () => {
+    for (const { engine, schema } of opened.splice(0)) {
+      await engine.close();
+      await dropSchema(schema);
+    }
+  });
+  return async (extra = {}) => {
+    const schema = freshSchemaName();
+    const engine = await openPostgresStore({ url: POSTGRES_URL, schema, clock: new ManualClock(), ids: randomIds, logger: silentLogger(), ...defaults, ...extra });
+    opened.push({ engine, schema });
+    return engine;
+  };
 }

@@ -69,6 +69,24 @@ test('pipelined durability: synchronous=NORMAL in SQLite, every batch settles af
   rmSync(dir, { recursive: true, force: true });
 });
 
+test('a unit run with untilDurable false settles at its commit, before the flush its batch still waits for', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mxgate-db-'));
+  const db = open(dir);
+  const insert = db.prepare('INSERT INTO rows (v) VALUES (?)');
+  const count = db.prepare('SELECT COUNT(*) FROM rows').pluck();
+  const order: string[] = [];
+  const flushesBefore = db.stats.flushes;
+  // Same loop turn: one batch. The durable unit settles only after a WAL flush; the early one at the COMMIT.
+  const durable = db.run(() => insert.run('durable')).then(() => order.push(`durable after ${db.stats.flushes - flushesBefore} flushes`));
+  const early = db.run(() => insert.run('early'), { untilDurable: false }).then(() => order.push(`early after ${db.stats.flushes - flushesBefore} flushes`));
+  await Promise.all([durable, early]);
+  assert.deepEqual(order, ['early after 0 flushes', 'durable after 1 flushes']);
+  // What the early unit wrote is committed: the next unit sees it.
+  assert.equal(await db.run(() => count.get()), 2);
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
 test('full durability: synchronous=FULL, SQLite flushes inside COMMIT', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mxgate-db-'));
   const db = new SqliteDatabase({ path: join(dir, 'full.db'), commitBatchMax: 64, busyTimeoutMs: 1000, logger: silentLogger(), durability: 'full' });

@@ -8,6 +8,14 @@ import type { Migration } from '../../storage/sqlite/database.js';
  * has been received (receive_count > 0) or delayed when it has not. queue_groups holds one row per FIFO group
  * that has messages: its head (oldest message) and the time the group may deliver again, so a FIFO receive
  * reads groups, never a scan of a long backlog.
+ *
+ * Version 2 (cheaper stage messages):
+ * - queue_groups.tail_seq: the newest message sent to the group. head_seq is at most and tail_seq at least the
+ *   seq of every message of the group (null: unknown), so head_seq = tail_seq means the group holds that one
+ *   message at most: a receive then claims it in one statement, and deleting it deletes the group, with no look at
+ *   the group's other messages. The ready index carries tail_seq so that a receive reads no group row.
+ * - queue_messages.dedup_key: the record of a send with dedup scope 'retry' is its own message (unique per queue
+ *   while it holds the key), not a queue_dedup row with its expiry index and its later sweep.
  */
 export const QUEUE_MIGRATIONS: readonly Migration[] = [
   {
@@ -68,6 +76,20 @@ export const QUEUE_MIGRATIONS: readonly Migration[] = [
         PRIMARY KEY (queue_id, dedup_key)
       ) WITHOUT ROWID;
       CREATE INDEX queue_dedup_expiry ON queue_dedup (expires_at);
+    `,
+  },
+  {
+    version: 2,
+    description: 'FIFO group tails and dedup keys of retry-scoped sends on their messages',
+    sql: `
+      ALTER TABLE queue_groups ADD COLUMN tail_seq INTEGER;
+      UPDATE queue_groups SET tail_seq = (SELECT MAX(m.seq) FROM queue_messages m
+        WHERE m.queue_id = queue_groups.queue_id AND m.group_id = queue_groups.group_id);
+      DROP INDEX queue_groups_ready;
+      CREATE INDEX queue_groups_ready ON queue_groups (queue_id, available_at, head_seq, tail_seq);
+
+      ALTER TABLE queue_messages ADD COLUMN dedup_key TEXT;
+      CREATE UNIQUE INDEX queue_messages_dedup ON queue_messages (queue_id, dedup_key) WHERE dedup_key IS NOT NULL;
     `,
   },
 ];

@@ -65,6 +65,21 @@ function toQueueRow(raw: RawQueue): QueueRow {
   };
 }
 
+/** A message as received, from its row after the receive (receive count and first receive already updated). */
+function toReceived(raw: RawMessage, token: string): ReceivedMessage {
+  return {
+    messageId: raw.message_id,
+    receiptHandle: `${raw.seq}.${token}`,
+    body: raw.body,
+    groupId: raw.group_id,
+    attributes: raw.attributes === null ? {} : (JSON.parse(raw.attributes) as Record<string, string>),
+    receiveCount: raw.receive_count,
+    sequenceNumber: String(raw.seq),
+    sentAt: raw.sent_at,
+    firstReceivedAt: raw.first_received_at!,
+  };
+}
+
 export function parseReceiptHandle(handle: string): { seq: number; token: string } {
   const match = RECEIPT.exec(handle);
   if (!match) throw new MxError('RECEIPT_HANDLE_INVALID', 'malformed receipt handle');
@@ -97,35 +112,53 @@ export class QueueTables {
         ON CONFLICT (queue_id, dedup_key) DO UPDATE SET message_id = excluded.message_id, seq = excluded.seq, expires_at = excluded.expires_at`),
       insertMessage: p(`INSERT INTO queue_messages (queue_id, message_id, body, group_id, attributes, sent_at, visible_at, expires_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-      insertGroupIfAbsent: p(`INSERT INTO queue_groups (queue_id, group_id, head_seq, available_at) VALUES (?, ?, ?, ?)
-        ON CONFLICT (queue_id, group_id) DO NOTHING`),
+      // A 'retry' send: its dedup key on the message itself; no row when a message of the queue holds the key.
+      insertRetryMessage: p(`INSERT INTO queue_messages (queue_id, message_id, body, group_id, attributes, sent_at, visible_at, expires_at, dedup_key)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (queue_id, dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING`),
+      retryHolder: p('SELECT seq, message_id, sent_at FROM queue_messages WHERE queue_id = ? AND dedup_key = ?'),
+      releaseRetryKey: p('UPDATE queue_messages SET dedup_key = NULL WHERE seq = ?'),
+      // The new message is the group's newest: it becomes the tail of a group that exists, head and tail of a new one.
+      sentToGroup: p(`INSERT INTO queue_groups (queue_id, group_id, head_seq, available_at, tail_seq) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (queue_id, group_id) DO UPDATE SET tail_seq = excluded.tail_seq`),
 
       readyMessages: p(`SELECT ${MESSAGE_COLUMNS} FROM queue_messages WHERE queue_id = ? AND visible_at <= ? ORDER BY visible_at, seq LIMIT ?`),
-      readyGroups: p('SELECT group_id FROM queue_groups WHERE queue_id = ? AND available_at <= ? ORDER BY available_at, head_seq LIMIT ?').pluck(),
+      readyGroups: p(`SELECT group_id, head_seq, tail_seq FROM queue_groups WHERE queue_id = ? AND available_at <= ?
+        ORDER BY available_at, head_seq LIMIT ?`),
+      // The only message of a group, received in one statement when it is visible, within retention and not due for
+      // the dead-letter queue (otherwise the general path decides). RETURNING gives the values after the update.
+      claimOnly: p(`UPDATE queue_messages SET visible_at = ?, receive_count = receive_count + 1,
+        first_received_at = COALESCE(first_received_at, ?), receipt_token = ?
+        WHERE seq = ? AND queue_id = ? AND visible_at <= ? AND expires_at > ? AND receive_count < ?
+        RETURNING ${MESSAGE_COLUMNS}`),
       groupMessages: p(`SELECT ${MESSAGE_COLUMNS} FROM queue_messages WHERE queue_id = ? AND group_id = ? ORDER BY seq LIMIT ?`),
-      groupHead: p('SELECT seq, visible_at FROM queue_messages WHERE queue_id = ? AND group_id = ? ORDER BY seq LIMIT 1'),
+      groupHead: p(`SELECT seq, visible_at, (SELECT MAX(seq) FROM queue_messages WHERE queue_id = @queue AND group_id = @group) AS tail
+        FROM queue_messages WHERE queue_id = @queue AND group_id = @group ORDER BY seq LIMIT 1`),
       groupLock: p('SELECT MAX(visible_at) FROM queue_messages WHERE queue_id = ? AND group_id = ? AND receive_count > 0').pluck(),
-      upsertGroup: p(`INSERT INTO queue_groups (queue_id, group_id, head_seq, available_at) VALUES (?, ?, ?, ?)
-        ON CONFLICT (queue_id, group_id) DO UPDATE SET head_seq = excluded.head_seq, available_at = excluded.available_at`),
+      upsertGroup: p(`INSERT INTO queue_groups (queue_id, group_id, head_seq, available_at, tail_seq) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (queue_id, group_id) DO UPDATE SET head_seq = excluded.head_seq, available_at = excluded.available_at,
+          tail_seq = excluded.tail_seq`),
+      deleteOnlyOfGroup: p('DELETE FROM queue_groups WHERE queue_id = ? AND group_id = ? AND head_seq = ? AND tail_seq = ?'),
       setGroupAvailable: p('UPDATE queue_groups SET available_at = ? WHERE queue_id = ? AND group_id = ?'),
       deleteGroup: p('DELETE FROM queue_groups WHERE queue_id = ? AND group_id = ?'),
       markReceived: p(`UPDATE queue_messages SET visible_at = ?, receive_count = receive_count + 1,
         first_received_at = COALESCE(first_received_at, ?), receipt_token = ? WHERE seq = ?`),
+      // A message leaves its queue's record of retry-scoped sends (its key could clash in the other queue).
       moveToDeadLetter: p(`UPDATE queue_messages SET queue_id = ?, source_queue_id = ?, visible_at = ?, expires_at = sent_at + ? * 1000,
-        receive_count = 0, first_received_at = NULL, receipt_token = NULL WHERE seq = ?`),
+        receive_count = 0, first_received_at = NULL, receipt_token = NULL, dedup_key = NULL WHERE seq = ?`),
       deleteBySeq: p('DELETE FROM queue_messages WHERE seq = ?'),
-      deleteByReceipt: p('DELETE FROM queue_messages WHERE seq = ? AND queue_id = ? AND receipt_token = ? RETURNING group_id'),
+      deleteByReceipt: p('DELETE FROM queue_messages WHERE seq = ? AND queue_id = ? AND receipt_token = ? RETURNING seq, group_id'),
       changeVisibility: p(`UPDATE queue_messages SET visible_at = ? WHERE seq = ? AND queue_id = ? AND receipt_token = ? AND visible_at > ?
         RETURNING group_id`),
       nextMessageTime: p('SELECT MIN(visible_at) FROM queue_messages WHERE queue_id = ? AND visible_at > ?').pluck(),
       nextGroupTime: p('SELECT MIN(available_at) FROM queue_groups WHERE queue_id = ? AND available_at > ?').pluck(),
+      depth: p('SELECT COUNT(*) FROM queue_messages WHERE queue_id = ?').pluck(),
       metrics: p(`SELECT COUNT(*) AS total, COALESCE(SUM(visible_at <= @now), 0) AS visible,
         COALESCE(SUM(visible_at > @now AND receive_count > 0), 0) AS in_flight, MIN(sent_at) AS oldest
         FROM queue_messages WHERE queue_id = @queue`),
       deadLettered: p(`SELECT seq, source_queue_id, group_id FROM queue_messages
         WHERE queue_id = ? AND source_queue_id IS NOT NULL AND visible_at <= ? AND seq > ? ORDER BY seq LIMIT ?`),
       redriveOne: p(`UPDATE queue_messages SET queue_id = ?, source_queue_id = NULL, visible_at = ?, expires_at = sent_at + ? * 1000,
-        receive_count = 0, first_received_at = NULL, receipt_token = NULL WHERE seq = ?`),
+        receive_count = 0, first_received_at = NULL, receipt_token = NULL, dedup_key = NULL WHERE seq = ?`),
       orphanOne: p('UPDATE queue_messages SET source_queue_id = NULL WHERE seq = ?'),
       expiredMessages: p('SELECT seq, queue_id, group_id FROM queue_messages WHERE expires_at <= ? LIMIT ?'),
       expiredDedup: p(`DELETE FROM queue_dedup WHERE (queue_id, dedup_key) IN
@@ -170,13 +203,18 @@ export class QueueTables {
     this.#s.deleteQueue.run(id);
   }
 
+  depth(id: number): number {
+    return this.#s.depth.get(id) as number;
+  }
+
   purge(id: number): number {
     const purged = this.#s.deleteMessagesOf.run(id).changes;
     this.#s.deleteGroupsOf.run(id);
     return purged;
   }
 
-  send(queue: QueueRow, message: CheckedMessage, now: number, dedupWindowMs: number): SendResult {
+  send(queue: QueueRow, message: CheckedMessage, now: number, dedupWindowMs: number, scope: 'window' | 'retry' = 'window'): SendResult {
+    if (message.dedupKey !== null && scope === 'retry') return this.#sendRetry(queue, message, now, dedupWindowMs);
     if (message.dedupKey !== null) {
       const seen = this.#s.dedupGet.get(queue.id, message.dedupKey) as { message_id: string; seq: number; expires_at: number } | undefined;
       if (seen && seen.expires_at > now) {
@@ -192,10 +230,42 @@ export class QueueTables {
     );
     const seq = Number(info.lastInsertRowid);
     if (message.dedupKey !== null) this.#s.dedupPut.run(queue.id, message.dedupKey, messageId, seq, now + dedupWindowMs);
-    if (queue.attributes.fifo && message.groupId !== null) {
-      this.#s.insertGroupIfAbsent.run(queue.id, message.groupId, seq, visibleAt);
-    }
+    this.#sentToGroup(queue, message, seq, visibleAt);
     return { messageId, sequenceNumber: String(seq), duplicate: false };
+  }
+
+  /**
+   * A send whose dedup id need only stop repeats of itself (SendInput.dedupScope 'retry'): the message that holds
+   * the key is the record, kept while the message is in the queue and at most the dedup window. One statement when
+   * the key is new, against three (look up, insert, record) and the record's later sweep.
+   */
+  #sendRetry(queue: QueueRow, message: CheckedMessage, now: number, dedupWindowMs: number): SendResult {
+    const messageId = this.#ids.uuid();
+    const visibleAt = now + message.delayS * 1000;
+    const attributes = message.attributes === null ? null : JSON.stringify(message.attributes);
+    const insert = () =>
+      this.#s.insertRetryMessage.run(
+        queue.id, messageId, message.body, message.groupId, attributes, now, visibleAt, now + queue.attributes.retentionS * 1000, message.dedupKey,
+      );
+    let info = insert();
+    if (info.changes === 0) {
+      const holder = this.#s.retryHolder.get(queue.id, message.dedupKey) as { seq: number; message_id: string; sent_at: number };
+      if (holder.sent_at + dedupWindowMs > now) {
+        return { messageId: holder.message_id, sequenceNumber: String(holder.seq), duplicate: true };
+      }
+      // Older than the window: no longer a repeat. The old message keeps its place but gives up the key.
+      this.#s.releaseRetryKey.run(holder.seq);
+      info = insert();
+    }
+    const seq = Number(info.lastInsertRowid);
+    this.#sentToGroup(queue, message, seq, visibleAt);
+    return { messageId, sequenceNumber: String(seq), duplicate: false };
+  }
+
+  #sentToGroup(queue: QueueRow, message: CheckedMessage, seq: number, visibleAt: number): void {
+    if (queue.attributes.fifo && message.groupId !== null) {
+      this.#s.sentToGroup.run(queue.id, message.groupId, seq, visibleAt, seq);
+    }
   }
 
   /**
@@ -220,17 +290,7 @@ export class QueueTables {
       }
       const token = this.#ids.token(12);
       this.#s.markReceived.run(visibleUntil, now, token, raw.seq);
-      out.push({
-        messageId: raw.message_id,
-        receiptHandle: `${raw.seq}.${token}`,
-        body: raw.body,
-        groupId: raw.group_id,
-        attributes: raw.attributes === null ? {} : (JSON.parse(raw.attributes) as Record<string, string>),
-        receiveCount: raw.receive_count + 1,
-        sequenceNumber: String(raw.seq),
-        sentAt: raw.sent_at,
-        firstReceivedAt: raw.first_received_at ?? now,
-      });
+      out.push(toReceived({ ...raw, receive_count: raw.receive_count + 1, first_received_at: raw.first_received_at ?? now }, token));
       return true;
     };
 
@@ -246,9 +306,21 @@ export class QueueTables {
     }
 
     // FIFO: fill from one group first (in order, stopping at the first message not yet visible), then the next.
-    const groups = this.#s.readyGroups.all(queue.id, now, max * 4) as string[];
-    for (const groupId of groups) {
+    const groups = this.#s.readyGroups.all(queue.id, now, max * 4) as Array<{ group_id: string; head_seq: number; tail_seq: number | null }>;
+    const dueForDeadLetter = queue.attributes.maxReceiveCount !== null && queue.deadLetterQueueId !== null;
+    const receivesBelow = dueForDeadLetter ? queue.attributes.maxReceiveCount! : Number.MAX_SAFE_INTEGER;
+    for (const { group_id: groupId, head_seq: head, tail_seq: tail } of groups) {
       if (out.length >= max) break;
+      if (head === tail) {
+        // The group holds this one message at most (see the migration): nothing else of the group to look at.
+        const token = this.#ids.token(12);
+        const raw = this.#s.claimOnly.get(visibleUntil, now, token, head, queue.id, now, now, receivesBelow) as RawMessage | undefined;
+        if (raw) {
+          out.push(toReceived(raw, token));
+          this.#s.setGroupAvailable.run(visibleUntil, queue.id, groupId);
+          continue;
+        }
+      }
       const before = out.length;
       const rows = this.#s.groupMessages.all(queue.id, groupId, max - out.length + 10) as RawMessage[];
       for (const raw of rows) {
@@ -277,24 +349,38 @@ export class QueueTables {
 
   /** Recomputes a FIFO group's head and the time it may deliver again (after its in-flight messages). */
   refreshGroup(queueId: number, groupId: string): void {
-    const head = this.#s.groupHead.get(queueId, groupId) as { seq: number; visible_at: number } | undefined;
+    const head = this.#s.groupHead.get({ queue: queueId, group: groupId }) as { seq: number; visible_at: number; tail: number } | undefined;
     if (!head) {
       this.#s.deleteGroup.run(queueId, groupId);
       return;
     }
     const lock = (this.#s.groupLock.get(queueId, groupId) as number | null) ?? 0;
-    this.#s.upsertGroup.run(queueId, groupId, head.seq, Math.max(head.visible_at, lock));
+    this.#s.upsertGroup.run(queueId, groupId, head.seq, Math.max(head.visible_at, lock), head.tail);
   }
 
   /**
-   * Deletes the message that holds the receipt handle. Returns its FIFO group, which the caller must refresh
-   * (once per group for a batch) with `refreshGroup`; null for standard queues.
+   * After deleting messages of a FIFO group: when the one deleted message was the group's only one (head and tail),
+   * the group goes in one statement; otherwise it is recomputed. Returns whether messages remain in the group
+   * (a receive waiting for them should be woken).
    */
-  deleteMessage(queue: QueueRow, receiptHandle: string): string | null {
+  settleGroup(queueId: number, groupId: string, deletedSeqs: readonly number[]): boolean {
+    if (deletedSeqs.length === 1) {
+      const seq = deletedSeqs[0]!;
+      if (this.#s.deleteOnlyOfGroup.run(queueId, groupId, seq, seq).changes === 1) return false;
+    }
+    this.refreshGroup(queueId, groupId);
+    return true;
+  }
+
+  /**
+   * Deletes the message that holds the receipt handle. Returns its seq and FIFO group, which the caller must settle
+   * (once per group for a batch) with `settleGroup`; null for standard queues.
+   */
+  deleteMessage(queue: QueueRow, receiptHandle: string): { seq: number; groupId: string } | null {
     const { seq, token } = parseReceiptHandle(receiptHandle);
-    const row = this.#s.deleteByReceipt.get(seq, queue.id, token) as { group_id: string | null } | undefined;
+    const row = this.#s.deleteByReceipt.get(seq, queue.id, token) as { seq: number; group_id: string | null } | undefined;
     if (!row) throw new MxError('RECEIPT_HANDLE_INVALID', 'no message of this queue holds that receipt handle (deleted, or received again since)');
-    return queue.attributes.fifo ? row.group_id : null;
+    return queue.attributes.fifo && row.group_id !== null ? { seq: row.seq, groupId: row.group_id } : null;
   }
 
   changeVisibility(queue: QueueRow, receiptHandle: string, visibilityS: number, now: number): void {

@@ -26,6 +26,7 @@ import { checkMessage, checkQueueName, checkReceive, checkVisibility, normalizeQ
 import type { SqliteDatabase, UnitContext } from '../../storage/sqlite/database.js';
 import { QUEUE_MIGRATIONS } from './migrations.js';
 import { QueueTables, type QueueRow } from './queue-tables.js';
+import { Waiters } from '../../queues/waiters.js';
 
 export interface EmbeddedQueuesOptions {
   database: SqliteDatabase;
@@ -44,7 +45,7 @@ export class EmbeddedQueues implements QueueService {
   readonly #db: SqliteDatabase;
   readonly #tables: QueueTables;
   readonly #options: EmbeddedQueuesOptions;
-  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #waiters = new Waiters();
   /** Queue rows by name. Attributes never change after creation, so only a delete invalidates an entry. */
   readonly #rows = new Map<string, QueueRow>();
   #closed = false;
@@ -59,13 +60,23 @@ export class EmbeddedQueues implements QueueService {
   /** Ends every long poll (they answer with what they have) and refuses new work. */
   close(): void {
     this.#closed = true;
-    for (const queue of [...this.#waiters.keys()]) this.#notify(queue);
+    this.#waiters.notifyAll();
   }
 
   /** A writer that sends inside the given unit of work: the message exists only if that unit commits. */
   writerFor(ctx: UnitContext): QueueWriter {
     return {
       send: async (queue, input) => this.#sendInUnit(ctx, queue, input),
+      settle: async (queue, receiptHandle) => {
+        checkQueueName(queue);
+        try {
+          this.#deleteInUnit(ctx, this.#queue(queue), receiptHandle);
+          return true;
+        } catch (error) {
+          if (isMxError(error) && error.code === 'RECEIPT_HANDLE_INVALID') return false;
+          throw error;
+        }
+      },
     };
   }
 
@@ -107,6 +118,11 @@ export class EmbeddedQueues implements QueueService {
     });
   }
 
+  async depth(name: string): Promise<number> {
+    checkQueueName(name);
+    return this.#db.run(() => this.#tables.depth(this.#queue(name).id));
+  }
+
   async listQueues(): Promise<QueueInfo[]> {
     return this.#db.run(() => {
       const now = this.#options.clock.now();
@@ -126,7 +142,7 @@ export class EmbeddedQueues implements QueueService {
       this.#rows.delete(name);
     });
     this.#rows.delete(name);
-    this.#notify(name);
+    this.#waiters.notify(name);
   }
 
   async purgeQueue(name: string): Promise<{ purged: number }> {
@@ -160,7 +176,7 @@ export class EmbeddedQueues implements QueueService {
     const deadline = Date.now() + waitMs;
     for (;;) {
       // Register before looking, so that a send committed right after the look still wakes this receive.
-      const wake = waitMs > 0 ? this.#subscribe(queue) : null;
+      const wake = waitMs > 0 ? this.#waiters.subscribe(queue) : null;
       try {
         const { messages, nextAt } = await this.#db.run(() => {
           const row = this.#queue(queue);
@@ -171,7 +187,7 @@ export class EmbeddedQueues implements QueueService {
             messages: result.messages,
             nextAt: result.messages.length === 0 ? this.#tables.nextReceivableAt(row, now) : null,
           };
-        });
+        }, { untilDurable: options.untilDurable !== false });
         const remaining = deadline - Date.now();
         if (messages.length > 0 || !wake || remaining <= 0 || this.#closed || options.signal?.aborted) return messages;
         const untilNext = nextAt === null ? remaining : Math.max(1, nextAt - this.#options.clock.now());
@@ -184,33 +200,42 @@ export class EmbeddedQueues implements QueueService {
 
   async delete(queue: string, receiptHandle: string): Promise<void> {
     checkQueueName(queue);
-    await this.#db.run((ctx) => {
-      const row = this.#queue(queue);
-      const group = this.#tables.deleteMessage(row, receiptHandle);
-      if (group !== null) {
-        this.#tables.refreshGroup(row.id, group);
-        ctx.afterCommit(() => this.#notify(row.attributes.name));
-      }
-    });
+    await this.#db.run((ctx) => this.#deleteInUnit(ctx, this.#queue(queue), receiptHandle));
+  }
+
+  /**
+   * Deletes the message holding the receipt handle; a FIFO group it frees wakes a waiting receive, unless the
+   * message was the group's last (then nothing became receivable).
+   */
+  #deleteInUnit(ctx: UnitContext, row: QueueRow, receiptHandle: string): void {
+    const deleted = this.#tables.deleteMessage(row, receiptHandle);
+    if (deleted !== null && this.#tables.settleGroup(row.id, deleted.groupId, [deleted.seq])) {
+      ctx.afterCommit(() => this.#waiters.notify(row.attributes.name, 1));
+    }
   }
 
   async deleteBatch(queue: string, receiptHandles: string[]): Promise<BatchOutcome<void>[]> {
     checkQueueName(queue);
     return this.#db.run((ctx) => {
       const row = this.#queue(queue);
-      const groups = new Set<string>();
+      const groups = new Map<string, number[]>();
       const outcomes = receiptHandles.map((handle): BatchOutcome<void> => {
         try {
-          const group = this.#tables.deleteMessage(row, handle);
-          if (group !== null) groups.add(group);
+          const deleted = this.#tables.deleteMessage(row, handle);
+          if (deleted !== null) {
+            const seqs = groups.get(deleted.groupId);
+            if (seqs) seqs.push(deleted.seq);
+            else groups.set(deleted.groupId, [deleted.seq]);
+          }
           return { ok: true, value: undefined };
         } catch (error) {
           if (isMxError(error)) return { ok: false, error };
           throw error;
         }
       });
-      for (const group of groups) this.#tables.refreshGroup(row.id, group);
-      if (groups.size > 0) ctx.afterCommit(() => this.#notify(row.attributes.name));
+      let freed = 0;
+      for (const [group, seqs] of groups) if (this.#tables.settleGroup(row.id, group, seqs)) freed += 1;
+      if (freed > 0) ctx.afterCommit(() => this.#waiters.notify(row.attributes.name, freed));
       return outcomes;
     });
   }
@@ -221,7 +246,7 @@ export class EmbeddedQueues implements QueueService {
     await this.#db.run((ctx) => {
       const row = this.#queue(queue);
       this.#tables.changeVisibility(row, receiptHandle, visibilityTimeoutS, this.#options.clock.now());
-      ctx.afterCommit(() => this.#notify(row.attributes.name));
+      ctx.afterCommit(() => this.#waiters.notify(row.attributes.name, 1));
     });
   }
 
@@ -238,11 +263,11 @@ export class EmbeddedQueues implements QueueService {
           if (probe.seen === 0) {
             throw new MxError('NOT_A_DEAD_LETTER_QUEUE', `queue ${deadLetterQueue} is no queue's dead_letter_queue and holds no dead-lettered messages`);
           }
-          for (const name of probe.touched) ctx.afterCommit(() => this.#notify(name));
+          for (const name of probe.touched) ctx.afterCommit(() => this.#waiters.notify(name));
           return probe;
         }
         const result = this.#tables.redriveChunk(dlq, this.#options.clock.now(), afterSeq, REDRIVE_CHUNK);
-        for (const name of result.touched) ctx.afterCommit(() => this.#notify(name));
+        for (const name of result.touched) ctx.afterCommit(() => this.#waiters.notify(name));
         return result;
       });
       moved += chunk.moved;
@@ -266,55 +291,13 @@ export class EmbeddedQueues implements QueueService {
 
   #sendRow(ctx: UnitContext, row: QueueRow, input: SendInput): SendResult {
     const checked = checkMessage(row.attributes, input);
-    const result = this.#tables.send(row, checked, this.#options.clock.now(), this.#options.dedupWindowS * 1000);
-    if (!result.duplicate) ctx.afterCommit(() => this.#notify(row.attributes.name));
+    const result = this.#tables.send(row, checked, this.#options.clock.now(), this.#options.dedupWindowS * 1000, input.dedupScope ?? 'window');
+    if (!result.duplicate) ctx.afterCommit(() => this.#waiters.notify(row.attributes.name, 1));
     return result;
   }
 
   #notifyAfter(queue: string): void {
     // Called inside a unit; waking waiters early is harmless even if the unit rolls back (they just look again).
-    queueMicrotask(() => this.#notify(queue));
-  }
-
-  #notify(queue: string): void {
-    const waiters = this.#waiters.get(queue);
-    if (!waiters) return;
-    this.#waiters.delete(queue);
-    for (const wake of waiters) wake();
-  }
-
-  /** Registers interest in `queue` at once; `wait` then resolves on a notification, the timeout or the signal. */
-  #subscribe(queue: string): { wait(ms: number, signal?: AbortSignal): Promise<void>; cancel(): void } {
-    let fired = false;
-    let release: (() => void) | null = null;
-    const fire = () => {
-      fired = true;
-      release?.();
-    };
-    let set = this.#waiters.get(queue);
-    if (!set) this.#waiters.set(queue, (set = new Set()));
-    set.add(fire);
-    return {
-      wait: (ms, signal) =>
-        fired
-          ? Promise.resolve()
-          : new Promise<void>((resolve) => {
-              const done = () => {
-                clearTimeout(timer);
-                signal?.removeEventListener('abort', done);
-                release = null;
-                resolve();
-              };
-              const timer = setTimeout(done, ms);
-              signal?.addEventListener('abort', done, { once: true });
-              release = done;
-            }),
-      cancel: () => {
-        release = null;
-        const current = this.#waiters.get(queue);
-        current?.delete(fire);
-        if (current?.size === 0) this.#waiters.delete(queue);
-      },
-    };
+    queueMicrotask(() => this.#waiters.notify(queue, 1));
   }
 }

@@ -11,10 +11,10 @@
  *   consumer  worker                               one durable pull consumer per stream
  *   KV        <PREFIX>_queues  <key>               queue attributes
  *             <PREFIX>_state   r.<key>.<seq>       the current receipt of a message (see queues.ts)
- *                              d.<key>.<hash>      a dedup key and the message it stands for
- *                              g.<key>.<group>     a FIFO group's in-flight messages
+ *             <PREFIX>_dedup   d.<key>.<hash>      a dedup key and the message it stands for
  */
 import { createHash } from 'node:crypto';
+import type { QueueAttributes } from '../../ports/queues.js';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
 
@@ -50,6 +50,13 @@ export function unbase32(key: string): string {
     }
   }
   return Buffer.from(bytes).toString('utf8');
+}
+
+/** A queue as the adapter works with it: its attributes (cached for a moment), its key and its stream. */
+export interface QueueRef {
+  attrs: QueueAttributes;
+  key: string;
+  stream: string;
 }
 
 export const STANDARD_GROUP = '_';
@@ -119,9 +126,5 @@ export class NatsNames {
 
   dedupKey(key: string, dedup: string): string {
     return `d.${key}.${hashKey(dedup)}`;
-  }
-
-  groupKey(key: string, group: string): string {
-    return `g.${key}.${group}`;
   }
 }

@@ -6,8 +6,13 @@
  * differs from the embedded engine and why).
  *
  * Storage: one stream per queue (WorkQueue retention: an acknowledged message is removed), one durable pull
- * consumer on it, and three KV buckets: queue attributes, per-message state (receipts and FIFO group locks),
- * and dedup keys. Names: names.ts.
+ * consumer on it, and three KV buckets: queue attributes, receipts of handed-out messages, and dedup keys. FIFO
+ * order needs no lock of its own: only a group's head is handed out (see #takeGroup).
+ *
+ * This module holds what a process fetched and hands out (the pool) and wires the parts: the queues, their
+ * streams and metrics: catalog.ts; sending and dedup: send.ts; handed-out messages, deletes and visibility:
+ * leases.ts; names: names.ts; headers, KV records and receipt handles: records.ts; one pull request: pull.ts;
+ * long polls waiting in this process: ../../queues/waiters.ts.
  *
  * A message as JetStream sees it, and as the port sees it:
  *
@@ -15,7 +20,7 @@
  *                                       │
  *     ┌─────────────────────────────────┤ in that process's POOL: the port calls it VISIBLE (or DELAYED while
  *     │                                 │ before Mx-Visible-At; a FIFO message waits there until it is its
- *     │                                 │ group's head and the group is free). Kept alive with +WPI.
+ *     │                                 │ group's head). Kept alive with +WPI.
  *     │ held too long (holdMaxMs):      ▼
  *     │ -NAK, not counted as a receive  handed out ──► IN FLIGHT: receipt record r.<key>.<seq> in KV
  *     ▼                                 │   (token, ack subject, delivery count, Clock deadline); a LEASE in
@@ -30,9 +35,9 @@
  * record as `sk`). A process that dies holds its pool and leases only until the consumer's ack wait
  * (visibility timeout + ackGraceS): then JetStream delivers them again, one delivery more than counted.
  */
-import { createInbox, headers as newHeaders, nanos, errors as natsErrors, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, JetStreamApiError, JetStreamError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
-import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
+import { headers as newHeaders, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
 import { MxError, isMxError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Clock } from '../../ports/clock.js';
@@ -44,15 +49,31 @@ import {
   type MessageAttributes,
   type QueueAttributes,
   type QueueInfo,
-  type QueueMetrics,
   type QueueService,
   type ReceiveOptions,
   type ReceivedMessage,
   type SendInput,
   type SendResult,
 } from '../../ports/queues.js';
-import { checkMessage, checkQueueName, normalizeQueue, sameAttributes, type QueueDefaults } from '../../queues/rules.js';
-import { base32, CONSUMER, groupToken, NatsNames, STANDARD_GROUP, unbase32 } from './names.js';
+import { checkQueueName, normalizeQueue, type QueueDefaults } from '../../queues/rules.js';
+import { CONSUMER, NatsNames, STANDARD_GROUP, type QueueRef } from './names.js';
+import { QueueCatalog } from './catalog.js';
+import { ack, ackWaitMs, Leases, nak } from './leases.js';
+import { NatsSender } from './send.js';
+import { pull } from './pull.js';
+import {
+  decodeAttributes,
+  encodeAttributes,
+  encoder,
+  decoder,
+  H,
+  isNatsError,
+  isStreamNotFound,
+  json,
+  receiptHandle,
+  type Receipt,
+} from './records.js';
+import { Waiters } from '../../queues/waiters.js';
 
 export interface NatsQueuesOptions {
   connection: NatsConnection;
@@ -76,52 +97,11 @@ export interface NatsQueuesOptions {
   requestTimeoutMs?: number;
 }
 
-const H = {
-  messageId: 'Mx-Message-Id',
-  sentAt: 'Mx-Sent-At',
-  visibleAt: 'Mx-Visible-At',
-  group: 'Mx-Group',
-  attributes: 'Mx-Attributes',
-  sourceQueue: 'Mx-Source-Queue',
-} as const;
-
-const RECEIPT = /^(\d{1,15})\.([A-Za-z0-9_-]{8,64})$/;
 const PULL_ROUNDS = 10;
+/** How long a receive waits for a no_wait pull before going on without it (see #pullNow). */
+const NO_WAIT_GRACE_MS = 250;
 const POOL_MAX = 1000;
-const SCAN_MAX = 10_000;
-const MAX_ACK_PENDING = 20_000;
 const STATE_MAX_AGE_S = QUEUE_LIMITS.retentionSMax + 86_400;
-const CACHE_MS = 1000;
-
-interface QueueRef {
-  attrs: QueueAttributes;
-  key: string;
-  stream: string;
-}
-
-/** The state of one delivery that was handed out (or given back uncounted), in KV under r.<key>.<seq>. */
-interface Receipt {
-  /** Token of the receipt handle; null when the delivery was given back without being handed out. */
-  t: string | null;
-  /** Ack subject of that delivery. */
-  rs: string | null;
-  dc: number;
-  /** Clock deadline of the visibility timeout. */
-  dl: number;
-  /** Clock time of the first receive; null before one. */
-  f: number | null;
-  /** Deliveries the adapter did not hand out (not receives). */
-  sk: number;
-  /** h: handed out and held; r: released (visible again or given back). */
-  st: 'h' | 'r';
-  /** The FIFO group token (subject token) of the message. */
-  g: string;
-}
-
-/** A FIFO group's handed-out messages (seq -> Clock deadline), in KV under g.<key>.<group>. */
-interface GroupLock {
-  m: Record<string, number>;
-}
 
 interface Fetched {
   key: string;
@@ -140,59 +120,20 @@ interface Fetched {
   claimed: boolean;
 }
 
-interface Lease {
-  key: string;
-  seq: number;
-  token: string;
-  reply: string;
-  dl: number;
-  ackWaitMs: number;
-  progressAt: number;
-  busy: boolean;
-}
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-function json<T>(entry: KvEntry | null): T | null {
-  return entry && entry.operation === 'PUT' ? (JSON.parse(decoder.decode(entry.value)) as T) : null;
-}
-
-function ackWaitMs(attrs: QueueAttributes, graceS: number): number {
-  return (Math.max(attrs.visibilityTimeoutS, 1) + graceS) * 1000;
-}
-
-function isNatsError(error: unknown): boolean {
-  return (
-    error instanceof JetStreamError ||
-    error instanceof JetStreamApiError ||
-    error instanceof natsErrors.TimeoutError ||
-    error instanceof natsErrors.ConnectionError ||
-    error instanceof natsErrors.ClosedConnectionError ||
-    error instanceof natsErrors.RequestError ||
-    error instanceof natsErrors.NoRespondersError
-  );
-}
-
-function isStreamNotFound(error: unknown): boolean {
-  return error instanceof JetStreamApiError && error.code === 10059;
-}
-
 export class NatsQueues implements QueueService {
   readonly #o: Required<NatsQueuesOptions>;
   readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
   readonly #names: NatsNames;
-  readonly #queuesKv: KV;
+  readonly #catalog: QueueCatalog;
   readonly #stateKv: KV;
-  readonly #dedupKv: KV;
+  readonly #sender: NatsSender;
   readonly #pool = new Map<string, Map<number, Fetched>>();
-  readonly #leases = new Map<string, Lease>();
-  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #leases: Leases;
+  readonly #waiters = new Waiters();
   readonly #longPulls = new Map<string, Promise<void>>();
   readonly #busyGroups = new Set<string>();
-  readonly #cache = new Map<string, { ref: QueueRef; at: number }>();
   readonly #timer: NodeJS.Timeout;
   #ticking = false;
   #closed = false;
@@ -203,9 +144,37 @@ export class NatsQueues implements QueueService {
     this.#js = jetstream(o.connection);
     this.#jsm = jsm;
     this.#names = new NatsNames(o.prefix);
-    this.#queuesKv = buckets.queues;
+    this.#catalog = new QueueCatalog({
+      jsm,
+      queuesKv: buckets.queues,
+      stateKv: buckets.state,
+      names: this.#names,
+      clock: o.clock,
+      maxQueues: o.maxQueues,
+      dedupWindowS: o.dedupWindowS,
+      ackGraceS: o.ackGraceS,
+    });
     this.#stateKv = buckets.state;
-    this.#dedupKv = buckets.dedup;
+    this.#leases = new Leases({
+      connection: o.connection,
+      stateKv: buckets.state,
+      names: this.#names,
+      clock: o.clock,
+      logger: o.logger,
+      requestTimeoutMs: o.requestTimeoutMs,
+      notify: (key) => this.#waiters.notify(key),
+    });
+    this.#sender = new NatsSender({
+      js: this.#js,
+      jsm,
+      dedupKv: buckets.dedup,
+      names: this.#names,
+      clock: o.clock,
+      ids: o.ids,
+      dedupWindowS: o.dedupWindowS,
+      onSent: (key) => this.#waiters.notify(key),
+      onQueueGone: (name) => this.#catalog.forget(name),
+    });
     this.#timer = setInterval(() => void this.#tick(), o.tickMs);
     this.#timer.unref();
   }
@@ -236,7 +205,7 @@ export class NatsQueues implements QueueService {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    for (const key of [...this.#waiters.keys()]) this.#notify(key);
+    this.#waiters.notifyAll();
     const held = [...this.#pool.values()].flatMap((m) => [...m.values()]).filter((e) => !e.claimed);
     await Promise.allSettled(held.map((e) => this.#giveBack(e, 0)));
   }
@@ -245,49 +214,32 @@ export class NatsQueues implements QueueService {
 
   async createQueue(input: CreateQueueInput): Promise<{ queue: QueueAttributes; created: boolean }> {
     const attrs = normalizeQueue(input, this.#o.defaults);
-    return this.#guard(async () => {
-      const key = base32(attrs.name);
-      const existing = json<QueueAttributes>(await this.#queuesKv.get(key));
-      if (existing) return this.#existing(existing, attrs);
-      if ((await this.#allQueueNames()).length >= this.#o.maxQueues) {
-        throw new MxError('QUEUE_LIMIT_REACHED', `at most ${this.#o.maxQueues} queues may exist`);
-      }
-      if (attrs.deadLetterQueue !== null) {
-        const dlq = json<QueueAttributes>(await this.#queuesKv.get(base32(attrs.deadLetterQueue)));
-        if (!dlq) throw new MxError('QUEUE_NOT_FOUND', `dead_letter_queue ${attrs.deadLetterQueue} does not exist; create it first`);
-        if (dlq.fifo !== attrs.fifo) {
-          throw new MxError('INVALID_ATTRIBUTE', 'a dead_letter_queue must be of the same kind (FIFO or standard) as its queue');
-        }
-      }
-      const queue: QueueAttributes = { ...attrs, createdAt: this.#o.clock.now() };
-      // The stream first: a queue that is visible in the bucket always has its stream.
-      await this.#ensureStream(key, queue);
-      try {
-        await this.#queuesKv.create(key, encoder.encode(JSON.stringify(queue)));
-      } catch (error) {
-        const raced = json<QueueAttributes>(await this.#queuesKv.get(key));
-        if (raced) return this.#existing(raced, attrs);
-        throw error;
-      }
-      return { queue, created: true };
-    });
+    return this.#guard(async () => this.#catalog.create(attrs));
   }
 
   async getQueue(name: string): Promise<QueueInfo> {
     checkQueueName(name);
     return this.#guard(async () => {
       const q = await this.#queue(name, true);
-      return { ...q.attrs, metrics: await this.#metrics(q) };
+      return { ...q.attrs, metrics: await this.#catalog.metrics(q) };
+    });
+  }
+
+  async depth(name: string): Promise<number> {
+    checkQueueName(name);
+    return this.#guard(async () => {
+      const q = await this.#queue(name);
+      return this.#catalog.depth(q);
     });
   }
 
   async listQueues(): Promise<QueueInfo[]> {
     return this.#guard(async () => {
       const out: QueueInfo[] = [];
-      for (const name of (await this.#allQueueNames()).sort()) {
+      for (const name of (await this.#catalog.allNames()).sort()) {
         try {
           const q = await this.#queue(name, true);
-          out.push({ ...q.attrs, metrics: await this.#metrics(q) });
+          out.push({ ...q.attrs, metrics: await this.#catalog.metrics(q) });
         } catch (error) {
           if (!(isMxError(error) && error.code === 'QUEUE_NOT_FOUND')) throw error;
         }
@@ -300,21 +252,8 @@ export class NatsQueues implements QueueService {
     checkQueueName(name);
     await this.#guard(async () => {
       const q = await this.#queue(name, true);
-      const users: string[] = [];
-      for (const other of await this.#allQueueNames()) {
-        const attrs = json<QueueAttributes>(await this.#queuesKv.get(base32(other)));
-        if (attrs?.deadLetterQueue === name) users.push(other);
-      }
-      if (users.length > 0) throw new MxError('QUEUE_IN_USE', `queue ${name} is the dead_letter_queue of ${users.join(', ')}`);
-      await this.#queuesKv.delete(q.key);
-      this.#cache.delete(name);
-      this.#dropLocal(q.key);
-      await this.#jsm.streams.delete(q.stream).catch((error: unknown) => {
-        if (!isStreamNotFound(error)) throw error;
-      });
-      await this.#purgeState(q.key, ['r', 'g']);
-      await this.#jsm.streams.purge(`KV_${this.#names.upper}_dedup`, { filter: `$KV.${this.#names.upper}_dedup.d.${q.key}.>` });
-      this.#notify(q.key);
+      await this.#catalog.remove(q, () => this.#dropLocal(q.key));
+      this.#waiters.notify(q.key);
     });
   }
 
@@ -322,10 +261,7 @@ export class NatsQueues implements QueueService {
     checkQueueName(name);
     return this.#guard(async () => {
       const q = await this.#queue(name, true);
-      const { purged } = await this.#jsm.streams.purge(q.stream);
-      this.#dropLocal(q.key);
-      await this.#purgeState(q.key, ['r', 'g']);
-      return { purged };
+      return this.#catalog.purge(q, () => this.#dropLocal(q.key));
     });
   }
 
@@ -333,25 +269,16 @@ export class NatsQueues implements QueueService {
 
   async send(queue: string, input: SendInput): Promise<SendResult> {
     checkQueueName(queue);
-    return this.#guard(async () => this.#send(await this.#queue(queue), input));
+    return this.#guard(async () => {
+      const [outcome] = await this.#sender.sendAll(await this.#queue(queue), [input]);
+      if (!outcome!.ok) throw outcome!.error;
+      return outcome!.value;
+    });
   }
 
   async sendBatch(queue: string, entries: SendInput[]): Promise<BatchOutcome<SendResult>[]> {
     checkQueueName(queue);
-    return this.#guard(async () => {
-      const q = await this.#queue(queue);
-      const outcomes: BatchOutcome<SendResult>[] = [];
-      // One after the other, so that sequence numbers follow the order of the entries.
-      for (const entry of entries) {
-        try {
-          outcomes.push({ ok: true, value: await this.#send(q, entry) });
-        } catch (error) {
-          if (!isMxError(error)) throw error;
-          outcomes.push({ ok: false, error });
-        }
-      }
-      return outcomes;
-    });
+    return this.#guard(async () => this.#sender.sendAll(await this.#queue(queue), entries));
   }
 
   async receive(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]> {
@@ -375,14 +302,14 @@ export class NatsQueues implements QueueService {
       const out: ReceivedMessage[] = [];
       for (;;) {
         // Register before looking, so that anything that happens after the look wakes this receive.
-        const wake = waitMs > 0 ? this.#subscribe(q.key) : null;
+        const wake = waitMs > 0 ? this.#waiters.subscribe(q.key) : null;
         try {
-          await this.#reap();
+          await this.#leases.reap();
           out.push(...(await this.#take(q, max - out.length, visMs)));
           for (let round = 0; out.length < max && round < PULL_ROUNDS && !this.#closed; round++) {
             if ((this.#pool.get(q.key)?.size ?? 0) >= POOL_MAX) break;
             const want = max - out.length;
-            const fetched = await this.#pull(q, want, null);
+            const fetched = await this.#pullNow(q, want);
             if (fetched > 0) out.push(...(await this.#take(q, max - out.length, visMs)));
             if (fetched < want) break;
           }
@@ -410,7 +337,7 @@ export class NatsQueues implements QueueService {
 
   async delete(queue: string, receiptHandle: string): Promise<void> {
     checkQueueName(queue);
-    await this.#guard(async () => this.#delete(await this.#queue(queue), receiptHandle));
+    await this.#guard(async () => this.#leases.delete(await this.#queue(queue), receiptHandle));
   }
 
   async deleteBatch(queue: string, receiptHandles: string[]): Promise<BatchOutcome<void>[]> {
@@ -420,7 +347,7 @@ export class NatsQueues implements QueueService {
       return Promise.all(
         receiptHandles.map(async (handle): Promise<BatchOutcome<void>> => {
           try {
-            await this.#delete(q, handle);
+            await this.#leases.delete(q, handle);
             return { ok: true, value: undefined };
           } catch (error) {
             if (!isMxError(error)) throw error;
@@ -438,27 +365,7 @@ export class NatsQueues implements QueueService {
     }
     await this.#guard(async () => {
       const q = await this.#queue(queue);
-      const { seq, token } = parseReceiptHandle(receiptHandle);
-      const rk = this.#names.receiptKey(q.key, seq);
-      const entry = await this.#stateKv.get(rk);
-      const rec = json<Receipt>(entry);
-      const now = this.#o.clock.now();
-      if (!entry || !rec || rec.t !== token || rec.st !== 'h' || rec.dl <= now || rec.rs === null) {
-        throw new MxError('RECEIPT_HANDLE_INVALID', 'no in-flight message of this queue holds that receipt handle');
-      }
-      const dl = now + visibilityTimeoutS * 1000;
-      const release = visibilityTimeoutS === 0;
-      await this.#stateKv.update(rk, encoder.encode(JSON.stringify({ ...rec, dl, st: release ? 'r' : 'h' })), entry.revision);
-      const lease = this.#leases.get(`${q.key}:${seq}`);
-      if (release) {
-        this.#leases.delete(`${q.key}:${seq}`);
-        await this.#nak(rec.rs, 0);
-      } else if (lease && lease.token === token) {
-        lease.dl = dl;
-      }
-      // A holder in another process learns the new deadline from the record when its own deadline comes.
-      if (q.attrs.fifo) await this.#updateGroup(q, rec.g, (m) => void (m[String(seq)] = dl));
-      this.#notify(q.key);
+      await this.#leases.changeVisibility(q, receiptHandle, visibilityTimeoutS);
     });
   }
 
@@ -466,11 +373,7 @@ export class NatsQueues implements QueueService {
     checkQueueName(deadLetterQueue);
     return this.#guard(async () => {
       const dlq = await this.#queue(deadLetterQueue, true);
-      let used = false;
-      for (const other of await this.#allQueueNames()) {
-        const attrs = json<QueueAttributes>(await this.#queuesKv.get(base32(other)));
-        if (attrs?.deadLetterQueue === deadLetterQueue) used = true;
-      }
+      const used = (await this.#catalog.deadLetterUsers(deadLetterQueue)).length > 0;
       let moved = 0;
       let seen = 0;
       let cursor = 0;
@@ -501,9 +404,9 @@ export class NatsQueues implements QueueService {
         });
         await this.#jsm.streams.deleteMessage(dlq.stream, stored.seq, false);
         this.#pool.get(dlq.key)?.delete(stored.seq);
-        this.#leases.delete(`${dlq.key}:${stored.seq}`);
+        this.#leases.drop(dlq.key, stored.seq);
         await this.#stateKv.delete(this.#names.receiptKey(dlq.key, stored.seq)).catch(() => undefined);
-        this.#notify(target.key);
+        this.#waiters.notify(target.key);
         moved += 1;
       }
       if (!used && seen === 0) {
@@ -518,7 +421,7 @@ export class NatsQueues implements QueueService {
     return this.#guard(async () => {
       let messages = 0;
       const now = this.#o.clock.now();
-      for (const name of await this.#allQueueNames()) {
+      for (const name of await this.#catalog.allNames()) {
         const q = await this.#queue(name).catch(() => null);
         if (!q) continue;
         let cursor = 0;
@@ -528,10 +431,16 @@ export class NatsQueues implements QueueService {
           const sentAt = Number(stored.header.get(H.sentAt));
           // Messages are in send order, so the expired ones come first (up to clock differences of senders).
           if (sentAt + q.attrs.retentionS * 1000 > now) break;
+          cursor = stored.seq + 1;
+          if (q.attrs.fifo) {
+            // A FIFO message in flight stays until its deadline: removing it would make the next message of its
+            // group the head, handed out while this one is still being worked on (see #takeGroup).
+            const rec = json<Receipt>(await this.#stateKv.get(this.#names.receiptKey(q.key, stored.seq)));
+            if (rec?.st === 'h' && rec.dl > now) continue;
+          }
           await this.#jsm.streams.deleteMessage(q.stream, stored.seq, false);
           this.#pool.get(q.key)?.delete(stored.seq);
-          this.#leases.delete(`${q.key}:${stored.seq}`);
-          cursor = stored.seq + 1;
+          this.#leases.drop(q.key, stored.seq);
           messages += 1;
         }
       }
@@ -539,201 +448,50 @@ export class NatsQueues implements QueueService {
     });
   }
 
-  // ── internals: queues ──────────────────────────────────────────────────────────────────────────────────
-
-  #existing(existing: QueueAttributes, wanted: Omit<QueueAttributes, 'createdAt'>): { queue: QueueAttributes; created: boolean } {
-    if (sameAttributes(existing, wanted)) return { queue: existing, created: false };
-    throw new MxError('QUEUE_ALREADY_EXISTS', `queue ${wanted.name} exists with different attributes`);
-  }
-
-  async #ensureStream(key: string, attrs: QueueAttributes): Promise<void> {
-    const stream = this.#names.stream(key);
-    const config = {
-      subjects: [this.#names.subjects(key)],
-      retention: 'workqueue' as const,
-      storage: 'file' as const,
-      num_replicas: 1,
-      // The stream may not dedup longer than it keeps messages; the adapter's own dedup records still hold the
-      // full window (a retried publish after that long is the only case the stream would not catch).
-      duplicate_window: nanos(Math.min(this.#o.dedupWindowS, attrs.retentionS) * 1000),
-      max_msg_size: attrs.maxMessageBytes + 64 * 1024,
-      max_age: nanos(attrs.retentionS * 1000),
-      allow_direct: true,
-    };
-    try {
-      await this.#jsm.streams.add({ name: stream, ...config });
-    } catch (error) {
-      if (!(error instanceof JetStreamApiError) || error.code !== 10058) throw error;
-      await this.#jsm.streams.update(stream, config); // left over from a create that did not finish
-    }
-    await this.#jsm.consumers.add(stream, {
-      durable_name: CONSUMER,
-      ack_policy: 'explicit' as never,
-      ack_wait: nanos(ackWaitMs(attrs, this.#o.ackGraceS)),
-      max_deliver: -1,
-      max_ack_pending: MAX_ACK_PENDING,
-      filter_subject: this.#names.subjects(key),
-      deliver_policy: 'all' as never,
-    });
-  }
-
-  async #allQueueNames(): Promise<string[]> {
-    const names: string[] = [];
-    for await (const key of await this.#queuesKv.keys()) names.push(unbase32(key));
-    return names;
-  }
-
-  async #queue(name: string, fresh = false): Promise<QueueRef> {
-    const cached = this.#cache.get(name);
-    if (cached && !fresh && Date.now() - cached.at < CACHE_MS) return cached.ref;
-    const key = base32(name);
-    const attrs = json<QueueAttributes>(await this.#queuesKv.get(key));
-    if (!attrs) {
-      this.#cache.delete(name);
-      throw new MxError('QUEUE_NOT_FOUND', `queue ${name} does not exist`);
-    }
-    const ref = { attrs, key, stream: this.#names.stream(key) };
-    this.#cache.set(name, { ref, at: Date.now() });
-    return ref;
-  }
-
-  async #metrics(q: QueueRef): Promise<QueueMetrics> {
-    const now = this.#o.clock.now();
-    const info = await this.#jsm.streams.info(q.stream, { subjects_filter: this.#names.delayedSubjects(q.key) });
-    const total = info.state.messages;
-    let delayed = 0;
-    for (const [subject, count] of Object.entries(info.state.subjects ?? {})) {
-      if ((this.#names.visibleAtOf(subject) ?? 0) > now) delayed += count;
-    }
-    let inFlight = 0;
-    const keys: string[] = [];
-    for await (const k of await this.#stateKv.keys(`r.${q.key}.*`)) {
-      if (keys.length < SCAN_MAX) keys.push(k);
-    }
-    const records = await Promise.all(keys.map(async (k) => json<Receipt>(await this.#stateKv.get(k))));
-    for (const rec of records) if (rec && rec.st === 'h' && rec.dl > now) inFlight += 1;
-    let oldestAgeS = 0;
-    if (total > 0) {
-      const first = await this.#jsm.direct.getMessage(q.stream, { next_by_subj: this.#names.subjects(q.key), seq: info.state.first_seq });
-      const sentAt = Number(first?.header.get(H.sentAt) ?? now);
-      oldestAgeS = Math.max(0, Math.floor((now - sentAt) / 1000));
-    }
-    return { visible: Math.max(0, total - inFlight - delayed), inFlight: Math.min(inFlight, total), delayed, oldestAgeS };
-  }
-
-  async #purgeState(key: string, kinds: string[]): Promise<void> {
-    const stream = `KV_${this.#names.stateBucket}`;
-    for (const kind of kinds) await this.#jsm.streams.purge(stream, { filter: `$KV.${this.#names.stateBucket}.${kind}.${key}.>` });
+  #queue(name: string, fresh = false): Promise<QueueRef> {
+    return this.#catalog.queue(name, fresh);
   }
 
   #dropLocal(key: string): void {
     this.#pool.delete(key);
-    for (const [id, lease] of this.#leases) if (lease.key === key) this.#leases.delete(id);
-  }
-
-  // ── internals: send ────────────────────────────────────────────────────────────────────────────────────
-
-  async #send(q: QueueRef, input: SendInput): Promise<SendResult> {
-    const checked = checkMessage(q.attrs, input);
-    const now = this.#o.clock.now();
-    let dedup: { key: string; entry: KvEntry | null } | null = null;
-    if (checked.dedupKey !== null) {
-      const key = this.#names.dedupKey(q.key, checked.dedupKey);
-      const entry = await this.#dedupKv.get(key);
-      const seen = json<{ id: string; seq: number; exp: number }>(entry);
-      if (seen && seen.exp > now) return { messageId: seen.id, sequenceNumber: String(seen.seq), duplicate: true };
-      dedup = { key, entry };
-    }
-    const messageId = this.#o.ids.uuid();
-    const h = newHeaders();
-    h.set(H.messageId, messageId);
-    h.set(H.sentAt, String(now));
-    const visibleAt = checked.delayS > 0 ? now + checked.delayS * 1000 : null;
-    if (visibleAt !== null) h.set(H.visibleAt, String(visibleAt));
-    if (checked.groupId !== null) h.set(H.group, checked.groupId);
-    if (checked.attributes !== null) h.set(H.attributes, Buffer.from(JSON.stringify(checked.attributes)).toString('base64url'));
-    const group = q.attrs.fifo && checked.groupId !== null ? groupToken(checked.groupId) : STANDARD_GROUP;
-    // The same dedup key in the same window state publishes under the same Nats-Msg-Id, so that a retry after a
-    // failure between the publish and the dedup record is deduplicated by the stream itself.
-    const msgID = dedup ? `${dedup.key}.${dedup.entry?.revision ?? 0}` : messageId;
-    let ack;
-    try {
-      ack = await this.#js.publish(this.#names.subject(q.key, group, visibleAt), encoder.encode(checked.body), { headers: h, msgID });
-    } catch (error) {
-      if (error instanceof JetStreamApiError && error.code === 10054) {
-        throw new MxError('MESSAGE_TOO_LARGE', `message is larger than the server takes`, { cause: error });
-      }
-      if (error instanceof natsErrors.NoRespondersError || isStreamNotFound(error)) {
-        this.#cache.delete(q.attrs.name);
-        throw new MxError('QUEUE_NOT_FOUND', `queue ${q.attrs.name} does not exist`, { cause: error });
-      }
-      throw error;
-    }
-    let id = messageId;
-    if (ack.duplicate) {
-      const original = await this.#jsm.direct.getMessage(q.stream, { seq: ack.seq });
-      id = original?.header.get(H.messageId) || messageId;
-    }
-    if (dedup) {
-      const record = encoder.encode(JSON.stringify({ id, seq: ack.seq, exp: now + this.#o.dedupWindowS * 1000 }));
-      try {
-        if (dedup.entry) await this.#dedupKv.update(dedup.key, record, dedup.entry.revision);
-        else await this.#dedupKv.create(dedup.key, record);
-      } catch (error) {
-        // Another sender of the same key won: the stream deduplicated ours to the same message.
-        const seen = json<{ id: string; seq: number; exp: number }>(await this.#dedupKv.get(dedup.key));
-        if (!seen) throw error;
-        return { messageId: seen.id, sequenceNumber: String(seen.seq), duplicate: true };
-      }
-    }
-    if (!ack.duplicate) this.#notify(q.key);
-    return { messageId: id, sequenceNumber: String(ack.seq), duplicate: ack.duplicate };
+    this.#leases.dropQueue(key);
   }
 
   // ── internals: fetch and hand out ──────────────────────────────────────────────────────────────────────
 
-  /**
-   * One pull request for up to `batch` messages: no_wait when expiresMs is null, else a long poll. Every message
-   * that arrives goes to the pool (and wakes waiting receives). Resolves with the number that arrived.
-   */
+  /** One pull request (see pull.ts); every message that arrives goes to the pool and wakes waiting receives. */
   #pull(q: QueueRef, batch: number, expiresMs: number | null): Promise<number> {
-    return new Promise((resolve, reject) => {
-      let count = 0;
-      const inbox = createInbox();
-      const timer = setTimeout(() => finish(), (expiresMs ?? 0) + this.#o.requestTimeoutMs);
-      timer.unref();
-      const sub = this.#nc.subscribe(inbox, {
-        callback: (error, msg) => {
-          if (error) {
-            finish();
-            return;
-          }
-          const code = msg.headers?.code ?? 0;
-          if (code >= 100 && !msg.reply) {
-            // 404/408: nothing more for this request; 409: the consumer went away or limits were hit.
-            if (code === 409) this.#o.logger.debug({ description: msg.headers?.description, queue: q.attrs.name }, 'pull request ended');
-            finish();
-            return;
-          }
-          count += 1;
-          this.#addToPool(q, msg);
-          if (count >= batch) finish();
-        },
-      });
-      const finish = () => {
-        clearTimeout(timer);
-        if (!sub.isClosed()) sub.unsubscribe();
-        resolve(count);
-      };
-      const request = expiresMs === null ? { batch, no_wait: true } : { batch, expires: nanos(Math.max(expiresMs, 10)) };
-      try {
-        this.#nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${q.stream}.${CONSUMER}`, JSON.stringify(request), { reply: inbox });
-      } catch (error) {
-        clearTimeout(timer);
-        sub.unsubscribe();
-        reject(error as Error);
-      }
+    return pull({
+      connection: this.#nc,
+      subject: `$JS.API.CONSUMER.MSG.NEXT.${q.stream}.${CONSUMER}`,
+      batch,
+      expiresMs,
+      requestTimeoutMs: this.#o.requestTimeoutMs,
+      onMessage: (msg) => this.#addToPool(q, msg),
+      onEnd: (description) => this.#o.logger.debug({ description, queue: q.attrs.name }, 'pull request ended'),
+      onUnanswered: (received) =>
+        this.#o.logger.warn({ queue: q.attrs.name, batch, expiresMs, received }, 'nats-server did not end a pull request in time: it was given up'),
     });
+  }
+
+  /**
+   * A no_wait pull, waited for at most NO_WAIT_GRACE_MS or until this process's long poll on the queue ends.
+   * nats-server 2.9 queues a no_wait request behind the waiting long polls when a message is pending; when one of
+   * those takes the message, the no_wait request stays unanswered until the request timeout. The request goes on
+   * in the background (whatever it receives still reaches the pool); the receive does not wait for it.
+   */
+  async #pullNow(q: QueueRef, batch: number): Promise<number> {
+    let grace: NodeJS.Timeout | undefined;
+    const givenUp = new Promise<number>((resolve) => {
+      grace = setTimeout(() => resolve(0), NO_WAIT_GRACE_MS);
+      grace.unref();
+    });
+    const longPull = this.#longPulls.get(q.key)?.then(() => 0);
+    try {
+      return await Promise.race([this.#pull(q, batch, null), givenUp, ...(longPull ? [longPull] : [])]);
+    } finally {
+      clearTimeout(grace);
+    }
   }
 
   #addToPool(q: QueueRef, msg: Msg): void {
@@ -756,7 +514,7 @@ export class NatsQueues implements QueueService {
       messageId: h?.get(H.messageId) ?? '',
       sentAt,
       visibleAt,
-      attributes: encoded ? (JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as MessageAttributes) : {},
+      attributes: decodeAttributes(encoded),
       body: decoder.decode(msg.data),
       heldSince: Date.now(),
       progressAt: Date.now(),
@@ -765,7 +523,7 @@ export class NatsQueues implements QueueService {
     let pool = this.#pool.get(q.key);
     if (!pool) this.#pool.set(q.key, (pool = new Map()));
     pool.set(seq, entry);
-    this.#notify(q.key);
+    this.#waiters.notify(q.key);
   }
 
   async #take(q: QueueRef, want: number, visMs: number): Promise<ReceivedMessage[]> {
@@ -794,7 +552,7 @@ export class NatsQueues implements QueueService {
       const handed = await Promise.all(
         ready.map(async (e) => {
           try {
-            const checked = await this.#countOrDeadLetter(q, e);
+            const checked = await this.#countOrDeadLetter(q, e, await this.#receiptOf(q, e));
             return checked ? await this.#handOut(q, e, checked, now + visMs, now) : null;
           } catch (error) {
             e.claimed = false;
@@ -817,27 +575,43 @@ export class NatsQueues implements QueueService {
       if (!list) groups.set(e.group, (list = []));
       list.push(e);
     }
-    const out: ReceivedMessage[] = [];
+    // Each free group gets a share of `want` (as many as it has waiting, oldest group first), and the groups are
+    // taken at the same time: their server round trips overlap. Results keep the order of the groups.
+    const shares: Array<{ group: string; entries: Fetched[]; share: number }> = [];
+    let left = want;
     for (const [group, entries] of groups) {
-      if (out.length >= want) break;
-      const busy = `${q.key}:${group}`;
-      if (this.#busyGroups.has(busy)) continue;
-      this.#busyGroups.add(busy);
-      try {
-        out.push(...(await this.#takeGroup(q, group, entries, want - out.length, now + visMs, now)));
-      } finally {
-        this.#busyGroups.delete(busy);
-      }
+      if (left <= 0) break;
+      if (this.#busyGroups.has(`${q.key}:${group}`)) continue;
+      const share = Math.min(entries.length, left);
+      shares.push({ group, entries, share });
+      left -= share;
     }
+    for (const s of shares) this.#busyGroups.add(`${q.key}:${s.group}`);
+    const taken = await Promise.allSettled(
+      shares.map(async (s) => {
+        try {
+          return await this.#takeGroup(q, s.group, s.entries, s.share, now + visMs, now);
+        } finally {
+          this.#busyGroups.delete(`${q.key}:${s.group}`);
+        }
+      }),
+    );
+    const out = taken.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+    const failed = taken.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed && out.length === 0) throw failed.reason;
+    if (failed) this.#o.logger.warn({ err: failed.reason, queue: q.attrs.name }, 'could not take a FIFO group; its messages wait for the next receive');
     return out;
   }
 
-  /** Hands out the group's head and the messages right after it that are in the pool, if the group is free. */
+  /**
+   * Hands out the group's head and the messages right after it that are in the pool. The head is the group's first
+   * message still in the stream, and a message in flight stays in the stream until it is deleted: so while one of
+   * the group's messages is in flight in any process, no other message of the group is a head, and the head itself
+   * is delivered to one process at a time. That holds FIFO order across processes without a lock to read and
+   * write per message. A head the server delivered again while its receipt still says it is in flight (the holder
+   * stopped keeping it alive: crashed or stalled) waits for that deadline, as a lock would have made it.
+   */
   async #takeGroup(q: QueueRef, group: string, entries: Fetched[], want: number, dl: number, now: number): Promise<ReceivedMessage[]> {
-    const gk = this.#names.groupKey(q.key, group);
-    const lockEntry = await this.#stateKv.get(gk);
-    const lock = json<GroupLock>(lockEntry) ?? { m: {} };
-    if (Object.values(lock.m).some((until) => until > now)) return [];
     const pool = this.#pool.get(q.key);
     let expected = await this.#nextInGroup(q, group, 0);
     const taken: Array<{ e: Fetched; counted: { count: number; rec: Receipt | null } }> = [];
@@ -852,25 +626,18 @@ export class NatsQueues implements QueueService {
       e.claimed = true;
       let counted;
       try {
-        counted = await this.#countOrDeadLetter(q, e);
+        const rec = await this.#receiptOf(q, e);
+        if (rec?.st === 'h' && rec.dl > now) {
+          e.claimed = false; // still in flight for the process that received it before
+          break;
+        }
+        counted = await this.#countOrDeadLetter(q, e, rec);
       } catch (error) {
         e.claimed = false;
         throw error;
       }
       if (counted) taken.push({ e, counted });
       if (taken.length < want) expected = await this.#nextInGroup(q, group, e.seq + 1);
-    }
-    if (taken.length === 0) return [];
-    const m: Record<string, number> = {};
-    for (const t of taken) m[String(t.e.seq)] = dl;
-    try {
-      const value = encoder.encode(JSON.stringify({ m } satisfies GroupLock));
-      if (lockEntry && lockEntry.operation === 'PUT') await this.#stateKv.update(gk, value, lockEntry.revision);
-      else await this.#stateKv.create(gk, value);
-    } catch {
-      // Another process locked the group first: leave these in the pool.
-      for (const t of taken) t.e.claimed = false;
-      return [];
     }
     return Promise.all(taken.map((t) => this.#handOut(q, t.e, t.counted, dl, now)));
   }
@@ -880,9 +647,13 @@ export class NatsQueues implements QueueService {
     return stored ? stored.seq : null;
   }
 
+  /** The receipt record an earlier delivery of the message left; none on a first delivery. */
+  async #receiptOf(q: QueueRef, e: Fetched): Promise<Receipt | null> {
+    return e.dc > 1 ? json<Receipt>(await this.#stateKv.get(this.#names.receiptKey(q.key, e.seq))) : null;
+  }
+
   /** The receive count this delivery would have; null after moving it to the dead-letter queue instead. */
-  async #countOrDeadLetter(q: QueueRef, e: Fetched): Promise<{ count: number; rec: Receipt | null } | null> {
-    const rec = e.dc > 1 ? json<Receipt>(await this.#stateKv.get(this.#names.receiptKey(q.key, e.seq))) : null;
+  async #countOrDeadLetter(q: QueueRef, e: Fetched, rec: Receipt | null): Promise<{ count: number; rec: Receipt | null } | null> {
     const count = e.dc - (rec?.sk ?? 0);
     const maxReceives = q.attrs.maxReceiveCount;
     if (maxReceives !== null && q.attrs.deadLetterQueue !== null && count > maxReceives) {
@@ -896,13 +667,14 @@ export class NatsQueues implements QueueService {
     const token = this.#o.ids.token(12);
     const firstReceivedAt = counted.rec?.f ?? now;
     const rec: Receipt = { t: token, rs: e.reply, dc: e.dc, dl, f: firstReceivedAt, sk: counted.rec?.sk ?? 0, st: 'h', g: e.group };
-    await this.#stateKv.put(this.#names.receiptKey(q.key, e.seq), encoder.encode(JSON.stringify(rec)));
+    const revision = await this.#stateKv.put(this.#names.receiptKey(q.key, e.seq), encoder.encode(JSON.stringify(rec)));
     this.#pool.get(q.key)?.delete(e.seq);
-    this.#leases.set(`${q.key}:${e.seq}`, {
+    this.#leases.add({
       key: q.key,
       seq: e.seq,
       token,
       reply: e.reply,
+      revision,
       dl,
       ackWaitMs: ackWaitMs(q.attrs, this.#o.ackGraceS),
       progressAt: e.progressAt,
@@ -910,7 +682,7 @@ export class NatsQueues implements QueueService {
     });
     return {
       messageId: e.messageId,
-      receiptHandle: `${e.seq}.${token}`,
+      receiptHandle: receiptHandle(e.seq, token),
       body: e.body,
       groupId: e.groupId,
       attributes: e.attributes,
@@ -928,99 +700,23 @@ export class NatsQueues implements QueueService {
       h.set(H.messageId, e.messageId);
       h.set(H.sentAt, String(e.sentAt));
       if (e.groupId !== null) h.set(H.group, e.groupId);
-      if (Object.keys(e.attributes).length > 0) h.set(H.attributes, Buffer.from(JSON.stringify(e.attributes)).toString('base64url'));
+      if (Object.keys(e.attributes).length > 0) h.set(H.attributes, encodeAttributes(e.attributes));
       h.set(H.sourceQueue, q.attrs.name);
       // The id makes a retry after a failure between this publish and the ack a duplicate, not a second copy.
       await this.#js.publish(this.#names.subject(dlq.key, dlq.attrs.fifo ? e.group : STANDARD_GROUP, null), encoder.encode(e.body), {
         headers: h,
         msgID: `dlq:${q.stream}:${e.seq}`,
       });
-      this.#notify(dlq.key);
+      this.#waiters.notify(dlq.key);
     }
     await this.#discard(e);
   }
 
   /** Acknowledges a fetched message without handing it out (dead-lettered or past retention). */
   async #discard(e: Fetched): Promise<void> {
-    await this.#ack(e.reply);
+    await ack(this.#nc, e.reply, this.#o.requestTimeoutMs);
     this.#pool.get(e.key)?.delete(e.seq);
     await this.#stateKv.delete(this.#names.receiptKey(e.key, e.seq)).catch(() => undefined);
-  }
-
-  // ── internals: delete, visibility, leases ──────────────────────────────────────────────────────────────
-
-  async #delete(q: QueueRef, handle: string): Promise<void> {
-    const { seq, token } = parseReceiptHandle(handle);
-    const rk = this.#names.receiptKey(q.key, seq);
-    const entry = await this.#stateKv.get(rk);
-    const rec = json<Receipt>(entry);
-    if (!entry || !rec || rec.t !== token || rec.rs === null) {
-      throw new MxError('RECEIPT_HANDLE_INVALID', 'no message of this queue holds that receipt handle (deleted, or received again since)');
-    }
-    await this.#ack(rec.rs); // answered by the server once the message is acknowledged (and removed)
-    this.#leases.delete(`${q.key}:${seq}`);
-    await this.#stateKv.delete(rk, { previousSeq: entry.revision }).catch(() => undefined);
-    if (q.attrs.fifo) await this.#updateGroup(q, rec.g, (m) => void delete m[String(seq)]);
-    this.#notify(q.key);
-  }
-
-  async #updateGroup(q: QueueRef, group: string | null | undefined, change: (m: Record<string, number>) => void): Promise<void> {
-    if (group === null || group === undefined) return;
-    const gk = this.#names.groupKey(q.key, group);
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const entry = await this.#stateKv.get(gk);
-      const lock = json<GroupLock>(entry);
-      if (!entry || !lock) return;
-      change(lock.m);
-      try {
-        if (Object.keys(lock.m).length === 0) await this.#stateKv.delete(gk, { previousSeq: entry.revision });
-        else await this.#stateKv.update(gk, encoder.encode(JSON.stringify(lock)), entry.revision);
-        return;
-      } catch {
-        // changed meanwhile: read again
-      }
-    }
-  }
-
-  async #ack(reply: string): Promise<void> {
-    await this.#nc.request(reply, '+ACK', { timeout: this.#o.requestTimeoutMs });
-  }
-
-  async #nak(reply: string, delayMs: number): Promise<void> {
-    const payload = delayMs > 0 ? `-NAK ${JSON.stringify({ delay: nanos(delayMs) })}` : '-NAK';
-    await this.#nc.request(reply, payload, { timeout: this.#o.requestTimeoutMs });
-  }
-
-  /** Makes visible again every handed-out message of this process whose visibility deadline (Clock) passed. */
-  async #reap(): Promise<void> {
-    const now = this.#o.clock.now();
-    const due = [...this.#leases.entries()].filter(([, l]) => l.dl <= now && !l.busy);
-    await Promise.all(due.map(([id, lease]) => this.#expire(id, lease, now)));
-  }
-
-  async #expire(id: string, lease: Lease, now: number): Promise<void> {
-    lease.busy = true;
-    try {
-      const rk = this.#names.receiptKey(lease.key, lease.seq);
-      const entry = await this.#stateKv.get(rk);
-      const rec = json<Receipt>(entry);
-      if (!entry || !rec || rec.t !== lease.token || rec.st !== 'h') {
-        this.#leases.delete(id); // deleted or released through another process
-        return;
-      }
-      if (rec.dl > now) {
-        lease.dl = rec.dl; // changed through another process
-        return;
-      }
-      await this.#stateKv.update(rk, encoder.encode(JSON.stringify({ ...rec, st: 'r' })), entry.revision);
-      this.#leases.delete(id);
-      await this.#nak(lease.reply, 0);
-      this.#notify(lease.key);
-    } catch (error) {
-      this.#o.logger.warn({ err: error }, 'could not release an expired message; retrying');
-    } finally {
-      lease.busy = false;
-    }
   }
 
   /** Gives a fetched message back to the stream without counting the delivery as a receive. */
@@ -1029,13 +725,15 @@ export class NatsQueues implements QueueService {
     const rk = this.#names.receiptKey(e.key, e.seq);
     const entry = await this.#stateKv.get(rk);
     const rec = json<Receipt>(entry);
+    // A record still in flight for an earlier delivery's holder (see #takeGroup) stays so until its deadline.
+    const held = rec !== null && rec.st === 'h' && rec.dl > this.#o.clock.now();
     const next: Receipt = rec
-      ? { ...rec, sk: rec.sk + 1, st: 'r' }
+      ? { ...rec, sk: rec.sk + 1, st: held ? 'h' : 'r' }
       : { t: null, rs: null, dc: e.dc, dl: 0, f: null, sk: 1, st: 'r', g: e.group };
     if (entry && rec) await this.#stateKv.update(rk, encoder.encode(JSON.stringify(next)), entry.revision);
     else await this.#stateKv.create(rk, encoder.encode(JSON.stringify(next)));
     this.#pool.get(e.key)?.delete(e.seq);
-    await this.#nak(e.reply, delayMs);
+    await nak(this.#nc, e.reply, delayMs, this.#o.requestTimeoutMs);
   }
 
   /** Housekeeping: deadlines, +WPI heartbeats, and giving back what was held too long. */
@@ -1043,14 +741,9 @@ export class NatsQueues implements QueueService {
     if (this.#ticking || this.#closed) return;
     this.#ticking = true;
     try {
-      await this.#reap();
+      await this.#leases.reap();
       const realNow = Date.now();
-      for (const lease of this.#leases.values()) {
-        if (realNow - lease.progressAt >= lease.ackWaitMs / 2) {
-          lease.progressAt = realNow;
-          this.#nc.publish(lease.reply, '+WPI');
-        }
-      }
+      this.#leases.heartbeat(realNow);
       const now = this.#o.clock.now();
       for (const pool of this.#pool.values()) {
         for (const e of pool.values()) {
@@ -1074,55 +767,12 @@ export class NatsQueues implements QueueService {
   /** Real milliseconds until the next local Clock deadline of this queue (for waking a long poll). */
   #nextDueMs(key: string): number {
     const now = this.#o.clock.now();
-    let next = Infinity;
-    for (const lease of this.#leases.values()) if (lease.key === key) next = Math.min(next, lease.dl - now);
+    let next = this.#leases.nextDueMs(key, now);
     for (const e of this.#pool.get(key)?.values() ?? []) if (e.visibleAt > now) next = Math.min(next, e.visibleAt - now);
     return Math.max(1, next);
   }
 
   // ── internals: waiting and errors ──────────────────────────────────────────────────────────────────────
-
-  #notify(key: string): void {
-    const waiters = this.#waiters.get(key);
-    if (!waiters) return;
-    this.#waiters.delete(key);
-    for (const wake of waiters) wake();
-  }
-
-  #subscribe(key: string): { wait(ms: number, signal: AbortSignal | undefined, also: Promise<void>): Promise<void>; cancel(): void } {
-    let fired = false;
-    let release: (() => void) | null = null;
-    const fire = () => {
-      fired = true;
-      release?.();
-    };
-    let set = this.#waiters.get(key);
-    if (!set) this.#waiters.set(key, (set = new Set()));
-    set.add(fire);
-    return {
-      wait: (ms, signal, also) =>
-        fired
-          ? Promise.resolve()
-          : new Promise<void>((resolve) => {
-              const done = () => {
-                clearTimeout(timer);
-                signal?.removeEventListener('abort', done);
-                release = null;
-                resolve();
-              };
-              const timer = setTimeout(done, ms);
-              signal?.addEventListener('abort', done, { once: true });
-              void also.then(done);
-              release = done;
-            }),
-      cancel: () => {
-        release = null;
-        const current = this.#waiters.get(key);
-        current?.delete(fire);
-        if (current?.size === 0) this.#waiters.delete(key);
-      },
-    };
-  }
 
   async #guard<T>(work: () => Promise<T>): Promise<T> {
     if (this.#closed) throw new MxError('SHUTTING_DOWN', 'the queue engine is closed');
@@ -1135,10 +785,4 @@ export class NatsQueues implements QueueService {
       throw error;
     }
   }
-}
-
-function parseReceiptHandle(handle: string): { seq: number; token: string } {
-  const match = typeof handle === 'string' ? RECEIPT.exec(handle) : null;
-  if (!match) throw new MxError('RECEIPT_HANDLE_INVALID', 'malformed receipt handle');
-  return { seq: Number(match[1]), token: match[2]! };
 }

@@ -1,6 +1,6 @@
 /**
- * The PostgreSQL connection layer of the distributed store: a bounded pool, transactions with bounded retries,
- * and the mapping of driver failures onto the error catalog.
+ * The PostgreSQL connection layer of the distributed store: a bounded pool, group commit, named statements,
+ * transactions with bounded retries, and the mapping of driver failures onto the error catalog.
  *
  * Isolation: READ COMMITTED with row locks. Every write of the store is shaped as a compare-and-set on one row
  * (`UPDATE ... WHERE status = $from`, `INSERT ... ON CONFLICT`, `SELECT ... FOR UPDATE` before a
@@ -11,7 +11,33 @@
  * READ COMMITTED) are retried a bounded number of times with jittered backoff; the Store contract lets `work`
  * run again.
  *
- * Transaction states:
+ * Group commit (`unit`, what the store's transactions use): units of work submitted at about the same time share
+ * one PostgreSQL transaction, one BEGIN and one COMMIT, each unit in its own savepoint, so that a unit that fails
+ * rolls back alone (row locks taken in a savepoint are released when it is rolled back). A commit costs a round
+ * trip and a WAL flush; a savepoint costs one round trip ("RELEASE; SAVEPOINT" in one simple query) and a
+ * subtransaction. The units of one batch run one after another on its connection, so each waiting unit starts a
+ * batch of its own while connections are free (up to `commitBatchesMax` batches at once), and a running batch,
+ * each time a unit of it is done, takes the oldest unit still waiting: units start in the order they came (a
+ * batch never holds units it has no time for while another connection could run them), a quiet process runs
+ * each unit at once as a plain transaction (the first unit of a transaction needs no savepoint when nothing else
+ * waits), and a busy one shares commits among the units that came while its connections were busy.
+ * Bounds: `commitUnitsMax` units per batch (each takes a subtransaction id, and PostgreSQL caches 64 per
+ * transaction before every snapshot gets slower), no unit started after the batch has run `commitBatchMs` (the
+ * rest go to the next batch: a batch holds the row locks of all its units until its COMMIT), and a unit that
+ * waits longer than `connectTimeoutMs` for a batch is STORE_UNAVAILABLE, as a caller of the pool would be.
+ *
+ * Unit states:
+ *
+ *   pending ──(batch starts)──► running in savepoint ──ok──► done ──COMMIT ok──► resolved (+ afterCommit effects)
+ *      ▲                              │                        │
+ *      │                              │                        └─COMMIT or connection fails──► rejected STORE_UNAVAILABLE
+ *      │                              └─throws──► ROLLBACK TO SAVEPOINT ──► 40001/40P01 and attempts left? ──no──► rejected
+ *      └────────────── after a jittered backoff ◄──────────────────────────────────────────────┘ yes
+ *   A connection that fails mid-batch (the rollback to a savepoint fails too) rejects every unit of the batch with
+ *   STORE_UNAVAILABLE: none of it committed.
+ *
+ * `transaction` runs `work` alone on its own connection (for work that awaits something else inside its
+ * transaction, such as the outbox relay handing rows to the queue engine):
  *
  *   connect ──fails──► STORE_UNAVAILABLE
  *      │
@@ -21,10 +47,15 @@
  *               └─throws──► ROLLBACK ──► 40001/40P01 and attempts left? ──yes──► again from connect
  *                                                                     └─no───► rejected (mapped error)
  *
+ * Named statements (`statement`): the repositories' statements carry a name derived from their text, so each
+ * connection parses and plans them once instead of on every call. Proxies that do not keep prepared statements
+ * per client (PgBouncer before 1.21 in transaction mode) need `preparedStatements: false`.
+ *
  * Every table lives in one schema, named in every statement (`"schema".table`) rather than through
  * search_path, so the store works the same behind transaction-pooling proxies (PgBouncer, RDS Proxy) that do
  * not keep session settings. Plain SQL only: no extensions, nothing a managed PostgreSQL lacks.
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../../log.js';
 import { MxError, isMxError } from '../../errors.js';
@@ -42,7 +73,21 @@ export interface PostgresPoolOptions {
   idleInTransactionTimeoutMs: number;
   /** Idle connections are closed after this long. */
   idleTimeoutMs: number;
+  /** Name the hot statements so that each connection parses and plans them once (see the module comment). */
+  preparedStatements: boolean;
+  /** Most units of work sharing one commit (1..COMMIT_UNITS_LIMIT; 1 gives every unit its own transaction). */
+  commitUnitsMax: number;
+  /** A batch starts no further unit once it has run this long (its row locks are held until its commit). */
+  commitBatchMs: number;
+  /** Most group-commit batches running at once, each on its own connection (at most `poolMax`). */
+  commitBatchesMax: number;
 }
+
+/**
+ * Highest `commitUnitsMax`: a unit takes a subtransaction id (its savepoint; key claims take none), and
+ * PostgreSQL keeps 64 per transaction in shared memory before snapshots of every session must consult pg_subtrans.
+ */
+export const COMMIT_UNITS_LIMIT = 30;
 
 export const DEFAULT_POOL_OPTIONS: Omit<PostgresPoolOptions, 'url'> = {
   poolMax: 10,
@@ -50,6 +95,10 @@ export const DEFAULT_POOL_OPTIONS: Omit<PostgresPoolOptions, 'url'> = {
   statementTimeoutMs: 10_000,
   idleInTransactionTimeoutMs: 60_000,
   idleTimeoutMs: 30_000,
+  preparedStatements: true,
+  commitUnitsMax: 16,
+  commitBatchMs: 50,
+  commitBatchesMax: 10,
 };
 
 /** Attempts of one transaction when PostgreSQL reports a deadlock or serialization failure. */
@@ -126,21 +175,71 @@ export interface TransactionContext {
   afterCommit(effect: () => void): void;
 }
 
+/** A statement as the driver takes it: named (prepared once per connection) when the database names statements. */
+export interface Statement {
+  readonly name?: string;
+  readonly text: string;
+}
+
+/** What the group commit has done since start, for tests, metrics and benchmarks. */
+export interface CommitStats {
+  /** Transactions committed by the group commit. */
+  commits: number;
+  /** Units committed in them. */
+  units: number;
+  /** Units rolled back to their savepoint (failed, or run again after a conflict). */
+  rolledBack: number;
+}
+
+interface Unit {
+  work: (ctx: TransactionContext) => Promise<unknown>;
+  attempt: number;
+  queuedAt: number;
+  effects: Array<() => void>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+const SAVEPOINT = 'mxgate_unit';
+/** A group commit that takes this long is logged: its units waited, and so did the row locks they hold. */
+const SLOW_BATCH_MS = 1000;
+
+function backoffMs(attempt: number): number {
+  const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
+  return delay / 2 + Math.random() * (delay / 2);
+}
+
+function bounded(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`assertion failed: postgres ${name} must be an integer from ${min} to ${max}`);
+  return value;
+}
+
 export class PostgresDatabase {
   readonly pool: pg.Pool;
   readonly schema: string;
   readonly #logger: Logger;
   readonly #options: PostgresPoolOptions;
+  readonly #unitsMax: number;
+  readonly #batchesMax: number;
   #closed = false;
   #running = 0;
   #idle: Array<() => void> = [];
   /** Connections that carry our error listener (the pool listens only while a connection is idle). */
   readonly #guarded = new WeakSet<pg.PoolClient>();
+  /** Units waiting for a batch, oldest first. */
+  #pending: Unit[] = [];
+  #scheduled = false;
+  #waitTimer: NodeJS.Timeout | null = null;
+  #batches = 0;
+  readonly #stats: CommitStats = { commits: 0, units: 0, rolledBack: 0 };
 
   constructor(options: PostgresPoolOptions & { schema: string; logger: Logger }) {
     this.schema = checkSchemaName(options.schema);
     this.#logger = options.logger;
     this.#options = options;
+    this.#unitsMax = bounded('commitUnitsMax', options.commitUnitsMax, 1, COMMIT_UNITS_LIMIT);
+    this.#batchesMax = Math.min(options.poolMax, bounded('commitBatchesMax', options.commitBatchesMax, 1, 1000));
+    bounded('commitBatchMs', options.commitBatchMs, 0, 60_000);
     this.pool = new pg.Pool(this.clientConfig({
       max: options.poolMax,
       idleTimeoutMillis: options.idleTimeoutMs,
@@ -168,13 +267,35 @@ export class PostgresDatabase {
     return `"${this.schema}".${object}`;
   }
 
+  /**
+   * A statement to run many times. Its name is a digest of its text: the driver refuses one name for two texts on
+   * a connection, and a digest cannot give two texts (two schemas, two versions of a statement) the same name.
+   */
+  statement(text: string): Statement {
+    if (!this.#options.preparedStatements) return { text };
+    return { name: `mx_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`, text };
+  }
+
+  /** `statement` for each text of a record. */
+  statements<K extends string>(texts: Record<K, string>): Record<K, Statement> {
+    return Object.fromEntries(Object.entries<string>(texts).map(([key, text]) => [key, this.statement(text)])) as Record<K, Statement>;
+  }
+
   get closed(): boolean {
     return this.#closed;
+  }
+
+  get stats(): CommitStats {
+    return { ...this.#stats };
   }
 
   /** A pooled connection, or STORE_UNAVAILABLE. Release it with `release()` (or `release(err)` to drop it). */
   async connect(): Promise<pg.PoolClient> {
     if (this.#closed) throw new MxError('SHUTTING_DOWN', 'the PostgreSQL store is closed');
+    return this.#acquire();
+  }
+
+  async #acquire(): Promise<pg.PoolClient> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -190,13 +311,81 @@ export class PostgresDatabase {
     return client;
   }
 
-  /** One statement outside any explicit transaction (it commits on its own). */
-  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
-    return this.transaction((ctx) => ctx.client.query<R>(text, values));
+  /** One statement outside any explicit transaction (it commits on its own), retried after a deadlock. */
+  async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string | Statement, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    if (this.#closed) throw new MxError('SHUTTING_DOWN', 'the PostgreSQL store is closed');
+    const statement = typeof text === 'string' ? { text } : text;
+    this.#running += 1;
+    try {
+      for (let attempt = 1; ; attempt++) {
+        const client = await this.#acquire();
+        try {
+          const result = await client.query<R>({ ...statement, values: values ?? [] });
+          client.release();
+          return result;
+        } catch (error) {
+          client.release(isUnavailable(error) && error instanceof Error ? error : undefined);
+          if (!isRetryableConflict(error) || attempt >= TRANSACTION_ATTEMPTS_MAX) throw mapError(error, 'run the statement');
+          await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt)));
+        }
+      }
+    } finally {
+      this.#finished();
+    }
   }
 
   /**
-   * Runs `work` in a READ COMMITTED transaction on one pooled connection, retrying deadlocks and serialization
+   * Runs `work`, which only reads, on a pooled connection outside any transaction: each statement commits on its
+   * own, with its own snapshot, as in a READ COMMITTED transaction, without the round trips of BEGIN and COMMIT.
+   */
+  async reads<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new MxError('SHUTTING_DOWN', 'the PostgreSQL store is closed');
+    this.#running += 1;
+    try {
+      const client = await this.#acquire();
+      try {
+        const value = await work(client);
+        client.release();
+        return value;
+      } catch (error) {
+        client.release(isUnavailable(error) && error instanceof Error ? error : undefined);
+        throw mapError(error, 'read');
+      }
+    } finally {
+      this.#finished();
+    }
+  }
+
+  /**
+   * Runs `work` in the next group commit (see the module comment): in a savepoint of a transaction it may share
+   * with other units, or alone when nothing else waits. `work` must use only `ctx.client` and await nothing
+   * else, or it holds up the units behind it; it may run again after a deadlock or serialization failure.
+   * Effects registered with `afterCommit` run once, after the commit.
+   */
+  unit<T>(work: (ctx: TransactionContext) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(new MxError('SHUTTING_DOWN', 'the PostgreSQL store is closed'));
+    this.#running += 1;
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({
+        work,
+        attempt: 1,
+        queuedAt: Date.now(),
+        effects: [],
+        resolve: (value) => {
+          this.#finished();
+          resolve(value as T);
+        },
+        reject: (error) => {
+          this.#finished();
+          reject(error);
+        },
+      });
+      this.#schedule();
+    });
+  }
+
+  /**
+   * Runs `work` in a READ COMMITTED transaction of its own connection, retrying deadlocks and serialization
    * failures (see the module comment). Effects registered with `afterCommit` run once, after the commit.
    */
   async transaction<T>(work: (ctx: TransactionContext) => Promise<T>): Promise<T> {
@@ -208,19 +397,22 @@ export class PostgresDatabase {
           return await this.#attempt(work);
         } catch (error) {
           if (!isRetryableConflict(error) || attempt >= TRANSACTION_ATTEMPTS_MAX) throw mapError(error, 'complete the transaction');
-          const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
           this.#logger.debug({ attempt, code: sqlState(error) }, 'PostgreSQL transaction conflict; running it again');
-          await new Promise((resolve) => setTimeout(resolve, delay / 2 + Math.random() * (delay / 2)));
+          await new Promise((resolve) => setTimeout(resolve, backoffMs(attempt)));
         }
       }
     } finally {
-      this.#running -= 1;
-      if (this.#running === 0) for (const wake of this.#idle.splice(0)) wake();
+      this.#finished();
     }
   }
 
+  #finished(): void {
+    this.#running -= 1;
+    if (this.#running === 0) for (const wake of this.#idle.splice(0)) wake();
+  }
+
   async #attempt<T>(work: (ctx: TransactionContext) => Promise<T>): Promise<T> {
-    const client = await this.connect();
+    const client = await this.#acquire();
     const effects: Array<() => void> = [];
     let value: T;
     try {
@@ -238,6 +430,11 @@ export class PostgresDatabase {
       throw isMxError(cause) ? cause : new MxError('STORE_UNAVAILABLE', 'PostgreSQL did not confirm the commit; its outcome is unknown', { cause });
     }
     client.release();
+    this.#runEffects(effects);
+    return value;
+  }
+
+  #runEffects(effects: Array<() => void>): void {
     for (const effect of effects) {
       try {
         effect();
@@ -245,7 +442,6 @@ export class PostgresDatabase {
         this.#logger.error({ err: error }, 'after-commit effect failed');
       }
     }
-    return value;
   }
 
   async #rollback(client: pg.PoolClient): Promise<void> {
@@ -258,7 +454,155 @@ export class PostgresDatabase {
     }
   }
 
-  /** Stops taking transactions, waits for the running ones, and closes the pool. */
+  #schedule(): void {
+    if (this.#pending.length > 0) this.#watchWaits();
+    if (this.#scheduled || this.#pending.length === 0 || this.#batches >= this.#batchesMax) return;
+    this.#scheduled = true;
+    // setImmediate runs after the poll phase: every request and message read in this loop turn is waiting by then.
+    setImmediate(() => {
+      this.#scheduled = false;
+      // One batch per waiting unit while connections are free: a unit waits behind others only when none is.
+      // Each batch starts with the oldest waiting unit and takes the next oldest whenever it is ready for one.
+      while (this.#pending.length > 0 && this.#batches < this.#batchesMax) {
+        const first = this.#pending.shift()!;
+        this.#batches += 1;
+        void this.#runBatch(first).finally(() => {
+          this.#batches -= 1;
+          this.#schedule();
+        });
+      }
+    });
+  }
+
+  /**
+   * While units wait for a batch, rejects those that have waited longer than `connectTimeoutMs` with
+   * STORE_UNAVAILABLE (every batch is stuck: lock waits, an unresponsive server), as the pool does for a caller
+   * that waits for a connection. A unit that gets a batch in time runs however long it waited.
+   */
+  #watchWaits(): void {
+    if (this.#waitTimer !== null) return;
+    const limitMs = this.#options.connectTimeoutMs;
+    this.#waitTimer = setTimeout(() => {
+      this.#waitTimer = null;
+      const now = Date.now();
+      const late = this.#pending.filter((unit) => now - unit.queuedAt > limitMs);
+      if (late.length > 0) {
+        this.#pending = this.#pending.filter((unit) => now - unit.queuedAt <= limitMs);
+        const error = new MxError('STORE_UNAVAILABLE', `waited more than ${limitMs} ms for a PostgreSQL transaction`);
+        for (const unit of late) unit.reject(error);
+      }
+      if (this.#pending.length > 0) this.#watchWaits();
+    }, Math.max(10, Math.min(1000, limitMs / 4)));
+    this.#waitTimer.unref();
+  }
+
+  /** Requeues a unit that met a deadlock or serialization failure, after a backoff; false when it may not run again. */
+  #retryLater(unit: Unit, error: unknown): boolean {
+    if (!isRetryableConflict(error) || unit.attempt >= TRANSACTION_ATTEMPTS_MAX) return false;
+    this.#logger.debug({ attempt: unit.attempt, code: sqlState(error) }, 'PostgreSQL conflict in a unit of a group commit; running it again');
+    const delay = backoffMs(unit.attempt);
+    unit.attempt += 1;
+    unit.effects.length = 0;
+    setTimeout(() => {
+      unit.queuedAt = Date.now();
+      this.#pending.push(unit);
+      this.#schedule();
+    }, delay);
+    return true;
+  }
+
+  /**
+   * One group commit on one connection: `first`, then the oldest waiting unit each time the previous one is done,
+   * while the batch is within its bounds (so the units of every batch are served in the order they came, and a
+   * unit never waits for a batch that took it but is busy with others); then one COMMIT for all of them.
+   * A unit runs in a savepoint when it may share the transaction; the first unit of a transaction runs without
+   * one when no other unit waits (a quiet process pays no savepoint), and a unit after it opens the first.
+   */
+  async #runBatch(first: Unit): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#acquire();
+    } catch (error) {
+      first.reject(error);
+      return;
+    }
+    const started = Date.now();
+    const done: Array<{ unit: Unit; value: unknown }> = [];
+    let unit: Unit | undefined = first;
+    let taken = 1;
+    // Whether a transaction is open, and the state of savepoint SAVEPOINT in it: absent, established and empty
+    // (just made, or just rolled back to), or holding the work of a unit that succeeded.
+    let open = false;
+    let savepoint: 'none' | 'fresh' | 'used' = 'none';
+    try {
+      while (unit !== undefined) {
+        const current: Unit = unit;
+        if (!open) {
+          const share = this.#pending.length > 0;
+          await client.query(share ? `BEGIN; SAVEPOINT ${SAVEPOINT}` : 'BEGIN');
+          open = true;
+          savepoint = share ? 'fresh' : 'none';
+        } else if (savepoint !== 'fresh') {
+          await client.query(savepoint === 'used' ? `RELEASE SAVEPOINT ${SAVEPOINT}; SAVEPOINT ${SAVEPOINT}` : `SAVEPOINT ${SAVEPOINT}`);
+          savepoint = 'fresh';
+        }
+        const guarded = savepoint === 'fresh';
+        if (guarded) savepoint = 'used';
+        try {
+          const value = await current.work({ client, afterCommit: (effect) => current.effects.push(effect) });
+          done.push({ unit: current, value });
+        } catch (error) {
+          current.effects.length = 0;
+          // Throws when the connection is gone: the catch below fails the whole batch, this unit included.
+          if (guarded) {
+            await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+            savepoint = 'fresh';
+          } else {
+            // The first unit of its transaction, alone in it: the transaction goes, and the next unit opens another.
+            await client.query('ROLLBACK');
+            open = false;
+            savepoint = 'none';
+          }
+          this.#stats.rolledBack += 1;
+          if (!this.#retryLater(current, error)) current.reject(mapError(error, 'complete the transaction'));
+        }
+        unit = taken < this.#unitsMax && Date.now() - started < this.#options.commitBatchMs ? this.#pending.shift() : undefined;
+        if (unit !== undefined) taken += 1;
+      }
+    } catch (cause) {
+      client.release(cause instanceof Error ? cause : true);
+      const error = isMxError(cause) ? cause : new MxError('STORE_UNAVAILABLE', 'the PostgreSQL connection failed during a group commit; none of it committed', { cause });
+      this.#logger.warn({ err: cause, units: taken }, 'group commit failed; every unit of the batch is rolled back');
+      for (const { unit: failed } of done) failed.reject(error);
+      unit?.reject(error);
+      return;
+    }
+    if (done.length === 0) {
+      if (open) await this.#rollback(client);
+      else client.release();
+      return;
+    }
+    try {
+      await client.query('COMMIT');
+    } catch (cause) {
+      // The commit may or may not have happened: never run the units again, let the callers decide.
+      client.release(cause instanceof Error ? cause : true);
+      const error = new MxError('STORE_UNAVAILABLE', 'PostgreSQL did not confirm the commit; its outcome is unknown', { cause });
+      for (const { unit: committed } of done) committed.reject(error);
+      return;
+    }
+    client.release();
+    const tookMs = Date.now() - started;
+    if (tookMs >= SLOW_BATCH_MS) this.#logger.warn({ tookMs, units: taken, committed: done.length }, 'a PostgreSQL group commit was slow (lock waits or an overloaded server)');
+    this.#stats.commits += 1;
+    this.#stats.units += done.length;
+    for (const { unit: committed, value } of done) {
+      this.#runEffects(committed.effects);
+      committed.resolve(value);
+    }
+  }
+
+  /** Stops taking transactions, waits for the running ones (and the units waiting for a batch), and closes the pool. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

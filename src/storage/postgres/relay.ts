@@ -2,13 +2,19 @@
  * The outbox relay: moves committed outbox rows (written by PostgresStore's `tx.queues.send`) to the queue engine,
  * in order per queue, and deletes them once the queue engine has accepted them.
  *
- * One pass (`relayOnce`), in one PostgreSQL transaction:
- *  1. pick up to `queuesPerPassMax` queues whose oldest row is due (not waiting for a retry), oldest first;
+ * One pass (`relayOnce`):
+ *  1. pick up to `queuesPerPassMax` queues whose oldest row is due (not waiting for a retry) and that no other
+ *     relay is working on, oldest first, in one statement outside any transaction; when there are none the pass
+ *     ends there (one round trip: several relays are woken by every commit, and most of their passes find the
+ *     work taken);
+ *  then in one PostgreSQL transaction:
  *  2. take each queue's transaction-level advisory lock with pg_try_advisory_xact_lock, skipping queues another
- *     relay holds (several relays share the work; one queue is only ever relayed by one of them at a time);
- *  3. read up to `batchMax` rows of the locked queues in id order (FOR UPDATE);
+ *     relay holds (several relays share the work; one queue is only ever relayed by one of them at a time), and
+ *  3. read up to `batchMax` rows of each locked queue in id order (FOR UPDATE), in the same statement as 2: every
+ *     queue gets its own share, so a backlog in one queue (say, thousands of rows after a queue-engine outage)
+ *     never starves the others;
  *  4. per queue, in id order, `sendBatch` chunks of at most 10 with dedupId = the row's dedup id or
- *     `outbox:<row id>`; a queue stops at its first failed entry;
+ *     `outbox:<row id>` (dedup scope 'retry'); a queue stops at its first failed entry;
  *  5. delete the rows the queue engine accepted, push the failed ones back with a doubling backoff, COMMIT.
  *
  * Why advisory locks rather than `FOR UPDATE SKIP LOCKED` over rows alone: skipping locked rows would let a
@@ -36,13 +42,14 @@ import type { QueueService, SendInput } from '../../ports/queues.js';
 import { QUEUE_LIMITS } from '../../ports/queues.js';
 import { isMxError } from '../../errors.js';
 import type { PostgresDatabase } from './database.js';
+import { query } from './session.js';
 import { OUTBOX_CHANNEL } from './store.js';
 
 export interface OutboxRelayOptions {
   database: PostgresDatabase;
   queues: QueueService;
   logger: Logger;
-  /** Most rows one pass moves (1..1000, default 100). */
+  /** Most rows one pass moves per queue (1..1000, default 100). */
   batchMax?: number;
   /** Most queues one pass locks (1..100, default 16). */
   queuesPerPassMax?: number;
@@ -91,6 +98,9 @@ interface Failure {
   message: string;
 }
 
+/** Longest retry delay of a row that failed because the queue engine was unreachable. */
+const OUTAGE_RETRY_MAX_MS = 1000;
+
 /** Advisory lock class of relayed queues (the second key is the hash of "<schema>.<queue>"). */
 export const RELAY_LOCK_CLASS = 0x6d78_6702;
 
@@ -131,24 +141,31 @@ export class OutboxRelay {
     this.#retryMaxMs = bounded('retryMaxMs', options.retryMaxMs, this.#retryBaseMs, 3_600_000, 60_000);
     this.#listen = options.listen ?? true;
     const outbox = this.#db.name('outbox');
-    this.#sql = {
-      // Queues whose oldest row is due, oldest first. Walks the primary key and stops after enough queues.
-      heads: `SELECT o.queue FROM ${outbox} o
-        WHERE o.next_attempt_at <= clock_timestamp() AND NOT EXISTS (SELECT 1 FROM ${outbox} e WHERE e.queue = o.queue AND e.id < o.id)
-        ORDER BY o.id LIMIT $1`,
-      lock: `SELECT q.queue FROM unnest($1::text[]) WITH ORDINALITY AS q(queue, ord)
-        WHERE pg_try_advisory_xact_lock($2::int, hashtext($3 || '.' || q.queue)) ORDER BY q.ord`,
-      rows: `SELECT id, queue, body, group_id, dedup_id, attributes, attempts, next_attempt_at <= clock_timestamp() AS due,
-          CASE WHEN delay_s IS NULL THEN NULL
-            ELSE GREATEST(0, delay_s - floor(extract(epoch FROM clock_timestamp() - created_at)))::int END AS delay_s
-        FROM ${outbox} WHERE queue = ANY($1::text[]) ORDER BY id LIMIT $2 FOR UPDATE`,
+    this.#sql = this.#db.statements({
+      // Queues whose oldest row is due, oldest first, leaving out those another relay is working on: run outside a
+      // transaction, the lock is tried and let go at the end of the statement (a hint, taken again in the pass).
+      heads: `SELECT h.queue FROM (SELECT o.queue FROM ${outbox} o
+          WHERE o.next_attempt_at <= clock_timestamp() AND NOT EXISTS (SELECT 1 FROM ${outbox} e WHERE e.queue = o.queue AND e.id < o.id)
+          ORDER BY o.id LIMIT $1) h
+        WHERE pg_try_advisory_xact_lock($2::int, hashtext($3 || '.' || h.queue))`,
+      // Takes the advisory lock of each queue it can (skipping those another relay holds) and reads the first rows
+      // of each locked queue (index outbox_queue), each queue its own LIMIT. The CTE calls a volatile function,
+      // so PostgreSQL runs it once, in full, before the rows are read.
+      lockedRows: `WITH locked AS (
+          SELECT q.queue FROM unnest($1::text[]) AS q(queue) WHERE pg_try_advisory_xact_lock($2::int, hashtext($3 || '.' || q.queue)))
+        SELECT r.* FROM locked q CROSS JOIN LATERAL (
+          SELECT id, queue, body, group_id, dedup_id, attributes, attempts, next_attempt_at <= clock_timestamp() AS due,
+            CASE WHEN delay_s IS NULL THEN NULL
+              ELSE GREATEST(0, delay_s - floor(extract(epoch FROM clock_timestamp() - created_at)))::int END AS delay_s
+          FROM ${outbox} o WHERE o.queue = q.queue ORDER BY o.id LIMIT $4 FOR UPDATE) r
+        ORDER BY r.id`,
       delete: `DELETE FROM ${outbox} WHERE id = ANY($1::bigint[])`,
       retry: `UPDATE ${outbox} o SET attempts = o.attempts + 1, last_error = f.error,
           next_attempt_at = clock_timestamp() + f.delay_ms * interval '1 millisecond'
         FROM unnest($1::bigint[], $2::int[], $3::text[]) AS f(id, delay_ms, error) WHERE o.id = f.id`,
       metrics: `SELECT count(*) AS pending, count(*) FILTER (WHERE attempts > 0) AS retrying,
           COALESCE(floor(extract(epoch FROM clock_timestamp() - min(created_at))), 0)::bigint AS oldest_age_s FROM ${outbox}`,
-    };
+    });
   }
 
   /** Totals since this relay was made (passes, rows sent, row failures). */
@@ -183,13 +200,15 @@ export class OutboxRelay {
 
   /** One pass (see the module comment). Throws STORE_UNAVAILABLE when the database cannot be reached. */
   async relayOnce(): Promise<RelayPass> {
+    // The queues with due rows, read outside any transaction: an idle pass (most passes of a relay that several
+    // processes run, all woken by the same notification) costs one round trip and no transaction.
+    const heads = (await this.#db.query<{ queue: string }>(this.#sql.heads, [this.#queuesMax, RELAY_LOCK_CLASS, this.#db.schema])).rows.map((r) => r.queue);
+    this.#totals.passes += 1;
+    if (heads.length === 0) return { sent: 0, failed: 0, more: false };
     const nothing = { sent: 0, failed: 0, more: false, failures: [] as Failure[] };
     const pass = await this.#db.transaction(async ({ client }) => {
-      const heads = (await client.query<{ queue: string }>(this.#sql.heads, [this.#queuesMax])).rows.map((r) => r.queue);
-      if (heads.length === 0) return nothing;
-      const locked = (await client.query<{ queue: string }>(this.#sql.lock, [heads, RELAY_LOCK_CLASS, this.#db.schema])).rows.map((r) => r.queue);
-      if (locked.length === 0) return nothing;
-      const rows = (await client.query<OutboxRow>(this.#sql.rows, [locked, this.#batchMax])).rows;
+      const rows = (await query<OutboxRow>(client, this.#sql.lockedRows, [heads, RELAY_LOCK_CLASS, this.#db.schema, this.#batchMax])).rows;
+      if (rows.length === 0) return nothing;
       const byQueue = new Map<string, OutboxRow[]>();
       for (const row of rows) {
         const list = byQueue.get(row.queue);
@@ -199,17 +218,18 @@ export class OutboxRelay {
       const results = await Promise.all([...byQueue].map(([queue, queueRows]) => this.#sendQueue(queue, queueRows)));
       const sent = results.flatMap((r) => r.sent);
       const failures = results.flatMap((r) => r.failures);
-      if (sent.length > 0) await client.query(this.#sql.delete, [sent]);
+      if (sent.length > 0) await query(client, this.#sql.delete, [sent]);
       if (failures.length > 0) {
-        await client.query(this.#sql.retry, [
+        await query(client, this.#sql.retry, [
           failures.map((f) => f.row.id),
-          failures.map((f) => this.#retryDelayMs(f.row.attempts + 1)),
+          failures.map((f) => this.#retryDelayMs(f.row.attempts + 1, f.code)),
           failures.map((f) => `${f.code}: ${f.message}`.slice(0, 1000)),
         ]);
       }
-      return { sent: sent.length, failed: failures.length, more: rows.length >= this.#batchMax, failures };
+      // Another pass at once when a queue filled its share and all of it went through (a failing queue waits).
+      const more = results.some((r) => r.full && r.failures.length === 0);
+      return { sent: sent.length, failed: failures.length, more, failures };
     });
-    this.#totals.passes += 1;
     this.#totals.sent += pass.sent;
     this.#totals.failed += pass.failed;
     // Logged after the commit, so a retry that is logged is one that is recorded.
@@ -222,13 +242,16 @@ export class OutboxRelay {
     return { sent: pass.sent, failed: pass.failed, more: pass.more };
   }
 
-  async #sendQueue(queue: string, rows: OutboxRow[]): Promise<{ sent: number[]; failures: Failure[] }> {
+  /** Sends one queue's rows in order, in chunks; `full` when the queue had a whole share (more may wait). */
+  async #sendQueue(queue: string, rows: OutboxRow[]): Promise<{ sent: number[]; failures: Failure[]; full: boolean }> {
     const sent: number[] = [];
     const failures: Failure[] = [];
     for (let start = 0; start < rows.length; start += QUEUE_LIMITS.batchEntriesMax) {
       const chunk = rows.slice(start, start + QUEUE_LIMITS.batchEntriesMax);
       const entries = chunk.map((row): SendInput => {
-        const entry: SendInput = { body: row.body, dedupId: row.dedup_id ?? `outbox:${row.id}` };
+        // The relay reads nothing of an answer but its success: the dedup id only has to stop a resent batch (or a
+        // stage that ran twice) from enqueuing a message twice, which lets the engine skip its own dedup records.
+        const entry: SendInput = { body: row.body, dedupId: row.dedup_id ?? `outbox:${row.id}`, dedupScope: 'retry' };
         if (row.group_id !== null) entry.groupId = row.group_id;
         if (row.delay_s !== null) entry.delayS = row.delay_s;
         if (row.attributes !== null) entry.attributes = row.attributes;
@@ -248,11 +271,17 @@ export class OutboxRelay {
       }
       if (failures.length > 0) break; // the rest of the queue waits behind the failed row
     }
-    return { sent, failures };
+    return { sent, failures, full: rows.length >= this.#batchMax };
   }
 
-  #retryDelayMs(attempt: number): number {
-    const delay = Math.min(this.#retryMaxMs, this.#retryBaseMs * 2 ** Math.min(attempt - 1, 30));
+  /**
+   * The delay before the next attempt. An outage of the queue engine (STORE_UNAVAILABLE) is not the row's fault:
+   * its delay stays short, so that the backlog moves within a second of the engine's return rather than after
+   * a backoff grown through the whole outage (each pass in an outage already waits out a request timeout).
+   */
+  #retryDelayMs(attempt: number, code?: string): number {
+    const cap = code === 'STORE_UNAVAILABLE' ? Math.min(this.#retryMaxMs, OUTAGE_RETRY_MAX_MS) : this.#retryMaxMs;
+    const delay = Math.min(cap, this.#retryBaseMs * 2 ** Math.min(attempt - 1, 30));
     return Math.round(delay / 2 + Math.random() * (delay / 2));
   }
 

@@ -9,6 +9,7 @@
  *   open ──statement fails──► failed (every later call and the commit reject with the first error)
  */
 import type pg from 'pg';
+import type { Statement } from './database.js';
 
 export class Session {
   readonly #client: pg.PoolClient;
@@ -39,4 +40,9 @@ export class Session {
     await this.#tail;
     if (this.#failure) throw this.#failure.error;
   }
+}
+
+/** Runs a statement with its values (named statements are parsed once per connection). */
+export function query<R extends pg.QueryResultRow = pg.QueryResultRow>(client: pg.ClientBase, statement: Statement, values: unknown[]): Promise<pg.QueryResult<R>> {
+  return client.query<R>({ ...statement, values });
 }

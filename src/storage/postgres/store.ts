@@ -1,33 +1,56 @@
 /**
  * The distributed store: the Store port on PostgreSQL.
  *
- * `transaction(work)` runs `work` in one PostgreSQL transaction (see database.ts for isolation and retries).
- * `tx.queues` is a transactional outbox: `send` inserts a row into the `outbox` table of the same transaction
- * and signals `pg_notify('mxgate_outbox', <schema>)`, which PostgreSQL delivers only at commit. The OutboxRelay
- * (relay.ts) then moves committed rows to the queue engine. So a state change and the messages that announce it
- * commit together or not at all, with no dual write.
+ * `transaction(work)` runs `work` as one unit of a group commit: in its own savepoint of a PostgreSQL transaction
+ * that transactions issued at about the same time share, so that it commits with them or rolls back alone (see
+ * database.ts for isolation, retries and the bounds of a batch).
+ * `tx.queues` is a transactional outbox: `send` checks the message and keeps it with the transaction; once `work`
+ * has ended, the transaction's messages are inserted into the `outbox` table in one statement, in the order they
+ * were sent, with one `pg_notify('mxgate_outbox', <schema>)`, which PostgreSQL delivers only at commit (once per
+ * commit: identical notifications of one transaction are folded; those of a unit rolled back to its savepoint
+ * are dropped). One round trip per transaction instead of one per message; a transaction that throws, or whose
+ * statements fail, writes none of them. The OutboxRelay (relay.ts) then moves committed rows to the queue
+ * engine. So a state change and the messages that announce it commit together or not at all, with no dual write.
  *
- * What `send` answers: `messageId` is a fresh id kept with the row (an attribute of nothing downstream: the queue
- * engine assigns its own message id on relay), `sequenceNumber` is the outbox row's id (increasing in commit-free
- * insert order within this database, not the queue's sequence: the queue engine assigns the real one on relay),
- * and `duplicate` is always false (deduplication happens in the queue engine, which receives the caller's
- * dedup id, or `outbox:<row id>` when there is none). A send is checked against everything that does not depend
+ * What `send` answers, at once: `messageId` is a fresh id kept with the row (an attribute of nothing downstream:
+ * the queue engine assigns its own message id on relay), `sequenceNumber` is a number this process gives its
+ * sends in increasing order (not the queue's sequence, which the queue engine assigns on relay, nor the outbox
+ * row's id, which is known only when the row is written after `work`), and `duplicate` is always false
+ * (deduplication happens in the queue engine, which receives the caller's dedup id, or `outbox:<row id>` when
+ * there is none). A send is checked against everything that does not depend
  * on the queue's attributes (name, body, attributes, ids, delay bounds); what depends on them (queue existence,
  * FIFO group ids, size limit) is checked by the queue engine on relay, where a failure is retried, never dropped.
  */
+import type pg from 'pg';
 import type { Logger } from '../../log.js';
 import type { Clock } from '../../ports/clock.js';
 import type { IdGenerator } from '../../ports/ids.js';
 import { QUEUE_LIMITS, type QueueWriter, type SendResult } from '../../ports/queues.js';
-import type { KvRecord, KvTx, Store, Tx } from '../../ports/store.js';
+import type { KvRecord, KvTx, ReadTx, Store, Tx } from '../../ports/store.js';
 import { MxError } from '../../errors.js';
 import { checkMessage, checkQueueName } from '../../queues/rules.js';
-import type { PostgresDatabase } from './database.js';
-import { Session } from './session.js';
+import type { PostgresDatabase, Statement } from './database.js';
+import { query, Session } from './session.js';
 import { PostgresTransactions } from './transactions.js';
 
 /** The channel a commit with outbox rows notifies; the payload is the store's schema. */
 export const OUTBOX_CHANNEL = 'mxgate_outbox';
+
+/** Most messages one store transaction sends (each is kept in memory until the transaction's work ends). */
+export const OUTBOX_SENDS_MAX = 10_000;
+/** Most outbox rows written by one statement (a transaction with more takes several). */
+const OUTBOX_ROWS_PER_STATEMENT = 1_000;
+
+/** A message sent in a store transaction, waiting for the end of its work to be written to the outbox. */
+interface OutboxRow {
+  queue: string;
+  messageId: string;
+  body: string;
+  groupId: string | null;
+  dedupId: string | null;
+  delayS: number | null;
+  attributes: string | null;
+}
 
 const NAMESPACE_MAX = 64;
 const KEY_MAX = 512;
@@ -58,12 +81,29 @@ export interface PostgresStoreOptions {
   logger: Logger;
 }
 
+/**
+ * Runs `work` on a session and waits for the calls it started without awaiting them, whichever way it ends, so
+ * that none runs on after its transaction or read; their failure counts when `work` itself succeeded.
+ */
+async function settled<T>(session: Session, work: () => Promise<T>): Promise<T> {
+  let value: T;
+  try {
+    value = await work();
+  } finally {
+    await session.settle().catch(() => undefined);
+  }
+  await session.settle();
+  return value;
+}
+
 export class PostgresStore implements Store {
   readonly #db: PostgresDatabase;
   readonly #clock: Clock;
   readonly #ids: IdGenerator;
   readonly #transactions: PostgresTransactions;
   readonly #sql;
+  /** The last sequence number a send of this store answered. */
+  #sequence = 0n;
 
   constructor(options: PostgresStoreOptions) {
     this.#db = options.database;
@@ -73,7 +113,7 @@ export class PostgresStore implements Store {
     const kv = this.#db.name('kv');
     const upsert = `INSERT INTO ${kv} AS r (namespace, key, value, version, expires_at) VALUES ($1, $2, $3, 1, $4)
       ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, version = r.version + 1, expires_at = excluded.expires_at`;
-    this.#sql = {
+    this.#sql = this.#db.statements({
       get: `SELECT value, version, expires_at FROM ${kv} WHERE namespace = $1 AND key = $2`,
       // Absent or expired: written (an expired record's version keeps growing, as in every engine).
       insert: `${upsert} WHERE r.expires_at IS NOT NULL AND r.expires_at <= $5 RETURNING version`,
@@ -84,31 +124,42 @@ export class PostgresStore implements Store {
       sweep: `DELETE FROM ${kv} r USING (
           SELECT namespace, key FROM ${kv} WHERE expires_at IS NOT NULL AND expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED) s
         WHERE r.namespace = s.namespace AND r.key = s.key AND r.expires_at <= $1`,
+      // The rows of a transaction, in send order (ids are drawn in the order of the sorted rows).
       send: `WITH o AS (
           INSERT INTO ${this.#db.name('outbox')} (queue, message_id, body, group_id, dedup_id, delay_s, attributes)
-          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id)
-        SELECT o.id, pg_notify('${OUTBOX_CHANNEL}', $8) FROM o`,
-    };
+          SELECT r.queue, r.message_id, r.body, r.group_id, r.dedup_id, r.delay_s, r.attributes::jsonb
+          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[])
+            WITH ORDINALITY AS r(queue, message_id, body, group_id, dedup_id, delay_s, attributes, n)
+          ORDER BY r.n
+          RETURNING 1)
+        SELECT count(*)::int AS written, pg_notify('${OUTBOX_CHANNEL}', $8) FROM o`,
+    });
   }
 
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.#db.transaction(async (ctx) => {
+    return this.#db.unit(async (ctx) => {
       const session = new Session(ctx.client);
+      const outbox: OutboxRow[] = [];
       const tx: Tx = {
         kv: this.#kv(session),
-        queues: this.#outbox(session),
+        queues: this.#outbox(outbox),
         transactions: this.#transactions.tx(session),
         afterCommit: (effect) => ctx.afterCommit(effect),
       };
-      let value: T;
-      try {
-        value = await work(tx);
-      } finally {
-        // Calls `work` started without awaiting finish before the transaction ends, whichever way it ends.
-        await session.settle().catch(() => undefined);
+      const value = await settled(session, () => work(tx));
+      for (let start = 0; start < outbox.length; start += OUTBOX_ROWS_PER_STATEMENT) {
+        await this.#writeOutbox(ctx.client, outbox.slice(start, start + OUTBOX_ROWS_PER_STATEMENT));
       }
-      await session.settle();
       return value;
+    });
+  }
+
+  /** Reads outside any transaction (see Store.read), one statement at a time. */
+  read<T>(work: (tx: ReadTx) => Promise<T>): Promise<T> {
+    return this.#db.reads(async (client) => {
+      const session = new Session(client);
+      const tx: ReadTx = { kv: this.#kv(session), transactions: this.#transactions.tx(session) };
+      return settled(session, () => work(tx));
     });
   }
 
@@ -128,14 +179,14 @@ export class PostgresStore implements Store {
       get: (namespace, key) => {
         checkKey(namespace, key);
         return session.run(async (client) => {
-          const row = (await client.query<{ value: string; version: number; expires_at: number | null }>(s.get, [namespace, key])).rows[0];
+          const row = (await query<{ value: string; version: number; expires_at: number | null }>(client, s.get, [namespace, key])).rows[0];
           if (!row || (row.expires_at !== null && row.expires_at <= this.#clock.now())) return null;
           return { value: row.value, version: row.version, expiresAt: row.expires_at } satisfies KvRecord;
         });
       },
       insert: (namespace, key, value, options) => {
         checkKey(namespace, key);
-        return session.run(async (client) => (await client.query(s.insert, [namespace, key, value, expiry(options?.ttlMs), this.#clock.now()])).rowCount === 1);
+        return session.run(async (client) => (await query(client, s.insert, [namespace, key, value, expiry(options?.ttlMs), this.#clock.now()])).rowCount === 1);
       },
       put: (namespace, key, value, options) => {
         checkKey(namespace, key);
@@ -143,50 +194,67 @@ export class PostgresStore implements Store {
         const expiresAt = expiry(options?.ttlMs);
         const now = this.#clock.now();
         // Each case is one statement, so the comparison and the write happen under the same row lock.
-        const [text, values] =
+        const [text, values]: [Statement, unknown[]] =
           expect === undefined
             ? [s.upsert, [namespace, key, value, expiresAt]]
             : expect === 0
               ? [s.insert, [namespace, key, value, expiresAt, now]]
               : [s.update, [namespace, key, value, expiresAt, expect, now]];
         return session.run(async (client) => {
-          const row = (await client.query<{ version: number }>(text, values)).rows[0];
+          const row = (await query<{ version: number }>(client, text, values)).rows[0];
           return row ? row.version : null;
         });
       },
       delete: (namespace, key) => {
         checkKey(namespace, key);
         return session.run(async (client) => {
-          const row = (await client.query<{ expires_at: number | null }>(s.delete, [namespace, key])).rows[0];
+          const row = (await query<{ expires_at: number | null }>(client, s.delete, [namespace, key])).rows[0];
           return row !== undefined && (row.expires_at === null || row.expires_at > this.#clock.now());
         });
       },
     };
   }
 
-  #outbox(session: Session): QueueWriter {
+  #outbox(rows: OutboxRow[]): QueueWriter {
     return {
       send: (queue, input): Promise<SendResult> => {
         checkQueueName(queue);
         const checked = checkMessage(ANY_QUEUE, input);
-        const dedupId = input.dedupId ?? null;
+        if (rows.length >= OUTBOX_SENDS_MAX) throw new Error(`assertion failed: a store transaction sends at most ${OUTBOX_SENDS_MAX} messages`);
         const messageId = this.#ids.uuid();
-        return session.run(async (client) => {
-          const row = (await client.query<{ id: number }>(this.#sql.send, [
-            queue,
-            messageId,
-            checked.body,
-            checked.groupId,
-            dedupId,
-            // Null: the queue's own delay applies (and FIFO queues refuse any per-message delay).
-            input.delayS === undefined || input.delayS === null ? null : checked.delayS,
-            checked.attributes === null ? null : JSON.stringify(checked.attributes),
-            this.#db.schema,
-          ])).rows[0];
-          if (!row) throw new Error('assertion failed: the outbox insert returns its row');
-          return { messageId, sequenceNumber: String(row.id), duplicate: false };
+        rows.push({
+          queue,
+          messageId,
+          body: checked.body,
+          groupId: checked.groupId,
+          dedupId: input.dedupId ?? null,
+          // Null: the queue's own delay applies (and FIFO queues refuse any per-message delay).
+          delayS: input.delayS === undefined || input.delayS === null ? null : checked.delayS,
+          attributes: checked.attributes === null ? null : JSON.stringify(checked.attributes),
         });
+        return Promise.resolve({ messageId, sequenceNumber: this.#nextSequence(), duplicate: false });
       },
     };
+  }
+
+  /** Increasing within this process: the clock in microseconds, or one more than the last when that is not more. */
+  #nextSequence(): string {
+    const now = BigInt(Date.now()) * 1000n;
+    this.#sequence = now > this.#sequence ? now : this.#sequence + 1n;
+    return String(this.#sequence);
+  }
+
+  async #writeOutbox(client: pg.ClientBase, rows: OutboxRow[]): Promise<void> {
+    const written = (await query<{ written: number }>(client, this.#sql.send, [
+      rows.map((r) => r.queue),
+      rows.map((r) => r.messageId),
+      rows.map((r) => r.body),
+      rows.map((r) => r.groupId),
+      rows.map((r) => r.dedupId),
+      rows.map((r) => r.delayS),
+      rows.map((r) => r.attributes),
+      this.#db.schema,
+    ])).rows[0]?.written;
+    if (written !== rows.length) throw new Error(`assertion failed: the outbox insert wrote ${String(written)} of ${rows.length} rows`);
   }
 }

@@ -1,15 +1,20 @@
 /**
  * The transactions repository on PostgreSQL (see ports/transactions.ts), with the semantics of the SQLite engine:
- *  - status steps are compare-and-set: the row is locked (SELECT ... FOR UPDATE), the step checked with the
- *    domain's `canMove`, and applied with `UPDATE ... WHERE status = $from`; a refused step is recorded in the
- *    audit table and changes nothing else;
- *  - business keys are claimed with one `INSERT ... ON CONFLICT` under a savepoint: on a live conflict the
- *    savepoint is rolled back, so a claim takes all its keys or none (keys are inserted in a fixed order so two
- *    claims of overlapping keys queue instead of deadlocking);
+ *  - status steps are compare-and-set: the step is checked with the domain's `canMove`, then applied with its
+ *    history row and its payments in one statement, `UPDATE ... WHERE status = $from` (which waits for the row
+ *    lock and checks the committed row again); a refused step is recorded in the audit table, with the status
+ *    read under lock, and changes nothing else;
+ *  - business keys are claimed with one `INSERT ... ON CONFLICT`, which takes every key absent or expired and
+ *    none held live; when it did not take them all and another transaction holds one of the rest, a second
+ *    statement reads the holders and deletes the keys the first one took, so a claim takes all its keys or none
+ *    (a taken key that was expired is deleted rather than restored: an expired key and an absent one mean the
+ *    same to every reader). No savepoint, so a claim that wins costs one round trip and a losing one two. Keys are
+ *    inserted in a fixed order so two claims of overlapping keys queue instead of deadlocking;
  *  - listing pages by (created_at, id), newest first, with the same opaque cursor as SQLite;
  *  - overdue payments are read through the partial index on deadline_at.
  */
-import { canMove, isTerminal, type HistoryStatus, type PaymentStatus, type TransactionStatus } from '../../domain/status.js';
+import type pg from 'pg';
+import { canMove, isTerminal, type HistoryStatus } from '../../domain/status.js';
 import type {
   BusinessKey,
   HistoryEntry,
@@ -17,69 +22,15 @@ import type {
   MessageKind,
   NewTransaction,
   OriginalRefs,
-  PaymentRecord,
   StatusChange,
   StoredMessage,
   TransactionFilter,
   TransactionRecord,
   TransactionsTx,
 } from '../../ports/transactions.js';
-import { decodeCursor, encodeCursor } from '../sqlite/transactions.js';
-import type { PostgresDatabase } from './database.js';
-import type { Session } from './session.js';
-
-interface RawTransaction {
-  id: string;
-  client_id: string;
-  status: TransactionStatus;
-  reason_code: string | null;
-  reason_text: string | null;
-  message_type: string | null;
-  msg_id: string | null;
-  content_hash: string | null;
-  duplicate_of: string | null;
-  deadline_at: number | null;
-  group_key: string | null;
-  awaiting_downstream: boolean;
-  created_at: number;
-  updated_at: number;
-  received_at: number | null;
-  version: number;
-}
-
-interface RawPayment {
-  idx: number;
-  end_to_end_id: string | null;
-  tx_id: string | null;
-  uetr: string | null;
-  instr_id: string | null;
-  amount: string | null;
-  currency: string | null;
-  status: PaymentStatus;
-  reason_code: string | null;
-  reason_text: string | null;
-}
-
-function toRecord(r: RawTransaction): TransactionRecord {
-  return {
-    id: r.id,
-    clientId: r.client_id,
-    status: r.status,
-    reasonCode: r.reason_code,
-    reasonText: r.reason_text,
-    messageType: r.message_type,
-    msgId: r.msg_id,
-    contentHash: r.content_hash,
-    duplicateOf: r.duplicate_of,
-    deadlineAt: r.deadline_at,
-    groupKey: r.group_key,
-    awaitingDownstream: r.awaiting_downstream,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    receivedAt: r.received_at,
-    version: r.version,
-  };
-}
+import { decodeCursor, encodeCursor, toPaymentRecord, toTransactionRecord, type PaymentRow, type TransactionRow } from '../rows.js';
+import type { PostgresDatabase, Statement } from './database.js';
+import { query, type Session } from './session.js';
 
 const TRANSACTION_COLUMNS = `id, client_id, status, reason_code, reason_text, message_type, msg_id, content_hash, duplicate_of, deadline_at,
   group_key, awaiting_downstream, created_at, updated_at, received_at, version`;
@@ -119,7 +70,7 @@ export class PostgresTransactions {
       SELECT ${from}.id, p.idx, p.e2e, p.tx, p.uetr, p.instr, p.amount, p.currency, ${status}
       FROM ${from} CROSS JOIN unnest($${first}::int[], $${first + 1}::text[], $${first + 2}::text[], $${first + 3}::text[],
         $${first + 4}::text[], $${first + 5}::text[], $${first + 6}::text[]) AS p(idx, e2e, tx, uetr, instr, amount, currency)`;
-    this.#sql = {
+    this.#sql = database.statements({
       create: `WITH t AS (
           INSERT INTO ${t.transactions} (id, client_id, status, message_type, msg_id, content_hash, deadline_at, group_key,
             reason_code, reason_text, created_at, updated_at, version)
@@ -131,23 +82,56 @@ export class PostgresTransactions {
       payments: `SELECT idx, end_to_end_id, tx_id, uetr, instr_id, amount, currency, status, reason_code, reason_text
         FROM ${t.payments} WHERE transaction_id = $1 ORDER BY idx`,
       history: `SELECT status, reason_code, at FROM ${t.history} WHERE transaction_id = $1 ORDER BY seq`,
+      // The transaction, its payments (as JSON text: amounts stay strings) and one of its messages, in one round trip.
+      load: `SELECT ${TRANSACTION_COLUMNS.replace(/(\w+)/g, 't.$1')},
+          (SELECT json_agg(json_build_object('idx', p.idx, 'end_to_end_id', p.end_to_end_id, 'tx_id', p.tx_id, 'uetr', p.uetr,
+              'instr_id', p.instr_id, 'amount', p.amount, 'currency', p.currency, 'status', p.status, 'reason_code', p.reason_code,
+              'reason_text', p.reason_text) ORDER BY p.idx)::text
+            FROM ${t.payments} p WHERE p.transaction_id = t.id) AS payments_json,
+          m.message_type AS m_message_type, m.xml AS m_xml, m.created_at AS m_created_at
+        FROM ${t.transactions} t LEFT JOIN ${t.messages} m ON m.transaction_id = t.id AND m.kind = $2
+        WHERE t.id = $1`,
       claimKeys: `INSERT INTO ${t.keys} AS b (client_id, kind, value, transaction_id, content_hash, expires_at)
         SELECT $1, k.kind, k.value, $4, $5, $6 FROM unnest($2::text[], $3::text[]) AS k(kind, value) ORDER BY k.kind, k.value
         ON CONFLICT (client_id, kind, value) DO UPDATE SET transaction_id = excluded.transaction_id,
           content_hash = excluded.content_hash, expires_at = excluded.expires_at
         WHERE b.expires_at <= $7
         RETURNING kind, value`,
-      keyOwners: `SELECT kind, value, transaction_id, content_hash FROM ${t.keys}
-        WHERE client_id = $1 AND (kind, value) IN (SELECT * FROM unnest($2::text[], $3::text[]))`,
+      // The holders of the keys of a claim that did not take them all ($2, $3), and, when another transaction
+      // ($4) holds one of them, the deletion of the keys the claim took ($5, $6): all or none. The claim's own
+      // rows are visible to this statement; a holder's row is committed (the claim waited for it).
+      keyRelease: `WITH o AS (
+          SELECT kind, value, transaction_id, content_hash FROM ${t.keys}
+          WHERE client_id = $1 AND (kind, value) IN (SELECT * FROM unnest($2::text[], $3::text[]))),
+        d AS (DELETE FROM ${t.keys} b USING unnest($5::text[], $6::text[]) AS w(kind, value)
+          WHERE b.client_id = $1 AND b.kind = w.kind AND b.value = w.value AND b.transaction_id = $4
+            AND EXISTS (SELECT 1 FROM o WHERE o.transaction_id <> $4))
+        SELECT kind, value, transaction_id, content_hash FROM o`,
+      // The step (compare-and-set on the status, $9), its history row and the payments, in one round trip.
+      // Payments listed in the step ($11..$14) take their own status; then, unless $10 is false, every payment
+      // whose status (its own new one for a listed payment) is not final takes the step's, keeping its reasons
+      // if it had some. A deadline is set only when $6 is true, the awaiting flag only when $7 is not null.
       move: `WITH u AS (
-          UPDATE ${t.transactions} SET status = $2, reason_code = $3, reason_text = $4, deadline_at = $5, awaiting_downstream = $6,
-            updated_at = $7, version = version + 1 WHERE id = $1 AND status = $8 RETURNING id)
-        INSERT INTO ${t.history} (transaction_id, seq, status, reason_code, at) SELECT u.id, ${nextSeq('u.id')}, $2, $3, $7 FROM u`,
-      movePayments: `UPDATE ${t.payments} AS p SET status = c.status, reason_code = c.reason_code, reason_text = c.reason_text
-        FROM unnest($2::int[], $3::text[], $4::text[], $5::text[]) AS c(idx, status, reason_code, reason_text)
-        WHERE p.transaction_id = $1 AND p.idx = c.idx`,
-      movePaymentsAll: `UPDATE ${t.payments} SET status = $2, reason_code = COALESCE(reason_code, $3), reason_text = COALESCE(reason_text, $4)
-        WHERE transaction_id = $1 AND status NOT IN ('RJCT', 'CANC', 'ACSC')`,
+          UPDATE ${t.transactions} SET status = $2, reason_code = $3, reason_text = $4,
+            deadline_at = CASE WHEN $6::boolean THEN $5::bigint ELSE deadline_at END,
+            awaiting_downstream = COALESCE($7::boolean, awaiting_downstream),
+            updated_at = $8, version = version + 1 WHERE id = $1 AND status = $9 RETURNING id),
+        h AS (INSERT INTO ${t.history} (transaction_id, seq, status, reason_code, at) SELECT u.id, ${nextSeq('u.id')}, $2, $3, $8 FROM u),
+        x AS (
+          SELECT q.idx, c.idx IS NOT NULL AS listed,
+            CASE WHEN c.idx IS NULL THEN q.status ELSE c.status END AS status,
+            CASE WHEN c.idx IS NULL THEN q.reason_code ELSE c.reason_code END AS reason_code,
+            CASE WHEN c.idx IS NULL THEN q.reason_text ELSE c.reason_text END AS reason_text
+          FROM ${t.payments} q
+            LEFT JOIN unnest($11::int[], $12::text[], $13::text[], $14::text[]) AS c(idx, status, reason_code, reason_text) ON c.idx = q.idx
+          WHERE q.transaction_id = (SELECT id FROM u)),
+        y AS (SELECT x.*, $10::boolean AND x.status NOT IN ('RJCT', 'CANC', 'ACSC') AS step FROM x),
+        p AS (UPDATE ${t.payments} AS p SET
+            status = CASE WHEN y.step THEN $2 ELSE y.status END,
+            reason_code = CASE WHEN y.step THEN COALESCE(y.reason_code, $3) ELSE y.reason_code END,
+            reason_text = CASE WHEN y.step THEN COALESCE(y.reason_text, $4) ELSE y.reason_text END
+          FROM y WHERE (y.listed OR y.step) AND p.transaction_id = $1 AND p.idx = y.idx)
+        SELECT count(*)::int AS applied FROM u`,
       markForwarded: `UPDATE ${t.transactions} SET awaiting_downstream = TRUE, updated_at = $2, version = version + 1
         WHERE id = $1 AND status = 'ACSP'`,
       markDuplicate: `UPDATE ${t.transactions} SET duplicate_of = $2, updated_at = $3, version = version + 1 WHERE id = $1 AND status = 'ACCP'`,
@@ -174,18 +158,18 @@ export class PostgresTransactions {
       sweepKeys: `DELETE FROM ${t.keys} b USING (
           SELECT client_id, kind, value FROM ${t.keys} WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED) s
         WHERE b.client_id = s.client_id AND b.kind = s.kind AND b.value = s.value AND b.expires_at <= $1`,
-    };
+    });
   }
 
   /** The repository bound to one store transaction. */
   tx(session: Session): TransactionsTx {
     const s = this.#sql;
-    const one = <T>(text: string, values: unknown[]) =>
-      session.run(async (client) => ((await client.query(text, values)).rows[0] as T | undefined) ?? null);
-    const all = <T>(text: string, values: unknown[]) => session.run(async (client) => (await client.query(text, values)).rows as T[]);
-    const count = (text: string, values: unknown[]) => session.run(async (client) => (await client.query(text, values)).rowCount ?? 0);
-    const audit = (client: { query: (text: string, values: unknown[]) => Promise<unknown> }, id: string, kind: string, detail: Record<string, unknown>, at: number) =>
-      client.query(s.audit, [id, kind, JSON.stringify(detail), at]);
+    const one = <T>(statement: Statement, values: unknown[]) =>
+      session.run(async (client) => ((await query(client, statement, values)).rows[0] as T | undefined) ?? null);
+    const all = <T>(statement: Statement, values: unknown[]) => session.run(async (client) => (await query(client, statement, values)).rows as T[]);
+    const count = (statement: Statement, values: unknown[]) => session.run(async (client) => (await query(client, statement, values)).rowCount ?? 0);
+    const audit = (client: pg.ClientBase, id: string, kind: string, detail: Record<string, unknown>, at: number) =>
+      query(client, s.audit, [id, kind, JSON.stringify(detail), at]);
 
     return {
       create: async (t: NewTransaction) => {
@@ -195,24 +179,17 @@ export class PostgresTransactions {
         ]);
       },
       get: async (id) => {
-        const raw = await one<RawTransaction>(s.get, [id]);
-        return raw ? toRecord(raw) : null;
+        const raw = await one<TransactionRow>(s.get, [id]);
+        return raw ? toTransactionRecord(raw) : null;
       },
-      payments: async (id) =>
-        (await all<RawPayment>(s.payments, [id])).map(
-          (r): PaymentRecord => ({
-            index: r.idx,
-            endToEndId: r.end_to_end_id,
-            txId: r.tx_id,
-            uetr: r.uetr,
-            instrId: r.instr_id,
-            amount: r.amount,
-            currency: r.currency,
-            status: r.status,
-            reasonCode: r.reason_code,
-            reasonText: r.reason_text,
-          }),
-        ),
+      payments: async (id) => (await all<PaymentRow>(s.payments, [id])).map(toPaymentRecord),
+      load: async (id, kind) => {
+        const raw = await one<TransactionRow & { payments_json: string | null; m_message_type: string | null; m_xml: string | null; m_created_at: number | null }>(s.load, [id, kind]);
+        if (!raw) return null;
+        const payments = raw.payments_json === null ? [] : (JSON.parse(raw.payments_json) as PaymentRow[]).map(toPaymentRecord);
+        const message = raw.m_xml === null ? null : { kind, messageType: raw.m_message_type ?? '', xml: raw.m_xml, createdAt: raw.m_created_at ?? 0 };
+        return { transaction: toTransactionRecord(raw), payments, message };
+      },
       history: async (id) =>
         (await all<{ status: HistoryStatus; reason_code: string | null; at: number }>(s.history, [id])).map(
           (r): HistoryEntry => ({ status: r.status, reasonCode: r.reason_code, at: r.at }),
@@ -223,53 +200,52 @@ export class PostgresTransactions {
           if (unique.length === 0) return { ok: true };
           const kinds = unique.map((k) => k.kind);
           const values = unique.map((k) => k.value);
-          await client.query('SAVEPOINT claim_keys');
-          const claimed = await client.query<{ kind: string; value: string }>(s.claimKeys, [clientId, kinds, values, transactionId, contentHash, expiresAt, now]);
-          if (claimed.rowCount === unique.length) {
-            await client.query('RELEASE SAVEPOINT claim_keys');
-            return { ok: true };
-          }
-          const owners = await client.query<{ kind: string; value: string; transaction_id: string; content_hash: string | null }>(s.keyOwners, [clientId, kinds, values]);
+          const claimed = await query<{ kind: string; value: string }>(client, s.claimKeys, [clientId, kinds, values, transactionId, contentHash, expiresAt, now]);
+          if (claimed.rowCount === unique.length) return { ok: true };
+          const won = claimed.rows.map((r) => [r.kind, r.value] as const);
+          const owners = await query<{ kind: string; value: string; transaction_id: string; content_hash: string | null }>(client, s.keyRelease, [
+            clientId, kinds, values, transactionId, won.map(([kind]) => kind), won.map(([, value]) => value),
+          ]);
           const ownerOf = new Map(owners.rows.map((r) => [`${r.kind}\u0000${r.value}`, r]));
-          const won = new Set(claimed.rows.map((r) => `${r.kind}\u0000${r.value}`));
-          // The first key, in the caller's order, held live by another transaction.
+          const wonKeys = new Set(won.map(([kind, value]) => `${kind}\u0000${value}`));
+          // The first key, in the caller's order, held live by another transaction (the statement above deleted
+          // the keys this claim took exactly when there is one).
           const conflict = unique
             .map((key) => ({ key, owner: ownerOf.get(`${key.kind}\u0000${key.value}`) }))
-            .find(({ key, owner }) => !won.has(`${key.kind}\u0000${key.value}`) && owner !== undefined && owner.transaction_id !== transactionId);
-          if (!conflict?.owner) {
-            await client.query('RELEASE SAVEPOINT claim_keys');
-            return { ok: true };
-          }
-          await client.query('ROLLBACK TO SAVEPOINT claim_keys');
-          await client.query('RELEASE SAVEPOINT claim_keys');
+            .find(({ key, owner }) => !wonKeys.has(`${key.kind}\u0000${key.value}`) && owner !== undefined && owner.transaction_id !== transactionId);
+          if (!conflict?.owner) return { ok: true };
           const key: BusinessKey = conflict.key;
           return { ok: false, key, transactionId: conflict.owner.transaction_id, contentHash: conflict.owner.content_hash };
         }),
       move: (id, change: StatusChange) =>
         session.run(async (client) => {
-          const current = ((await client.query<RawTransaction>(s.lock, [id])).rows[0] as RawTransaction | undefined) ?? null;
-          if (!current || current.status !== change.from || !canMove(change.from, change.to)) {
+          const refuse = async () => {
+            // Read under lock, so that the audit names the status that refused the step.
+            const current = ((await query<TransactionRow>(client, s.lock, [id])).rows[0] as TransactionRow | undefined) ?? null;
             await audit(client, id, 'refused_step', { from: change.from, to: change.to, actual: current?.status ?? null, reason: change.reasonCode ?? null }, change.at);
             return false;
-          }
+          };
+          if (!canMove(change.from, change.to)) return refuse();
           const final = isTerminal(change.to);
-          const deadline = final ? null : change.deadlineAt === undefined ? current.deadline_at : change.deadlineAt;
-          const awaiting = final ? false : change.awaitingDownstream ?? current.awaiting_downstream;
-          const reasonCode = change.reasonCode ?? null;
-          const reasonText = change.reasonText ?? null;
-          const applied = await client.query(s.move, [id, change.to, reasonCode, reasonText, deadline, awaiting, change.at, change.from]);
-          if (applied.rowCount !== 1) return false;
           const payments = change.payments ?? [];
-          if (payments.length > 0) {
-            await client.query(s.movePayments, [
-              id,
-              payments.map((p) => p.index),
-              payments.map((p) => p.status),
-              payments.map((p) => p.reasonCode ?? null),
-              payments.map((p) => p.reasonText ?? null),
-            ]);
-          }
-          if (change.to !== 'PART') await client.query(s.movePaymentsAll, [id, change.to, reasonCode, reasonText]);
+          const applied = await query<{ applied: number }>(client, s.move, [
+            id,
+            change.to,
+            change.reasonCode ?? null,
+            change.reasonText ?? null,
+            final ? null : change.deadlineAt ?? null,
+            final || change.deadlineAt !== undefined,
+            final ? false : change.awaitingDownstream ?? null,
+            change.at,
+            change.from,
+            change.to !== 'PART',
+            payments.map((p) => p.index),
+            payments.map((p) => p.status),
+            payments.map((p) => p.reasonCode ?? null),
+            payments.map((p) => p.reasonText ?? null),
+          ]);
+          // Not in `from` (or absent): the compare-and-set changed nothing, and the refusal is recorded.
+          if (applied.rows[0]?.applied !== 1) return refuse();
           return true;
         }),
       markForwarded: async (id, at) => (await count(s.markForwarded, [id, at])) === 1,
@@ -331,7 +307,7 @@ export class PostgresTransactions {
     // Newest first; (created_at, id) is unique and indexed (ids in byte order), so pages never skip or repeat a row.
     const sql = `SELECT ${TRANSACTION_COLUMNS.replace(/(\w+)/g, 't.$1')} FROM ${t.transactions} t WHERE ${where.join(' AND ')}
       ORDER BY t.created_at DESC, t.id DESC LIMIT ${param(f.limit + 1)}`;
-    const rows = ((await client.query(sql, values)).rows as RawTransaction[]).map(toRecord);
+    const rows = ((await client.query(sql, values)).rows as TransactionRow[]).map(toTransactionRecord);
     const more = rows.length > f.limit;
     const items = more ? rows.slice(0, f.limit) : rows;
     const last = items.at(-1);

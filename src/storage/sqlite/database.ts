@@ -24,7 +24,11 @@
  *                                               └──────────────► rejected with the thrown error after COMMIT
  *
  * All access to the connection goes through `run`, so no reader ever sees uncommitted or not-yet-durable data
- * of another unit, and better-sqlite3's synchronous calls never interleave with an open batch.
+ * of another unit, and better-sqlite3's synchronous calls never interleave with an open batch. One exception,
+ * asked for per unit (`untilDurable: false`): the unit settles at its COMMIT. A workflow stage's receive uses
+ * it: the stage acts on what it received only through later units, whose commits follow in the WAL, so none of
+ * its effects can be durable before what it read; a crash that undoes the receive only makes the message
+ * visible again.
  */
 import { mkdirSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -60,8 +64,19 @@ export interface SqliteDatabaseOptions {
   durability?: 'pipelined' | 'full';
 }
 
+export interface RunOptions {
+  /**
+   * False: the unit settles as soon as its batch has committed, before the flush that makes it durable. Only
+   * for a unit whose result the caller acts on solely through later units of this database (their commits come
+   * after it in the WAL, so when they are durable it is too) and that loses nothing if a crash undoes it. Default
+   * true.
+   */
+  untilDurable?: boolean;
+}
+
 interface Unit {
   work: (ctx: UnitContext) => unknown;
+  early: boolean;
   effects: Array<() => void>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
@@ -154,11 +169,11 @@ export class SqliteDatabase {
    * Runs `work` in the next group commit and settles once that commit is durable.
    * `work` must touch only `ctx.db`, and must not await anything else (see the module comment).
    */
-  run<T>(work: (ctx: UnitContext) => T | Promise<T>): Promise<T> {
+  run<T>(work: (ctx: UnitContext) => T | Promise<T>, options?: RunOptions): Promise<T> {
     if (this.#broken) return Promise.reject(new MxError('STORE_UNAVAILABLE', 'the database failed to flush to storage; restart the process', { cause: this.#broken }));
     if (this.#closed) return Promise.reject(new MxError('SHUTTING_DOWN', 'the database is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ work, effects: [], resolve: resolve as (value: unknown) => void, reject });
+      this.#pending.push({ work, early: options?.untilDurable === false, effects: [], resolve: resolve as (value: unknown) => void, reject });
       this.#schedule();
     });
   }
@@ -248,8 +263,9 @@ export class SqliteDatabase {
     this.#flushStats.batches += 1;
     this.#flushStats.units += batch.length;
     const batchNo = ++this.#committed;
-    const settle = () => {
+    const settle = (early: boolean | null) => {
       batch.forEach((unit, index) => {
+        if (early !== null && unit.early !== early) return;
         const outcome = outcomes[index];
         assert(outcome, 'every unit has an outcome');
         if (!outcome.ok) {
@@ -268,11 +284,12 @@ export class SqliteDatabase {
     };
     if (this.#walPath === null) {
       this.#durable = batchNo;
-      settle();
+      settle(null);
       return;
     }
+    if (batch.some((unit) => unit.early)) settle(true);
     // The next batch runs while this one's flush is on its way: settle when it is durable.
-    const settling = this.#untilDurable(batchNo).then(settle, (error: unknown) => {
+    const settling = this.#untilDurable(batchNo).then(() => settle(false), (error: unknown) => {
       this.#failBatch(batch, error);
     });
     this.#settling.add(settling);

@@ -3,7 +3,7 @@
  * and `tx.queues` writes into the embedded queue tables of the same file, so state and messages commit together.
  */
 import type { Clock } from '../../ports/clock.js';
-import type { KvRecord, KvTx, Store, Tx } from '../../ports/store.js';
+import type { KvRecord, KvTx, ReadTx, Store, TransactionOptions, Tx } from '../../ports/store.js';
 import type { QueueWriter } from '../../ports/queues.js';
 import { MxError } from '../../errors.js';
 import type { Migration, SqliteDatabase, UnitContext } from './database.js';
@@ -71,8 +71,13 @@ export class SqliteStore implements Store {
     };
   }
 
-  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.#db.run((ctx) => work(this.#tx(ctx)));
+  transaction<T>(work: (tx: Tx) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    return this.#db.run((ctx) => work(this.#tx(ctx)), options?.untilDurable === false ? { untilDurable: false } : undefined);
+  }
+
+  /** A unit like any other: it costs no round trip here, and it reads only committed, durable data. */
+  read<T>(work: (tx: ReadTx) => Promise<T>): Promise<T> {
+    return this.transaction(work);
   }
 
   /** Removes up to `limit` expired records. */

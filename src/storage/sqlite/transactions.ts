@@ -1,8 +1,7 @@
 /**
  * The transactions repository on SQLite (see ports/transactions.ts). Runs inside group-commit units.
  */
-import { canMove, isTerminal, type HistoryStatus, type PaymentStatus, type TransactionStatus } from '../../domain/status.js';
-import { MxError } from '../../errors.js';
+import { canMove, isTerminal, type HistoryStatus } from '../../domain/status.js';
 import type {
   BusinessKey,
   HistoryEntry,
@@ -10,7 +9,6 @@ import type {
   MessageKind,
   NewTransaction,
   OriginalRefs,
-  PaymentRecord,
   StatusChange,
   StoredMessage,
   TransactionFilter,
@@ -18,6 +16,7 @@ import type {
   TransactionsTx,
 } from '../../ports/transactions.js';
 import type { Migration, SqliteDatabase } from './database.js';
+import { decodeCursor, encodeCursor, toPaymentRecord, toTransactionRecord, type PaymentRow, type TransactionRow } from '../rows.js';
 
 export const WORKFLOW_MIGRATIONS: readonly Migration[] = [
   {
@@ -104,57 +103,6 @@ export const WORKFLOW_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-interface RawTransaction {
-  id: string;
-  client_id: string;
-  status: TransactionStatus;
-  reason_code: string | null;
-  reason_text: string | null;
-  message_type: string | null;
-  msg_id: string | null;
-  content_hash: string | null;
-  duplicate_of: string | null;
-  deadline_at: number | null;
-  group_key: string | null;
-  awaiting_downstream: number;
-  created_at: number;
-  updated_at: number;
-  received_at: number | null;
-  version: number;
-}
-
-function toRecord(r: RawTransaction): TransactionRecord {
-  return {
-    id: r.id,
-    clientId: r.client_id,
-    status: r.status,
-    reasonCode: r.reason_code,
-    reasonText: r.reason_text,
-    messageType: r.message_type,
-    msgId: r.msg_id,
-    contentHash: r.content_hash,
-    duplicateOf: r.duplicate_of,
-    deadlineAt: r.deadline_at,
-    groupKey: r.group_key,
-    awaitingDownstream: r.awaiting_downstream === 1,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    receivedAt: r.received_at,
-    version: r.version,
-  };
-}
-
-function encodeCursor(createdAt: number, id: string): string {
-  return Buffer.from(`${createdAt}:${id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: number; id: string } {
-  const text = Buffer.from(cursor, 'base64url').toString();
-  const match = /^(\d{1,16}):([\w-]{1,64})$/.exec(text);
-  if (!match) throw new MxError('INVALID_ATTRIBUTE', 'cursor is not one this API gave out');
-  return { createdAt: Number(match[1]), id: match[2]! };
-}
-
 export class SqliteTransactions {
   readonly #s;
   readonly #database: SqliteDatabase;
@@ -180,8 +128,11 @@ export class SqliteTransactions {
           content_hash = excluded.content_hash, expires_at = excluded.expires_at
         WHERE business_keys.expires_at <= ?`),
       keyOwner: p('SELECT transaction_id, content_hash FROM business_keys WHERE client_id = ? AND kind = ? AND value = ?'),
-      move: p(`UPDATE transactions SET status = ?, reason_code = ?, reason_text = ?, deadline_at = ?, awaiting_downstream = ?,
-        updated_at = ?, version = version + 1 WHERE id = ? AND status = ?`),
+      // The compare-and-set alone, without reading the row first: a column the step leaves as it is keeps its value.
+      move: p(`UPDATE transactions SET status = @to, reason_code = @reasonCode, reason_text = @reasonText,
+        deadline_at = CASE WHEN @setDeadline THEN @deadline ELSE deadline_at END,
+        awaiting_downstream = CASE WHEN @setAwaiting THEN @awaiting ELSE awaiting_downstream END,
+        updated_at = @at, version = version + 1 WHERE id = @id AND status = @from`),
       movePayment: p('UPDATE payments SET status = ?, reason_code = ?, reason_text = ? WHERE transaction_id = ? AND idx = ?'),
       movePaymentsAll: p(`UPDATE payments SET status = ?, reason_code = COALESCE(reason_code, ?), reason_text = COALESCE(reason_text, ?)
         WHERE transaction_id = ? AND status NOT IN ('RJCT', 'CANC', 'ACSC')`),
@@ -212,7 +163,7 @@ export class SqliteTransactions {
   tx(): TransactionsTx {
     const s = this.#s;
     const history = (id: string, status: HistoryStatus, reason: string | null, at: number) => s.insertHistory.run(id, id, status, reason, at);
-    return {
+    const repository: TransactionsTx = {
       create: async (t: NewTransaction) => {
         s.insert.run(t.id, t.clientId, t.status, t.messageType, t.msgId, t.contentHash, t.deadlineAt, t.groupKey, t.reasonCode ?? null, t.reasonText ?? null, t.at, t.at);
         for (const p of t.payments) {
@@ -221,24 +172,17 @@ export class SqliteTransactions {
         history(t.id, t.status, null, t.at);
       },
       get: async (id) => {
-        const raw = s.get.get(id) as RawTransaction | undefined;
-        return raw ? toRecord(raw) : null;
+        const raw = s.get.get(id) as TransactionRow | undefined;
+        return raw ? toTransactionRecord(raw) : null;
+      },
+      // Local reads cost no round trip: the three reads one after another.
+      load: async (id, kind) => {
+        const transaction = await repository.get(id);
+        if (!transaction) return null;
+        return { transaction, payments: await repository.payments(id), message: await repository.getMessage(id, kind) };
       },
       payments: async (id) =>
-        (s.payments.all(id) as Array<Record<string, unknown>>).map(
-          (r): PaymentRecord => ({
-            index: r.idx as number,
-            endToEndId: r.end_to_end_id as string | null,
-            txId: r.tx_id as string | null,
-            uetr: r.uetr as string | null,
-            instrId: r.instr_id as string | null,
-            amount: r.amount as string | null,
-            currency: r.currency as string | null,
-            status: r.status as PaymentStatus,
-            reasonCode: r.reason_code as string | null,
-            reasonText: r.reason_text as string | null,
-          }),
-        ),
+        (s.payments.all(id) as PaymentRow[]).map(toPaymentRecord),
       history: async (id) =>
         (s.history.all(id) as Array<{ status: HistoryStatus; reason_code: string | null; at: number }>).map(
           (r): HistoryEntry => ({ status: r.status, reasonCode: r.reason_code, at: r.at }),
@@ -259,16 +203,27 @@ export class SqliteTransactions {
         return { ok: true } satisfies KeyClaim;
       },
       move: async (id, change: StatusChange) => {
-        const current = s.get.get(id) as RawTransaction | undefined;
-        if (!current || current.status !== change.from || !canMove(change.from, change.to)) {
+        const refuse = () => {
+          const current = s.get.get(id) as TransactionRow | undefined;
           s.audit.run(id, 'refused_step', JSON.stringify({ from: change.from, to: change.to, actual: current?.status ?? null, reason: change.reasonCode ?? null }), change.at);
           return false;
-        }
+        };
+        if (!canMove(change.from, change.to)) return refuse();
         const final = isTerminal(change.to);
-        const deadline = final ? null : change.deadlineAt === undefined ? current.deadline_at : change.deadlineAt;
-        const awaiting = final ? 0 : change.awaitingDownstream === undefined ? current.awaiting_downstream : change.awaitingDownstream ? 1 : 0;
-        const applied = s.move.run(change.to, change.reasonCode ?? null, change.reasonText ?? null, deadline, awaiting, change.at, id, change.from).changes === 1;
-        if (!applied) return false;
+        const applied = s.move.run({
+          to: change.to,
+          reasonCode: change.reasonCode ?? null,
+          reasonText: change.reasonText ?? null,
+          setDeadline: final || change.deadlineAt !== undefined ? 1 : 0,
+          deadline: final ? null : (change.deadlineAt ?? null),
+          setAwaiting: final || change.awaitingDownstream !== undefined ? 1 : 0,
+          awaiting: !final && change.awaitingDownstream ? 1 : 0,
+          at: change.at,
+          id,
+          from: change.from,
+        }).changes === 1;
+        // Not in `from` (or gone): the row is read only now, for the audit of the refused step.
+        if (!applied) return refuse();
         for (const p of change.payments ?? []) {
           s.movePayment.run(p.status, p.reasonCode ?? null, p.reasonText ?? null, id, p.index);
         }
@@ -318,6 +273,7 @@ export class SqliteTransactions {
       },
       sweepKeys: async (now, limit) => s.sweepKeys.run(now, limit).changes,
     };
+    return repository;
   }
 
   #releaseKey(clientId: string, key: BusinessKey, transactionId: string): void {
@@ -347,7 +303,7 @@ export class SqliteTransactions {
     const sql = `SELECT t.* FROM transactions t WHERE ${where.join(' AND ')} ORDER BY t.created_at DESC, t.id DESC LIMIT @limit`;
     let stmt = this.#listStatements.get(sql);
     if (!stmt) this.#listStatements.set(sql, (stmt = this.#database.prepare(sql)));
-    const rows = (stmt.all(params) as RawTransaction[]).map(toRecord);
+    const rows = (stmt.all(params) as TransactionRow[]).map(toTransactionRecord);
     const more = rows.length > f.limit;
     const items = more ? rows.slice(0, f.limit) : rows;
     const last = items.at(-1);
@@ -355,4 +311,3 @@ export class SqliteTransactions {
   }
 }
 
-export { encodeCursor, decodeCursor };

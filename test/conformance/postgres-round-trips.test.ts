@@ -1,0 +1,87 @@
+/**
+ * Round trips of the PostgreSQL store, counted on the driver: a transaction's messages are written to the outbox
+ * in one statement, in send order, after its work; a winning key claim is one statement and takes no savepoint;
+ * a status step with payments of their own is one statement.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { freshStores, postgresOrSkip } from '../helpers/postgres.js';
+
+/** Runs `during` and returns the text of every statement the driver sent meanwhile, in order. */
+async function statementsOf(during: () => Promise<unknown>): Promise<string[]> {
+  const texts: string[] = [];
+  const original = pg.Client.prototype.query;
+  const counting = function (this: pg.Client, ...args: unknown[]) {
+    const config = args[0] as string | { text?: string };
+    texts.push(typeof config === 'string' ? config : config.text ?? '');
+    return (original as (...a: unknown[]) => unknown).apply(this, args);
+  };
+  pg.Client.prototype.query = counting as typeof original;
+  try {
+    await during();
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+  return texts;
+}
+
+if (await postgresOrSkip('PostgreSQL round trips')) {
+  const open = freshStores({ poolMax: 2 });
+
+  test('the messages of a transaction are written in one statement after its work, in the order they were sent', async () => {
+    const p = await open();
+    const sequences: bigint[] = [];
+    const texts = await statementsOf(() =>
+      p.store.transaction(async (tx) => {
+        for (const [queue, body] of [['a', 'a1'], ['b', 'b1'], ['a', 'a2']] as const) sequences.push(BigInt((await tx.queues.send(queue, { body })).sequenceNumber));
+        await tx.kv.insert('n', 'k', 'v');
+      }),
+    );
+    assert.deepEqual(texts.map((t) => (/outbox/.test(t) ? 'outbox' : /kv/.test(t) ? 'kv' : t)), ['BEGIN', 'kv', 'outbox', 'COMMIT']);
+    assert.ok(sequences[0]! < sequences[1]! && sequences[1]! < sequences[2]!, 'sequence numbers increase');
+    const rows = await p.database.query<{ queue: string; body: string }>(`SELECT queue, body FROM ${p.database.name('outbox')} ORDER BY id`);
+    assert.deepEqual(rows.rows.map((r) => `${r.queue}:${r.body}`), ['a:a1', 'b:b1', 'a:a2']);
+  });
+
+  test('a transaction that throws after sending writes no outbox statement at all', async () => {
+    const p = await open();
+    const texts = await statementsOf(() =>
+      p.store.transaction(async (tx) => {
+        await tx.queues.send('a', { body: 'never' });
+        throw new Error('refused');
+      }).catch(() => undefined),
+    );
+    assert.deepEqual(texts, ['BEGIN', 'ROLLBACK']);
+  });
+
+  test('a winning key claim is one statement; a losing one is two and keeps none of its keys', async () => {
+    const p = await open();
+    const claim = (transactionId: string, values: string[]) =>
+      p.store.transaction((tx) =>
+        tx.transactions.claimKeys({ clientId: 'c', keys: values.map((value) => ({ kind: 'end_to_end_id', value })), transactionId, contentHash: null, expiresAt: 10_000, now: 0 }),
+      );
+    const won = await statementsOf(() => claim('t1', ['B']));
+    assert.equal(won.length, 3, won.join(' | '));
+    assert.ok(!won.some((t) => /SAVEPOINT/.test(t)));
+    const lost = await statementsOf(() => claim('t2', ['A', 'B']));
+    assert.equal(lost.length, 4, lost.join(' | '));
+    const held = await p.database.query<{ value: string; transaction_id: string }>(`SELECT value, transaction_id FROM ${p.database.name('business_keys')} ORDER BY value`);
+    assert.deepEqual(held.rows.map((r) => `${r.value}:${r.transaction_id}`), ['B:t1']);
+  });
+
+  test('a status step with payments of their own is one statement', async () => {
+    const p = await open();
+    const id = '00000000-0000-4000-8000-000000000001';
+    await p.store.transaction((tx) =>
+      tx.transactions.create({
+        id, clientId: 'c', status: 'ACTC', messageType: null, msgId: null, contentHash: null, deadlineAt: 5, groupKey: null, at: 1,
+        payments: [{ index: 0, endToEndId: null, txId: null, uetr: null, instrId: null, amount: '1', currency: 'EUR' }],
+      }),
+    );
+    const texts = await statementsOf(() =>
+      p.store.transaction((tx) => tx.transactions.move(id, { from: 'ACTC', to: 'RJCT', payments: [{ index: 0, status: 'RJCT', reasonCode: 'AM04' }], at: 2 })),
+    );
+    assert.equal(texts.length, 3, texts.join(' | '));
+  });
+}
