@@ -174,6 +174,33 @@ if (skip !== null) {
       }
     });
 
+    test('receives waiting on a queue take a burst through one open pull request, not a request per message', async () => {
+      const h = await open();
+      try {
+        await h.queues.createQueue({ name: 'burst' });
+        const pulls = () => h.sent.subjects.filter((s) => s.startsWith('$JS.API.CONSUMER.MSG.NEXT')).length;
+        const got: ReceivedMessage[] = [];
+        const consumers = Array.from({ length: 4 }, async () => {
+          while (got.length < 40) {
+            const batch = await h.queues.receive('burst', { max: 10, waitMs: 1000 });
+            if (batch.length === 0) return;
+            got.push(...batch);
+          }
+        });
+        await new Promise((resolve) => setTimeout(resolve, 100)); // the four receives are waiting
+        for (let i = 0; i < 4; i++) {
+          const outcomes = await h.queues.sendBatch('burst', Array.from({ length: 10 }, (_, j) => ({ body: `m${i * 10 + j}` })));
+          assert.ok(outcomes.every((o) => o.ok));
+        }
+        await Promise.all(consumers);
+        assert.deepEqual(got.map((m) => m.body).sort(), Array.from({ length: 40 }, (_, i) => `m${i}`).sort(), 'each message once');
+        // One pull for the 40 messages the four receives wanted; a few more when the server splits the burst.
+        assert.ok(pulls() <= 4, `${pulls()} pull requests for 40 messages`);
+      } finally {
+        await h.close();
+      }
+    });
+
     test('a receive is not held up when another process\'s long poll takes the message it asked for', async () => {
       const a = await open();
       const b = await open({ prefix: a.prefix, clock: a.clock });

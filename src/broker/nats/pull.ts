@@ -3,7 +3,9 @@
  * published with a reply inbox, and every message that comes back is handed to `onMessage` as it arrives.
  * `expiresMs` null asks for what is there now (no_wait); a number makes it a long poll of that length.
  * Resolves with the number of messages that arrived, once the batch is full, the server ends the request, or
- * the expiry plus `requestTimeoutMs` passes.
+ * the expiry plus `requestTimeoutMs` passes. Aborting `signal` ends the request early: the reply inbox is drained,
+ * so that what the server sent before it saw the interest go still reaches `onMessage` (a message dropped there
+ * would come back only after the consumer's ack wait).
  */
 import { createInbox, nanos, type Msg, type NatsConnection } from '@nats-io/transport-node';
 
@@ -14,6 +16,7 @@ export interface PullOptions {
   batch: number;
   expiresMs: number | null;
   requestTimeoutMs: number;
+  signal?: AbortSignal | undefined;
   onMessage(msg: Msg): void;
   /** The server ended the request early (409: the consumer went away or a limit was hit). */
   onEnd(description: string | undefined): void;
@@ -50,9 +53,23 @@ export function pull(o: PullOptions): Promise<number> {
     });
     const finish = () => {
       clearTimeout(timer);
+      o.signal?.removeEventListener('abort', abort);
       if (!sub.isClosed()) sub.unsubscribe();
       resolve(count);
     };
+    const abort = () => {
+      clearTimeout(timer);
+      if (sub.isClosed()) return;
+      sub.drain().then(
+        () => resolve(count),
+        () => resolve(count),
+      );
+    };
+    if (o.signal?.aborted) {
+      finish();
+      return;
+    }
+    o.signal?.addEventListener('abort', abort, { once: true });
     const request = o.expiresMs === null ? { batch: o.batch, no_wait: true } : { batch: o.batch, expires: nanos(Math.max(o.expiresMs, 10)) };
     try {
       o.connection.publish(o.subject, JSON.stringify(request), { reply: inbox });

@@ -98,6 +98,8 @@ export interface NatsQueuesOptions {
 }
 
 const PULL_ROUNDS = 10;
+/** Most messages one feed (a receive's long pull, see #feed) asks for. */
+const FEED_BATCH_MAX = 256;
 /** How long a receive waits for a no_wait pull before going on without it (see #pullNow). */
 const NO_WAIT_GRACE_MS = 250;
 const POOL_MAX = 1000;
@@ -132,7 +134,10 @@ export class NatsQueues implements QueueService {
   readonly #pool = new Map<string, Map<number, Fetched>>();
   readonly #leases: Leases;
   readonly #waiters = new Waiters();
-  readonly #longPulls = new Map<string, Promise<void>>();
+  /** The open long pull of each queue (see #feed). */
+  readonly #feeds = new Map<string, { done: Promise<void>; stop: AbortController }>();
+  /** Messages wanted by the receives waiting on each queue. */
+  readonly #demand = new Map<string, number>();
   readonly #busyGroups = new Set<string>();
   readonly #timer: NodeJS.Timeout;
   #ticking = false;
@@ -162,7 +167,7 @@ export class NatsQueues implements QueueService {
       clock: o.clock,
       logger: o.logger,
       requestTimeoutMs: o.requestTimeoutMs,
-      notify: (key) => this.#waiters.notify(key),
+      notify: (key) => this.#waiters.notify(key, 1),
     });
     this.#sender = new NatsSender({
       js: this.#js,
@@ -172,7 +177,7 @@ export class NatsQueues implements QueueService {
       clock: o.clock,
       ids: o.ids,
       dedupWindowS: o.dedupWindowS,
-      onSent: (key) => this.#waiters.notify(key),
+      onSent: (key) => this.#waiters.notify(key, 1),
       onQueueGone: (name) => this.#catalog.forget(name),
     });
     this.#timer = setInterval(() => void this.#tick(), o.tickMs);
@@ -206,6 +211,10 @@ export class NatsQueues implements QueueService {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#waiters.notifyAll();
+    // Ends the feeds first: what they bring until the server has stopped delivering goes to the pool, given back below.
+    const feeds = [...this.#feeds.values()];
+    for (const feed of feeds) feed.stop.abort();
+    await Promise.allSettled(feeds.map((feed) => feed.done));
     const held = [...this.#pool.values()].flatMap((m) => [...m.values()]).filter((e) => !e.claimed);
     await Promise.allSettled(held.map((e) => this.#giveBack(e, 0)));
   }
@@ -298,41 +307,72 @@ export class NatsQueues implements QueueService {
     return this.#guard(async () => {
       const q = await this.#queue(queue);
       const visMs = (vis ?? q.attrs.visibilityTimeoutS) * 1000;
+      if (waitMs === 0) return this.#receiveNow(q, max, visMs);
       const deadline = Date.now() + waitMs;
       const out: ReceivedMessage[] = [];
-      for (;;) {
-        // Register before looking, so that anything that happens after the look wakes this receive.
-        const wake = waitMs > 0 ? this.#waiters.subscribe(q.key) : null;
-        try {
-          await this.#leases.reap();
-          out.push(...(await this.#take(q, max - out.length, visMs)));
-          for (let round = 0; out.length < max && round < PULL_ROUNDS && !this.#closed; round++) {
-            if ((this.#pool.get(q.key)?.size ?? 0) >= POOL_MAX) break;
-            const want = max - out.length;
-            const fetched = await this.#pullNow(q, want);
-            if (fetched > 0) out.push(...(await this.#take(q, max - out.length, visMs)));
-            if (fetched < want) break;
+      this.#demand.set(q.key, (this.#demand.get(q.key) ?? 0) + max);
+      try {
+        for (;;) {
+          // Register before looking, so that anything that happens after the look wakes this receive.
+          const wake = this.#waiters.subscribe(q.key);
+          try {
+            await this.#leases.reap();
+            out.push(...(await this.#take(q, max - out.length, visMs)));
+            const remaining = deadline - Date.now();
+            if (out.length > 0 || remaining <= 0 || this.#closed || options.signal?.aborted) return out;
+            await wake.wait(Math.min(remaining, this.#nextDueMs(q.key)), options.signal, this.#feed(q, remaining));
+          } finally {
+            wake.cancel();
           }
-          const remaining = deadline - Date.now();
-          if (out.length > 0 || !wake || remaining <= 0 || this.#closed || options.signal?.aborted) return out;
-          let longPull = this.#longPulls.get(q.key);
-          if (!longPull) {
-            longPull = this.#pull(q, 1, remaining).then(
-              () => undefined,
-              (error: unknown) => this.#o.logger.warn({ err: error, queue }, 'long poll failed'),
-            );
-            const started = longPull;
-            this.#longPulls.set(q.key, started);
-            void started.finally(() => {
-              if (this.#longPulls.get(q.key) === started) this.#longPulls.delete(q.key);
-            });
-          }
-          await wake.wait(Math.min(remaining, this.#nextDueMs(q.key)), options.signal, longPull);
-        } finally {
-          wake?.cancel();
         }
+      } finally {
+        const left = (this.#demand.get(q.key) ?? max) - max;
+        if (left > 0) this.#demand.set(q.key, left);
+        else this.#demand.delete(q.key);
       }
     });
+  }
+
+  /** A receive that does not wait: what the pool holds, topped up by no_wait pulls. */
+  async #receiveNow(q: QueueRef, max: number, visMs: number): Promise<ReceivedMessage[]> {
+    await this.#leases.reap();
+    const out = await this.#take(q, max, visMs);
+    for (let round = 0; out.length < max && round < PULL_ROUNDS && !this.#closed; round++) {
+      if ((this.#pool.get(q.key)?.size ?? 0) >= POOL_MAX) break;
+      const want = max - out.length;
+      const fetched = await this.#pullNow(q, want);
+      if (fetched > 0) out.push(...(await this.#take(q, max - out.length, visMs)));
+      if (fetched < want) break;
+    }
+    return out;
+  }
+
+  /**
+   * The queue's feed: one long pull request per queue and process, asking for as many messages as the receives
+   * waiting in this process want (less what the pool holds for them), for the wait of the receive that starts
+   * it. While it is open the server delivers each message as it arrives, with no request per message; what it
+   * brings goes to the pool and wakes one waiting receive per message. Asking for no more than the waiting
+   * receives want keeps a process from holding messages another process's receives are waiting for. Resolves
+   * when the request ends (its batch delivered, expired, or the engine closed).
+   */
+  #feed(q: QueueRef, expiresMs: number): Promise<void> {
+    const running = this.#feeds.get(q.key);
+    if (running) return running.done;
+    const pool = this.#pool.get(q.key);
+    const unclaimed = pool ? [...pool.values()].filter((e) => !e.claimed).length : 0;
+    const batch = Math.min(FEED_BATCH_MAX, POOL_MAX - (pool?.size ?? 0), (this.#demand.get(q.key) ?? 1) - unclaimed);
+    if (batch <= 0) return new Promise((resolve) => setTimeout(resolve, this.#o.tickMs).unref());
+    const stop = new AbortController();
+    const done = this.#pull(q, batch, expiresMs, stop.signal).then(
+      () => undefined,
+      (error: unknown) => this.#o.logger.warn({ err: error, queue: q.attrs.name }, 'long poll failed'),
+    );
+    const feed = { done, stop };
+    this.#feeds.set(q.key, feed);
+    void done.finally(() => {
+      if (this.#feeds.get(q.key) === feed) this.#feeds.delete(q.key);
+    });
+    return done;
   }
 
   async delete(queue: string, receiptHandle: string): Promise<void> {
@@ -460,8 +500,9 @@ export class NatsQueues implements QueueService {
   // ── internals: fetch and hand out ──────────────────────────────────────────────────────────────────────
 
   /** One pull request (see pull.ts); every message that arrives goes to the pool and wakes waiting receives. */
-  #pull(q: QueueRef, batch: number, expiresMs: number | null): Promise<number> {
+  #pull(q: QueueRef, batch: number, expiresMs: number | null, signal?: AbortSignal): Promise<number> {
     return pull({
+      signal,
       connection: this.#nc,
       subject: `$JS.API.CONSUMER.MSG.NEXT.${q.stream}.${CONSUMER}`,
       batch,
@@ -486,7 +527,7 @@ export class NatsQueues implements QueueService {
       grace = setTimeout(() => resolve(0), NO_WAIT_GRACE_MS);
       grace.unref();
     });
-    const longPull = this.#longPulls.get(q.key)?.then(() => 0);
+    const longPull = this.#feeds.get(q.key)?.done.then(() => 0);
     try {
       return await Promise.race([this.#pull(q, batch, null), givenUp, ...(longPull ? [longPull] : [])]);
     } finally {
@@ -523,7 +564,7 @@ export class NatsQueues implements QueueService {
     let pool = this.#pool.get(q.key);
     if (!pool) this.#pool.set(q.key, (pool = new Map()));
     pool.set(seq, entry);
-    this.#waiters.notify(q.key);
+    this.#waiters.notify(q.key, 1);
   }
 
   async #take(q: QueueRef, want: number, visMs: number): Promise<ReceivedMessage[]> {
@@ -745,7 +786,10 @@ export class NatsQueues implements QueueService {
       const realNow = Date.now();
       this.#leases.heartbeat(realNow);
       const now = this.#o.clock.now();
-      for (const pool of this.#pool.values()) {
+      for (const [key, pool] of this.#pool) {
+        // A FIFO message waiting for its group's head to be deleted in another process hears nothing of that
+        // delete: a waiting receive looks again each tick while the pool holds anything it could take.
+        if ([...pool.values()].some((e) => !e.claimed && e.visibleAt <= now)) this.#waiters.notify(key, 1);
         for (const e of pool.values()) {
           if (e.claimed) continue;
           if (realNow - e.heldSince >= this.#o.holdMaxMs) {
