@@ -182,6 +182,22 @@ export class NatsQueues implements QueueService {
     });
     this.#timer = setInterval(() => void this.#tick(), o.tickMs);
     this.#timer.unref();
+    void this.#watchConnection();
+  }
+
+  /**
+   * A server that restarted (or a new server after a reconnect) knows nothing of the pull requests open before:
+   * the feeds are ended, and the receives waiting on them open new ones at once.
+   */
+  async #watchConnection(): Promise<void> {
+    try {
+      for await (const status of this.#nc.status()) {
+        if (this.#closed) return;
+        if (status.type === 'reconnect') for (const feed of this.#feeds.values()) feed.stop.abort();
+      }
+    } catch (error) {
+      this.#o.logger.warn({ err: error }, 'stopped watching the NATS connection status');
+    }
   }
 
   /** Creates (or binds to) the KV buckets of the prefix and starts the housekeeping timer. */
