@@ -151,6 +151,8 @@ export const ConfigSchema = Type.Object(
         commitBatchesMax: Int(1, 1000, 10, 'Most group commits running at once in one process, each on its own connection (at most poolMax).'),
         relayBatchMax: Int(1, 1000, 100, 'Most outbox rows one relay pass hands to the queues.'),
         relayPollIntervalMs: Int(10, 60_000, 1000, 'Longest wait of the outbox relay between passes when no NOTIFY arrives.'),
+        relayCoalesceMs: Int(0, 1000, 5, 'Pause of the outbox relay after a pass that moved rows, so that the next pass moves the rows of more commits at once.'),
+        relayStandbyAfterMs: Int(100, 3_600_000, 2000, 'Age of outbox rows after which the standby relay of a process without the scheduler lease moves them (the active relay is gone or stuck).'),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -1,8 +1,8 @@
 /**
  * The distributed engine: PostgreSQL for state (store, clients, signing keys, an outbox table) and NATS JetStream
  * for queues. A state change and the messages it produces are written in one PostgreSQL transaction (the outbox)
- * and relayed to JetStream by outbox relays (one per process; several at once are safe and keep each queue's
- * order); consumers are idempotent, so a relay retry or a redelivery changes nothing.
+ * and relayed to JetStream by the outbox relay (a duty of the scheduler lease's holder; several at once are safe
+ * and keep each queue's order); consumers are idempotent, so a relay retry or a redelivery changes nothing.
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Config } from '../config/index.js';
@@ -12,7 +12,7 @@ import type { IdGenerator } from '../ports/ids.js';
 import { AuthService } from '../auth/service.js';
 import { NatsQueues } from '../broker/nats/queues.js';
 import { openPostgresStore } from '../storage/postgres/index.js';
-import { periodic } from '../pipeline/duty.js';
+import { periodic, type Duty } from '../pipeline/duty.js';
 import type { Engine } from './embedded.js';
 
 export interface DistributedEngineOptions {
@@ -39,7 +39,7 @@ export async function openDistributedEngine(options: DistributedEngineOptions): 
     clock,
     ids,
     logger,
-    relay: { batchMax: config.postgres.relayBatchMax, pollIntervalMs: config.postgres.relayPollIntervalMs },
+    relay: { batchMax: config.postgres.relayBatchMax, pollIntervalMs: config.postgres.relayPollIntervalMs, coalesceMs: config.postgres.relayCoalesceMs },
   });
   let connection: NatsConnection;
   try {
@@ -68,10 +68,15 @@ export async function openDistributedEngine(options: DistributedEngineOptions): 
     prefix: config.broker.namespace,
   });
   const auth = new AuthService({ store: pg.auth, clock, ids, logger, config: config.auth });
-  // Every process relays: several relays are safe (each queue is relayed by one at a time, in order), and the
-  // outbox keeps moving while the scheduler lease changes hands.
+  // The active relay is a duty of the scheduler lease's holder: one process relays, woken by NOTIFY on each
+  // commit, so that each pass moves the rows of many commits. (A relay woken in every process made each commit
+  // wake them all, each pass moving a few rows for five round trips.) Every process also runs a standby relay that
+  // polls and moves only rows older than relayStandbyAfterMs: payments keep moving while the lease changes hands
+  // or its holder is stuck. Relays at once are safe: each queue is relayed by one at a time, in order.
   const relay = pg.relay(queues);
-  relay.start();
+  const relaying: Duty = { name: 'outbox-relay', start: () => relay.start(), stop: () => relay.stop() };
+  const standby = pg.relay(queues, { listen: false, standbyAfterMs: config.postgres.relayStandbyAfterMs, coalesceMs: 0 });
+  standby.start();
   const retention = periodic(
     'distributed-retention',
     config.broker.sweepIntervalMs,
@@ -87,14 +92,14 @@ export async function openDistributedEngine(options: DistributedEngineOptions): 
     store: pg.store,
     queues,
     auth,
-    schedulerDuties: () => [retention],
+    schedulerDuties: () => [relaying, retention],
     backlog: async () => (await relay.metrics()).pending,
     beginShutdown: () => void queues.close(),
     close: async () => {
       if (closed) return;
       closed = true;
       await retention.stop();
-      await relay.stop();
+      await Promise.all([relay.stop(), standby.stop()]);
       await queues.close();
       await connection.drain().catch(() => connection.close());
       await pg.close();

@@ -1,7 +1,9 @@
 /**
  * The outbox relay against PostgreSQL and the embedded queue engine: several relays at once deliver each row once
  * and keep each queue's order; failures are retried with backoff and hold back their queue; a retry after a send
- * whose outcome was lost adds no duplicate; a commit wakes a relay through NOTIFY without waiting for a poll;
+ * whose outcome was lost adds no duplicate; a commit wakes a relay through NOTIFY without waiting for a poll; a
+ * standby relay moves only rows older than its threshold; a relay that moved rows pauses so that the next pass moves
+ * more at once;
  * several processes migrating one schema at once apply each migration once.
  */
 import { test, beforeEach, afterEach } from 'node:test';
@@ -207,6 +209,50 @@ if (await postgresOrSkip('outbox relay: PostgreSQL')) {
     assert.ok(Date.now() - started < 3000, 'woken by NOTIFY, not by the 60 s poll');
     await relay.stop();
     assert.deepEqual(await engine.queues.receive('wake', { max: 10, waitMs: 200 }), []);
+  });
+
+  test('a standby relay leaves fresh rows to the active relay and moves rows older than standbyAfterMs', async () => {
+    const p = await open();
+    await engine.queues.createQueue({ name: 'standby' });
+    const standby = p.relay(engine.queues, { listen: false, pollIntervalMs: 50, standbyAfterMs: 800 });
+    standby.start();
+    try {
+      const sent = Date.now();
+      await p.store.transaction((tx) => tx.queues.send('standby', { body: 'stale' }));
+      // No active relay: for standbyAfterMs the row stays in the outbox, then the standby moves it.
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      assert.equal((await standby.metrics()).pending, 1, 'a fresh row is left to the active relay');
+      const [m] = await engine.queues.receive('standby', { max: 10, waitMs: 5000 });
+      assert.equal(m?.body, 'stale');
+      assert.ok(Date.now() - sent >= 800, 'moved once it was older than standbyAfterMs');
+      await until(async () => (await standby.metrics()).pending === 0);
+      assert.equal(standby.totals.sent, 1);
+    } finally {
+      await standby.stop();
+    }
+  });
+
+  test('with coalesceMs, a relay that moved rows pauses, and the rows committed meanwhile go in one pass', async () => {
+    const p = await open();
+    await engine.queues.createQueue({ name: 'coalesce' });
+    const batches: number[] = [];
+    const counting = wrapped(engine.queues, (send) => send().then((outcomes) => (batches.push(outcomes.length), outcomes)));
+    const relay = p.relay(counting, { pollIntervalMs: 60_000, coalesceMs: 600 });
+    relay.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the first pass found nothing; the relay listens
+      await p.store.transaction((tx) => tx.queues.send('coalesce', { body: 'a' }));
+      await until(async () => batches.length === 1);
+      // The relay pauses after moving `a`: the next two commits are moved together once the pause is over.
+      await p.store.transaction((tx) => tx.queues.send('coalesce', { body: 'b' }));
+      await new Promise((resolve) => setTimeout(resolve, 150)); // a relay without the pause would move `b` alone
+      await p.store.transaction((tx) => tx.queues.send('coalesce', { body: 'c' }));
+      await until(async () => (await relay.metrics()).pending === 0);
+      assert.deepEqual(batches, [1, 2]);
+      assert.deepEqual((await drain(engine.queues, 'coalesce')).map((m) => m.body), ['a', 'b', 'c']);
+    } finally {
+      await relay.stop();
+    }
   });
 
   test('several processes migrating one schema at once apply each migration once', async () => {

@@ -55,6 +55,13 @@ export interface OutboxRelayOptions {
   queuesPerPassMax?: number;
   /** Longest sleep between passes when no notification arrives (10..60 000 ms, default 1000). */
   pollIntervalMs?: number;
+  /**
+   * A standby relay moves only the rows of queues whose oldest row is older than this (0..3 600 000 ms, default 0:
+   * every row): it stands in when the active relay is gone or stuck, and otherwise leaves the rows to it.
+   */
+  standbyAfterMs?: number;
+  /** Pause after a pass that moved rows (and did not fill its batch) before the next pass (0..1000 ms, default 0). */
+  coalesceMs?: number;
   /** First retry delay of a failed row, doubling per attempt up to `retryMaxMs` (defaults 200 ms and 60 s). */
   retryBaseMs?: number;
   retryMaxMs?: number;
@@ -117,6 +124,8 @@ export class OutboxRelay {
   readonly #batchMax: number;
   readonly #queuesMax: number;
   readonly #pollMs: number;
+  readonly #coalesceMs: number;
+  readonly #standbyAfterMs: number;
   readonly #retryBaseMs: number;
   readonly #retryMaxMs: number;
   readonly #listen: boolean;
@@ -137,6 +146,8 @@ export class OutboxRelay {
     this.#batchMax = bounded('batchMax', options.batchMax, 1, 1000, 100);
     this.#queuesMax = bounded('queuesPerPassMax', options.queuesPerPassMax, 1, 100, 16);
     this.#pollMs = bounded('pollIntervalMs', options.pollIntervalMs, 10, 60_000, 1000);
+    this.#coalesceMs = bounded('coalesceMs', options.coalesceMs, 0, 1000, 0);
+    this.#standbyAfterMs = bounded('standbyAfterMs', options.standbyAfterMs, 0, 3_600_000, 0);
     this.#retryBaseMs = bounded('retryBaseMs', options.retryBaseMs, 1, 60_000, 200);
     this.#retryMaxMs = bounded('retryMaxMs', options.retryMaxMs, this.#retryBaseMs, 3_600_000, 60_000);
     this.#listen = options.listen ?? true;
@@ -145,7 +156,8 @@ export class OutboxRelay {
       // Queues whose oldest row is due, oldest first, leaving out those another relay is working on: run outside a
       // transaction, the lock is tried and let go at the end of the statement (a hint, taken again in the pass).
       heads: `SELECT h.queue FROM (SELECT o.queue FROM ${outbox} o
-          WHERE o.next_attempt_at <= clock_timestamp() AND NOT EXISTS (SELECT 1 FROM ${outbox} e WHERE e.queue = o.queue AND e.id < o.id)
+          WHERE o.next_attempt_at <= clock_timestamp() AND o.created_at <= clock_timestamp() - $4 * interval '1 millisecond'
+            AND NOT EXISTS (SELECT 1 FROM ${outbox} e WHERE e.queue = o.queue AND e.id < o.id)
           ORDER BY o.id LIMIT $1) h
         WHERE pg_try_advisory_xact_lock($2::int, hashtext($3 || '.' || h.queue))`,
       // Takes the advisory lock of each queue it can (skipping those another relay holds) and reads the first rows
@@ -202,7 +214,7 @@ export class OutboxRelay {
   async relayOnce(): Promise<RelayPass> {
     // The queues with due rows, read outside any transaction: an idle pass (most passes of a relay that several
     // processes run, all woken by the same notification) costs one round trip and no transaction.
-    const heads = (await this.#db.query<{ queue: string }>(this.#sql.heads, [this.#queuesMax, RELAY_LOCK_CLASS, this.#db.schema])).rows.map((r) => r.queue);
+    const heads = (await this.#db.query<{ queue: string }>(this.#sql.heads, [this.#queuesMax, RELAY_LOCK_CLASS, this.#db.schema, this.#standbyAfterMs])).rows.map((r) => r.queue);
     this.#totals.passes += 1;
     if (heads.length === 0) return { sent: 0, failed: 0, more: false };
     const nothing = { sent: 0, failed: 0, more: false, failures: [] as Failure[] };
@@ -299,7 +311,13 @@ export class OutboxRelay {
         await this.#sleep(this.#retryDelayMs(outage));
         continue;
       }
-      if (pass.more || this.#woken) continue;
+      if (pass.more) continue;
+      if (pass.sent > 0 && this.#coalesceMs > 0) {
+        // Rows are coming in: let a few more commits land so that the next pass moves them together.
+        await new Promise((resolve) => setTimeout(resolve, this.#coalesceMs));
+        continue;
+      }
+      if (this.#woken) continue;
       await this.#sleep(this.#pollMs);
     }
   }
