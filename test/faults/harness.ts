@@ -30,7 +30,7 @@ import { natsAvailable } from '../helpers/nats.js';
 import { POSTGRES_URL, postgresAvailable } from '../helpers/postgres.js';
 import { sharedIso20022Available } from '../helpers/shared.js';
 
-const TERMINAL = new Set(['ACSC', 'RJCT', 'PART', 'CANC']);
+export const TERMINAL = new Set(['ACSC', 'RJCT', 'PART', 'CANC']);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The skip reason of a fault test (false: run it). Under CI=true missing services or material fail instead. */
@@ -189,6 +189,8 @@ export function startLoad(options: { url: string; token: string; submitters: num
 export interface FaultContext {
   topology: Topology;
   load: Load;
+  /** A token of the load's client, for reading transactions through the API. */
+  token: string;
   /** Notes for the test's diagnostics. */
   note(text: string): void;
 }
@@ -259,7 +261,7 @@ export async function runFaultScenario(t: TestContext, options: ScenarioOptions)
     await sleep(options.loadBeforeMs ?? 4000);
     const beforeFault = load.accepted.size;
     const faultStart = Date.now();
-    await options.fault({ topology, load, note: (text) => t.diagnostic(text) });
+    await options.fault({ topology, load, token, note: (text) => t.diagnostic(text) });
     const recoveredAt = Date.now();
     t.diagnostic(`fault and recovery took ${((recoveredAt - faultStart) / 1000).toFixed(1)} s`);
     const workers = ['worker1', 'worker2'];
