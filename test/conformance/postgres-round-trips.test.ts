@@ -1,7 +1,8 @@
 /**
  * Round trips of the PostgreSQL store, counted on the driver: a transaction's messages are written to the outbox
  * in one statement, in send order, after its work; a winning key claim is one statement and takes no savepoint;
- * a status step with payments of their own is one statement.
+ * a status step with payments of their own is one statement; a stored message is written with the unit's outbox
+ * rows.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,5 +84,40 @@ if (await postgresOrSkip('PostgreSQL round trips')) {
       p.store.transaction((tx) => tx.transactions.move(id, { from: 'ACTC', to: 'RJCT', payments: [{ index: 0, status: 'RJCT', reasonCode: 'AM04' }], at: 2 })),
     );
     assert.equal(texts.length, 3, texts.join(' | '));
+  });
+
+  test("a stored message goes in the statement that writes its unit's outbox rows; a later read of the unit sees it", async () => {
+    const p = await open();
+    const id = '00000000-0000-4000-8000-000000000002';
+    await p.store.transaction((tx) =>
+      tx.transactions.create({ id, clientId: 'c', status: 'ACTC', messageType: null, msgId: null, contentHash: null, deadlineAt: 5, groupKey: null, at: 1, payments: [] }),
+    );
+    const name = (t: string) => (/outbox/.test(t) && /transaction_messages/.test(t) ? 'messages+outbox' : /transaction_messages/.test(t) ? 'messages' : /outbox/.test(t) ? 'outbox' : t);
+    const together = await statementsOf(() =>
+      p.store.transaction(async (tx) => {
+        await tx.transactions.putMessage(id, { kind: 'out', messageType: 'pacs.002.001.10', xml: '<first/>', createdAt: 2 });
+        await tx.transactions.putMessage(id, { kind: 'out', messageType: 'pacs.002.001.10', xml: '<report/>', createdAt: 3 });
+        await tx.queues.send('a', { body: 'released' });
+      }),
+    );
+    assert.deepEqual(together.map(name), ['BEGIN', 'messages+outbox', 'COMMIT']);
+    assert.equal((await p.store.read((tx) => tx.transactions.getMessage(id, 'out')))?.xml, '<report/>', 'the last write of a message wins');
+
+    const read = await statementsOf(() =>
+      p.store.transaction(async (tx) => {
+        await tx.transactions.putMessage(id, { kind: 'in', messageType: 'pacs.008.001.08', xml: '<in/>', createdAt: 4 });
+        assert.equal((await tx.transactions.getMessage(id, 'in'))?.xml, '<in/>', 'a read of the unit sees the held message');
+      }),
+    );
+    assert.deepEqual(read.map(name), ['BEGIN', 'messages', 'messages', 'COMMIT']);
+    const lost = await p.store
+      .transaction(async (tx) => {
+        await tx.transactions.putMessage(id, { kind: 'in', messageType: 'pacs.008.001.08', xml: '<rolled back/>', createdAt: 5 });
+        await tx.queues.send('a', { body: 'never' });
+        throw new Error('refused');
+      })
+      .catch((error: unknown) => error);
+    assert.ok(lost instanceof Error);
+    assert.equal((await p.store.read((tx) => tx.transactions.getMessage(id, 'in')))?.xml, '<in/>', 'a unit that throws writes none of its held messages');
   });
 }

@@ -30,8 +30,8 @@ import type { KvRecord, KvTx, ReadTx, Store, Tx } from '../../ports/store.js';
 import { MxError } from '../../errors.js';
 import { checkMessage, checkQueueName } from '../../queues/rules.js';
 import type { PostgresDatabase, Statement } from './database.js';
-import { query, Session } from './session.js';
-import { PostgresTransactions } from './transactions.js';
+import { query, Session, type DeferredMessage } from './session.js';
+import { messageArrays, PostgresTransactions, putMessagesSql } from './transactions.js';
 
 /** The channel a commit with outbox rows notifies; the payload is the store's schema. */
 export const OUTBOX_CHANNEL = 'mxgate_outbox';
@@ -113,6 +113,13 @@ export class PostgresStore implements Store {
     const kv = this.#db.name('kv');
     const upsert = `INSERT INTO ${kv} AS r (namespace, key, value, version, expires_at) VALUES ($1, $2, $3, 1, $4)
       ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, version = r.version + 1, expires_at = excluded.expires_at`;
+    const outboxInsert = `INSERT INTO ${this.#db.name('outbox')} (queue, message_id, body, group_id, dedup_id, delay_s, attributes)
+      SELECT r.queue, r.message_id, r.body, r.group_id, r.dedup_id, r.delay_s, r.attributes::jsonb
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[])
+        WITH ORDINALITY AS r(queue, message_id, body, group_id, dedup_id, delay_s, attributes, n)
+      ORDER BY r.n
+      RETURNING 1`;
+    const notified = `SELECT count(*)::int AS written, pg_notify('${OUTBOX_CHANNEL}', $8) FROM o`;
     this.#sql = this.#db.statements({
       get: `SELECT value, version, expires_at FROM ${kv} WHERE namespace = $1 AND key = $2`,
       // Absent or expired: written (an expired record's version keeps growing, as in every engine).
@@ -125,20 +132,15 @@ export class PostgresStore implements Store {
           SELECT namespace, key FROM ${kv} WHERE expires_at IS NOT NULL AND expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED) s
         WHERE r.namespace = s.namespace AND r.key = s.key AND r.expires_at <= $1`,
       // The rows of a transaction, in send order (ids are drawn in the order of the sorted rows).
-      send: `WITH o AS (
-          INSERT INTO ${this.#db.name('outbox')} (queue, message_id, body, group_id, dedup_id, delay_s, attributes)
-          SELECT r.queue, r.message_id, r.body, r.group_id, r.dedup_id, r.delay_s, r.attributes::jsonb
-          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[])
-            WITH ORDINALITY AS r(queue, message_id, body, group_id, dedup_id, delay_s, attributes, n)
-          ORDER BY r.n
-          RETURNING 1)
-        SELECT count(*)::int AS written, pg_notify('${OUTBOX_CHANNEL}', $8) FROM o`,
+      send: `WITH o AS (${outboxInsert}) ${notified}`,
+      // The same with the unit's held messages (Session.deferMessage) in the same statement ($9..$13).
+      sendWithMessages: `WITH m AS (${putMessagesSql(this.#db.name('transaction_messages'), 9)} RETURNING 1), o AS (${outboxInsert}) ${notified}`,
     });
   }
 
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.#db.unit(async (ctx) => {
-      const session = new Session(ctx.client);
+      const session = new Session(ctx.client, this.#transactions.writeMessages);
       const outbox: OutboxRow[] = [];
       const tx: Tx = {
         kv: this.#kv(session),
@@ -147,8 +149,11 @@ export class PostgresStore implements Store {
         afterCommit: (effect) => ctx.afterCommit(effect),
       };
       const value = await settled(session, () => work(tx));
+      let messages = session.takeMessages();
+      if (outbox.length === 0 && messages.length > 0) await this.#transactions.writeMessages(ctx.client, messages);
       for (let start = 0; start < outbox.length; start += OUTBOX_ROWS_PER_STATEMENT) {
-        await this.#writeOutbox(ctx.client, outbox.slice(start, start + OUTBOX_ROWS_PER_STATEMENT));
+        await this.#writeOutbox(ctx.client, outbox.slice(start, start + OUTBOX_ROWS_PER_STATEMENT), messages);
+        messages = [];
       }
       return value;
     });
@@ -244,8 +249,9 @@ export class PostgresStore implements Store {
     return String(this.#sequence);
   }
 
-  async #writeOutbox(client: pg.ClientBase, rows: OutboxRow[]): Promise<void> {
-    const written = (await query<{ written: number }>(client, this.#sql.send, [
+  /** Writes outbox rows, and the unit's held messages with them when there are any (one statement). */
+  async #writeOutbox(client: pg.ClientBase, rows: OutboxRow[], messages: DeferredMessage[]): Promise<void> {
+    const values: unknown[] = [
       rows.map((r) => r.queue),
       rows.map((r) => r.messageId),
       rows.map((r) => r.body),
@@ -254,7 +260,10 @@ export class PostgresStore implements Store {
       rows.map((r) => r.delayS),
       rows.map((r) => r.attributes),
       this.#db.schema,
-    ])).rows[0]?.written;
+    ];
+    const statement = messages.length > 0 ? this.#sql.sendWithMessages : this.#sql.send;
+    if (messages.length > 0) values.push(...messageArrays(messages));
+    const written = (await query<{ written: number }>(client, statement, values)).rows[0]?.written;
     if (written !== rows.length) throw new Error(`assertion failed: the outbox insert wrote ${String(written)} of ${rows.length} rows`);
   }
 }

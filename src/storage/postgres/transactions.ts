@@ -30,7 +30,7 @@ import type {
 } from '../../ports/transactions.js';
 import { decodeCursor, encodeCursor, toPaymentRecord, toTransactionRecord, type PaymentRow, type TransactionRow } from '../rows.js';
 import type { PostgresDatabase, Statement } from './database.js';
-import { query, type Session } from './session.js';
+import { query, type DeferredMessage, type MessageWriter, type Session } from './session.js';
 
 const TRANSACTION_COLUMNS = `id, client_id, status, reason_code, reason_text, message_type, msg_id, content_hash, duplicate_of, deadline_at,
   group_key, awaiting_downstream, created_at, updated_at, received_at, version`;
@@ -48,6 +48,22 @@ function paymentArrays(payments: Payments): unknown[][] {
     payments.map((p) => p.amount),
     payments.map((p) => p.currency),
   ];
+}
+
+/**
+ * Upserts the messages given as five parallel arrays from `$first` on (transaction ids, kinds, message types, XML,
+ * creation times): the held messages of a unit (Session.deferMessage), alone or in the store's outbox statement.
+ */
+export function putMessagesSql(table: string, first: number): string {
+  const p = (i: number) => `$${first + i}`;
+  return `INSERT INTO ${table} (transaction_id, kind, message_type, xml, created_at)
+    SELECT * FROM unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::bigint[])
+    ON CONFLICT (transaction_id, kind) DO UPDATE SET message_type = excluded.message_type, xml = excluded.xml, created_at = excluded.created_at`;
+}
+
+/** The values of `putMessagesSql`. */
+export function messageArrays(rows: DeferredMessage[]): unknown[][] {
+  return [rows.map((r) => r.transactionId), rows.map((r) => r.kind), rows.map((r) => r.messageType), rows.map((r) => r.xml), rows.map((r) => r.createdAt)];
 }
 
 export class PostgresTransactions {
@@ -143,6 +159,7 @@ export class PostgresTransactions {
         INSERT INTO ${t.history} (transaction_id, seq, status, reason_code, at) SELECT t.id, ${nextSeq('t.id')}, 'ACTC', NULL, $9 FROM t`,
       putMessage: `INSERT INTO ${t.messages} (transaction_id, kind, message_type, xml, created_at) VALUES ($1, $2, $3, $4, $5)
         ON CONFLICT (transaction_id, kind) DO UPDATE SET message_type = excluded.message_type, xml = excluded.xml, created_at = excluded.created_at`,
+      putMessages: putMessagesSql(t.messages, 1),
       getMessage: `SELECT kind, message_type, xml, created_at FROM ${t.messages} WHERE transaction_id = $1 AND kind = $2`,
       markReceived: `WITH u AS (
           UPDATE ${t.transactions} SET received_at = $2, updated_at = $2, version = version + 1 WHERE id = $1 AND received_at IS NULL RETURNING id)
@@ -160,6 +177,11 @@ export class PostgresTransactions {
         WHERE b.client_id = s.client_id AND b.kind = s.kind AND b.value = s.value AND b.expires_at <= $1`,
     });
   }
+
+  /** Writes held messages (Session's MessageWriter). */
+  readonly writeMessages: MessageWriter = async (client, rows) => {
+    await query(client, this.#sql.putMessages, messageArrays(rows));
+  };
 
   /** The repository bound to one store transaction. */
   tx(session: Session): TransactionsTx {
@@ -258,6 +280,7 @@ export class PostgresTransactions {
           ...paymentArrays(t.payments),
         ])) === 1,
       putMessage: async (id, m: StoredMessage) => {
+        if (session.deferMessage({ transactionId: id, kind: m.kind, messageType: m.messageType, xml: m.xml, createdAt: m.createdAt })) return;
         await count(s.putMessage, [id, m.kind, m.messageType, m.xml, m.createdAt]);
       },
       getMessage: async (id, kind: MessageKind) => {
