@@ -22,6 +22,9 @@ export const stageQueue = (stage: Stage) => `mx.${stage}.fifo`;
 export const stageDeadLetterQueue = (stage: Stage) => `mx.${stage}.dlq.fifo`;
 /** Lifecycle events of every transaction (a standard queue: consumers needing order use the event's sequence). */
 export const EVENTS_QUEUE = 'mx.events';
+/** Whether a queue is one of the hub's own (stages, their dead letters, events): the workflow's, not a client's. */
+export const isHubQueue = (name: string) => name.startsWith('mx.');
+
 /** The queue where a client's consumers poll for their outgoing messages. */
 export const participantQueue = (clientId: string) => `participant.${clientId}`;
 

@@ -14,7 +14,7 @@ import { buildApp } from '../../src/http/app.js';
 import { silentLogger } from '../../src/log.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { randomIds } from '../../src/ports/ids.js';
-import { bearer, tokenFor } from '../helpers/auth.js';
+import { bearer, createTestClient, fetchToken, tokenFor } from '../helpers/auth.js';
 
 let dir: string;
 let engine: Engine;
@@ -193,5 +193,43 @@ describe('messages', () => {
     const got = (await call('GET', '/v1/queues/p.fifo/messages?max=10')).body.messages;
     assert.equal(got.length, 1);
     assert.equal(got[0].group_id, 'acct-1');
+  });
+});
+
+describe('tenancy of queue messages', () => {
+  test("the hub's mx.* queues need mx/admin; another client's participant queue answers 404, its own works", async () => {
+    await call('POST', '/v1/queues', { name: 'mx.processing.fifo', fifo: true });
+    const a = await createTestClient(engine.auth, { scopes: ['mx/read', 'mx/write'] });
+    const b = await createTestClient(engine.auth, { scopes: ['mx/read', 'mx/write'] });
+    for (const c of [a, b]) await call('POST', '/v1/queues', { name: `participant.${c.id}` });
+    const tokenA = await fetchToken(base, a);
+    const as = (method: string, path: string, body?: unknown) =>
+      fetch(base + path, {
+        method,
+        headers: body === undefined ? bearer(tokenA) : { 'content-type': 'application/json', ...bearer(tokenA) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }).then(async (r) => ({ status: r.status, body: (await r.json().catch(() => null)) as { error?: { code: string } } | null }));
+
+    // A forged stage message would be taken for the hub's own.
+    const forged = await as('POST', '/v1/queues/mx.processing.fifo/messages', { body: '{"transaction_id":"x"}', group_id: 'g', dedup_id: 'd' });
+    assert.equal(forged.status, 403);
+    assert.equal(forged.body?.error?.code, 'FORBIDDEN');
+    assert.equal((await as('GET', '/v1/queues/mx.processing.fifo/messages?max=10')).status, 403);
+    assert.equal((await call('GET', '/v1/queues/mx.processing.fifo/messages?max=10')).status, 200, 'an operator (mx/admin) may look');
+
+    // Client b's reports are b's alone: a can neither read nor add to them.
+    await call('POST', `/v1/queues/participant.${b.id}/messages`, { body: 'report for b' });
+    const foreign = await as('GET', `/v1/queues/participant.${b.id}/messages?max=10`);
+    assert.equal(foreign.status, 404);
+    assert.equal(foreign.body?.error?.code, 'QUEUE_NOT_FOUND');
+    assert.equal((await as('POST', `/v1/queues/participant.${b.id}/messages`, { body: 'spoofed report' })).status, 404);
+    assert.equal((await as('POST', `/v1/queues/participant.${b.id}/messages/delete`, { receipt_handles: ['h'] })).status, 404);
+    const kept = await call('GET', `/v1/queues/participant.${b.id}/messages?max=10`);
+    assert.deepEqual(kept.body.messages.map((m: { body: string }) => m.body), ['report for b']);
+
+    await call('POST', `/v1/queues/participant.${a.id}/messages`, { body: 'report for a' });
+    const own = await as('GET', `/v1/queues/participant.${a.id}/messages?max=10`);
+    assert.equal(own.status, 200);
+    assert.deepEqual((own.body as unknown as { messages: Array<{ body: string }> }).messages.map((m) => m.body), ['report for a']);
   });
 });

@@ -6,6 +6,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { QUEUE_LIMITS, type BatchOutcome, type QueueAttributes, type QueueInfo, type QueueService, type ReceivedMessage, type SendInput } from '../../ports/queues.js';
 import { checkBatchIds } from '../../queues/rules.js';
+import { MxError } from '../../errors.js';
+import type { AuthenticatedClient } from '../../auth/service.js';
+import { isHubQueue, participantQueue } from '../../pipeline/queues.js';
 
 const NameParams = Type.Object({ name: Type.String({ maxLength: 200 }) });
 const HandleParams = Type.Object({ name: Type.String({ maxLength: 200 }), receipt_handle: Type.String({ maxLength: 200 }) });
@@ -117,6 +120,19 @@ const READ = { scope: 'mx/read' } as const;
 const WRITE = { scope: 'mx/write' } as const;
 const ADMIN = { scope: 'mx/admin' } as const;
 
+/**
+ * Who may send, receive and settle the messages of a queue. The hub's own queues (mx.*: stage messages, lifecycle
+ * events, dead letters) drive the workflow, and a participant queue (participant.<client id>) holds one client's
+ * status reports: a message sent to either by another client would be taken for the hub's own, and a receive
+ * would take another client's reports. So their messages are for operators (mx/admin) and, for a participant
+ * queue, for its client; another client's participant queue answers 404, as another client's transaction does.
+ */
+function checkMessageAccess(client: AuthenticatedClient, queue: string): void {
+  if (client.scopes.includes('mx/admin')) return;
+  if (isHubQueue(queue)) throw new MxError('FORBIDDEN', `queue ${queue} belongs to the hub's workflow: its messages need the scope mx/admin`);
+  if (queue.startsWith('participant.') && queue !== participantQueue(client.id)) throw new MxError('QUEUE_NOT_FOUND', `queue ${queue} does not exist`);
+}
+
 export const queueRoutes: FastifyPluginAsync<{ queues: QueueService }> = async (app, { queues }) => {
   app.post<{ Body: Static<typeof CreateQueueBody> }>('/', { config: ADMIN, schema: { body: CreateQueueBody } }, async (request, reply) => {
     const b = request.body;
@@ -153,6 +169,7 @@ export const queueRoutes: FastifyPluginAsync<{ queues: QueueService }> = async (
     '/:name/messages',
     { config: WRITE, schema: { params: NameParams, body: SendBody } },
     async (request, reply) => {
+      checkMessageAccess(request.client, request.params.name);
       const body = request.body;
       if ('entries' in body) {
         const ids = body.entries.map((e) => e.id);
@@ -171,6 +188,7 @@ export const queueRoutes: FastifyPluginAsync<{ queues: QueueService }> = async (
     '/:name/messages',
     { config: WRITE, schema: { params: NameParams, querystring: ReceiveQuery } },
     async (request, reply) => {
+      checkMessageAccess(request.client, request.params.name);
       const q = request.query;
       const messages = await queues.receive(request.params.name, {
         max: q.max ?? 1,
@@ -183,6 +201,7 @@ export const queueRoutes: FastifyPluginAsync<{ queues: QueueService }> = async (
   );
 
   app.delete<{ Params: Static<typeof HandleParams> }>('/:name/messages/:receipt_handle', { config: WRITE, schema: { params: HandleParams } }, async (request, reply) => {
+    checkMessageAccess(request.client, request.params.name);
     await queues.delete(request.params.name, request.params.receipt_handle);
     return reply.code(204).send();
   });
@@ -191,6 +210,7 @@ export const queueRoutes: FastifyPluginAsync<{ queues: QueueService }> = async (
     '/:name/messages/delete',
     { config: WRITE, schema: { params: NameParams, body: DeleteBatchBody } },
     async (request) => {
+      checkMessageAccess(request.client, request.params.name);
       const handles = request.body.receipt_handles;
       checkBatchIds(handles);
       const outcomes = await queues.deleteBatch(request.params.name, handles);
@@ -202,6 +222,7 @@ export const queueRoutes: FastifyPluginAsync<{ queues: QueueService }> = async (
     '/:name/messages/:receipt_handle',
     { config: WRITE, schema: { params: HandleParams, body: VisibilityBody } },
     async (request, reply) => {
+      checkMessageAccess(request.client, request.params.name);
       await queues.changeVisibility(request.params.name, request.params.receipt_handle, request.body.visibility_s);
       return reply.code(204).send();
     },
