@@ -116,6 +116,9 @@ export function assembleWorkflow(options: { config: Config; engine: Engine; logg
       downstream: config.downstream,
       clientProfile: async (id) => (await client(id))?.profile ?? null,
       engineBacklog: () => engine.backlog(),
+      // One process parses and runs every stage on the embedded engine (the parsed-message cache serves them);
+      // on the distributed engine the stages run in other processes.
+      carryMessageMaxBytes: engine.name === 'embedded' ? 0 : config.workflow.carryMessageMaxBytes,
     },
     { workers: options.workers },
   );

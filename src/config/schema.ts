@@ -196,6 +196,12 @@ export const ConfigSchema = Type.Object(
           'Payments waiting for processing (processing queue, plus outbox rows on the distributed engine) at which new payments are refused with 503 OVERLOADED; 0 admits everything.',
         ),
         parsedCacheMax: Int(0, 100_000, 2048, 'Parsed messages kept between intake and processing (0 turns the cache off).'),
+        carryMessageMaxBytes: Int(
+          0,
+          49_152,
+          32_768,
+          'On the distributed engine, stage messages carry the payment message up to this size, so that a worker does not read it back from PostgreSQL (0: never). The embedded engine keeps it in memory instead.',
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

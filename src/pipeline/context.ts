@@ -12,7 +12,7 @@ import type { SchemaValidator } from '../iso20022/index.js';
 import type { PaymentCheck } from './checks.js';
 import type { DownstreamConfig } from './downstream.js';
 import { Admission } from './admission.js';
-import { ParticipantQueues, stageQueue } from './queues.js';
+import { ParticipantQueues, STAGE_BODY_MAX_BYTES, stageQueue, type StageMessage } from './queues.js';
 import { readSubmission, type Submission } from './submission.js';
 
 export interface WorkflowDeps {
@@ -30,6 +30,8 @@ export interface WorkflowDeps {
   clientProfile(clientId: string): Promise<string | null>;
   /** Work the engine holds before the queues (the distributed engine's outbox rows); none when absent. */
   engineBacklog?(): Promise<number>;
+  /** Largest payment message a stage message carries (StageMessage.xml); 0 or absent: none. */
+  carryMessageMaxBytes?: number;
 }
 
 export class WorkflowContext {
@@ -58,9 +60,28 @@ export class WorkflowContext {
     if (this.#cache.size > max) this.#cache.delete(this.#cache.keys().next().value!);
   }
 
-  /** The cached submission and XML of a transaction, if this process parsed it. */
-  cached(transactionId: string): { submission: Submission; xml: string } | undefined {
-    return this.#cache.get(transactionId);
+  /**
+   * The parsed submission and XML of a transaction when this process has them: parsed at intake (the cache), or
+   * carried by the stage message (parsed here, once).
+   */
+  cached(transactionId: string, carried?: string): { submission: Submission; xml: string } | undefined {
+    const hit = this.#cache.get(transactionId);
+    if (hit || carried === undefined) return hit;
+    const entry = { submission: readSubmission(carried), xml: carried };
+    this.remember(transactionId, entry.submission, carried);
+    return entry;
+  }
+
+  /**
+   * The stage message's JSON body, with the payment message in it when it fits within carryMessageMaxBytes (and
+   * the body within the stage dead-letter queue's message size): a stage in another process then needs neither to
+   * read it back nor to parse what it reads.
+   */
+  stageBody(message: StageMessage, xml: string | undefined): string {
+    const max = this.deps.carryMessageMaxBytes ?? 0;
+    if (xml === undefined || max === 0 || xml.length > max) return JSON.stringify(message);
+    const body = JSON.stringify({ ...message, xml });
+    return Buffer.byteLength(body) <= STAGE_BODY_MAX_BYTES ? body : JSON.stringify(message);
   }
 
   forget(transactionId: string): void {

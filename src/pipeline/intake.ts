@@ -116,7 +116,7 @@ export class Intake {
           ...(record.reasonCode ? { reason_code: record.reasonCode, reason_text: record.reasonText ?? '' } : {}),
         },
       };
-      await tx.queues.send(stageQueue('processing'), { body: JSON.stringify(message), groupId: record.groupKey!, dedupId: `${id}:processing`, dedupScope: 'retry' });
+      await tx.queues.send(stageQueue('processing'), { body: this.ctx.stageBody(message, xml), groupId: record.groupKey!, dedupId: `${id}:processing`, dedupScope: 'retry' });
       if (input.idempotencyKey !== undefined) {
         await tx.kv.insert(IDEMPOTENCY_NS, `${input.clientId}:${input.idempotencyKey}`, JSON.stringify({ id, hash: submission.contentHash }), { ttlMs: IDEMPOTENCY_TTL_MS });
       }

@@ -45,14 +45,23 @@ export interface StageMessage {
     /** Payments that processing rejected (the others are ACSP). */
     rejected?: Array<{ index: number; reason_code: string | null; reason_text: string | null }>;
   };
+  /**
+   * The payment message itself, when it is small enough (WorkflowContext.stageBody): on the distributed engine,
+   * where the next stage runs in another process. The stored message stays the authority for everything else
+   * (the API, a stage that finds no hint); the status is checked by compare-and-set as with any hint.
+   */
+  xml?: string;
   /** What an earlier stage decided and this one applies (forwarding -> releasing). */
   decision?: { status: 'ACSC' | 'RJCT'; reason_code?: string; reason_text?: string; payments?: Array<{ index: number; status: 'ACSC' | 'RJCT'; reason_code?: string }> };
 }
 
+/** Largest stage message body: what a stage's dead-letter queue takes (a message moved there must fit). */
+export const STAGE_BODY_MAX_BYTES = 65_536;
+
 export async function ensureWorkflowQueues(queues: QueueService, options: { attemptsMax: number; visibilityTimeoutS: number }): Promise<void> {
   await createOrKeep(queues, { name: EVENTS_QUEUE });
   for (const stage of STAGES) {
-    await createOrKeep(queues, { name: stageDeadLetterQueue(stage), fifo: true, contentBasedDedup: true, maxMessageBytes: 65_536 });
+    await createOrKeep(queues, { name: stageDeadLetterQueue(stage), fifo: true, contentBasedDedup: true, maxMessageBytes: STAGE_BODY_MAX_BYTES });
     await createOrKeep(queues, {
       name: stageQueue(stage),
       fifo: true,

@@ -79,8 +79,8 @@ async function stageView(
   body: StageMessage,
   expected: 'ACTC' | 'ACSP',
 ): Promise<{ t: StageView; payments: PaymentRecord[]; xml: string; submission: Submission } | null> {
-  const cached = ctx.cached(body.transaction_id);
   const hint = body.hint;
+  const cached = ctx.cached(body.transaction_id, hint ? body.xml : undefined);
   if (cached && hint) {
     const rejected = new Map((hint.rejected ?? []).map((r) => [r.index, r]));
     const payments = cached.submission.payments.map((p): PaymentRecord => {
@@ -204,7 +204,7 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
     if (!moved) return;
     const stage = ctx.deps.downstream.url === null ? 'releasing' : 'forwarding';
     const next: StageMessage = { transaction_id: id, hint: hintOf(t, rejected) };
-    await tx.queues.send(stageQueue(stage), { body: JSON.stringify(next), groupId: t.groupKey ?? id, dedupId: `${id}:${stage}`, dedupScope: 'retry' });
+    await tx.queues.send(stageQueue(stage), { body: ctx.stageBody(next, xml), groupId: t.groupKey ?? id, dedupId: `${id}:${stage}`, dedupScope: 'retry' });
   }, STAGE_TRANSACTION);
   return done ? settled : ack;
 }
