@@ -448,6 +448,40 @@ interface Result {
   perPayment: { commits: number; rowsWritten: number; jsWrites: number } | null;
   clientCpuS: number;
   peakRssBytes: number;
+  /** Where a payment's time went (p50 and p90 ms of each phase, from a sample of the completed payments). */
+  phases: Array<{ phase: string; p50: number; p90: number }> | null;
+}
+
+/** How many completed payments `phasesOf` reads back. */
+const PHASE_SAMPLE = 200;
+
+/**
+ * Splits the completion time of a sample of payments into phases, from the history the hub recorded (its clock,
+ * the same machine's): submission to ACTC (the 202), ACTC to ACSP (processing), ACSP to ACSC (releasing), ACSC to
+ * the report's receipt by a consumer (the outbox relay on the distributed engine, the participant queue, the
+ * consumer's poll).
+ */
+async function phasesOf(client: Client, completed: Tracker['completed']): Promise<Result['phases']> {
+  if (completed.length === 0) return null;
+  const step = Math.max(1, Math.floor(completed.length / PHASE_SAMPLE));
+  const sample = completed.filter((_, i) => i % step === 0).slice(0, PHASE_SAMPLE);
+  const spans: Record<string, number[]> = { 'submit -> ACTC': [], 'ACTC -> ACSP': [], 'ACSP -> ACSC': [], 'ACSC -> report received': [] };
+  for (const c of sample) {
+    const answer = await client.call('GET', `/v1/transactions/${c.id}`);
+    if (answer.status !== 200) continue;
+    const history = (JSON.parse(answer.text) as { history: Array<{ status: string; at: string }> }).history;
+    const at = (status: string) => {
+      const h = history.find((e) => e.status === status);
+      return h ? Date.parse(h.at) - performance.timeOrigin : NaN;
+    };
+    const [actc, acsp, acsc] = [at('ACTC'), at('ACSP'), at('ACSC')];
+    if (![actc, acsp, acsc].every(Number.isFinite)) continue;
+    spans['submit -> ACTC']!.push(actc - c.from);
+    spans['ACTC -> ACSP']!.push(acsp - actc);
+    spans['ACSP -> ACSC']!.push(acsc - acsp);
+    spans['ACSC -> report received']!.push(c.at - acsc);
+  }
+  return Object.entries(spans).map(([phase, values]) => ({ phase, p50: percentile(values, 50), p90: percentile(values, 90) }));
 }
 
 /**
@@ -464,13 +498,15 @@ class Tracker {
   statuses = new Map<string, number>();
   lastCompletionAt = 0;
   completeMs: number[] = [];
+  /** Completed payments of the window and drain: id, submission and report times (performance.now()). */
+  completed: Array<{ id: string; from: number; at: number }> = [];
   recording = false;
 
   accepted(id: string, from: number): void {
     const at = this.early.get(id);
     if (at === undefined) return void this.pending.set(id, from);
     this.early.delete(id);
-    this.#complete(from, at);
+    this.#complete(id, from, at);
   }
 
   report(id: string, at: number, status: string | undefined): void {
@@ -479,13 +515,15 @@ class Tracker {
     const from = this.pending.get(id);
     if (from === undefined) return void this.early.set(id, at);
     this.pending.delete(id);
-    this.#complete(from, at);
+    this.#complete(id, from, at);
   }
 
-  #complete(from: number, at: number): void {
+  #complete(id: string, from: number, at: number): void {
     this.lastCompletionAt = at;
     if (at >= this.window.start && at < this.window.end) this.completedInWindow += 1;
-    if (this.recording) this.completeMs.push(at - from);
+    if (!this.recording) return;
+    this.completeMs.push(at - from);
+    this.completed.push({ id, from, at });
   }
 }
 
@@ -680,6 +718,7 @@ async function hubRun(settings: Settings, sample: string, engine: Engine, mode: 
       const servicesCpuS = services0 ? cpuBetween(services0, cpuByPid(servicePids())) : NaN;
       const client1 = process.cpuUsage(client0);
       const undrained = await drain(tracker, settings.drainMs);
+      const phases = await phasesOf(submitters, tracker.completed);
       const drainS = undrained === 0 ? Math.max(0, tracker.lastCompletionAt - windowEnd) / 1000 : null;
       // Per payment: over the window and the drain, so that every counted payment's work is in it.
       let perPayment: Result['perPayment'] = null;
@@ -710,6 +749,7 @@ async function hubRun(settings: Settings, sample: string, engine: Engine, mode: 
         perPayment,
         clientCpuS: (client1.user + client1.system) / 1e6,
         peakRssBytes: hub.pids.reduce((sum, pid) => sum + peakRssBytes(pid), 0),
+        phases,
       };
     } finally {
       await consuming.stop().catch(() => undefined);
@@ -768,6 +808,7 @@ async function echoRuns(settings: Settings, sample: string): Promise<Result[]> {
         perPayment: null,
         clientCpuS: (client1.user + client1.system) / 1e6,
         peakRssBytes: peakRssBytes(echo.process.pid!),
+        phases: null,
       });
     }
   } finally {
@@ -860,7 +901,8 @@ function summary(r: Result): string {
       ? `per payment: ${r.perPayment.commits.toFixed(1)} PostgreSQL commits, ${r.perPayment.rowsWritten.toFixed(1)} rows written, ${r.perPayment.jsWrites.toFixed(1)} JetStream messages stored (KV included)`
       : '',
   ].filter(Boolean);
-  return `${r.target} ${r.mode} ${r.offered}: ${int(r.acceptedInWindow / r.windowS)} accepted/s, ${int(r.completedInWindow / r.windowS)} completed/s${r.statuses ? `; reports: ${r.statuses}` : ''}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+  const phases = r.phases ? `\n    phases p50 / p90 ms: ${r.phases.map((p) => `${p.phase} ${ms(p.p50)} / ${ms(p.p90)}`).join('; ')}` : '';
+  return `${r.target} ${r.mode} ${r.offered}: ${int(r.acceptedInWindow / r.windowS)} accepted/s, ${int(r.completedInWindow / r.windowS)} completed/s${r.statuses ? `; reports: ${r.statuses}` : ''}${extra.length ? ` (${extra.join(', ')})` : ''}${phases}`;
 }
 
 function table(results: Result[]): string {
