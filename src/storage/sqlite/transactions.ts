@@ -103,11 +103,16 @@ export const WORKFLOW_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
+/** Most keys claimed in one statement; a message with more (a batch of many payments) claims them one by one. */
+const CLAIM_ROWS_MAX = 16;
+
 export class SqliteTransactions {
   readonly #s;
   readonly #database: SqliteDatabase;
   /** Listing statements by their SQL: a handful of filter combinations, each prepared once. */
   readonly #listStatements = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
+  /** Key claims of 1..CLAIM_ROWS_MAX keys, by number of keys. */
+  readonly #claimStatements = new Map<number, ReturnType<SqliteDatabase['prepare']>>();
 
   constructor(database: SqliteDatabase) {
     this.#database = database;
@@ -188,6 +193,22 @@ export class SqliteTransactions {
           (r): HistoryEntry => ({ status: r.status, reasonCode: r.reason_code, at: r.at }),
         ),
       claimKeys: async ({ clientId, keys, transactionId, contentHash, expiresAt, now }) => {
+        if (keys.length > 0 && keys.length <= CLAIM_ROWS_MAX) {
+          // The usual case, every key free: one statement. It names the keys it claimed; a key it could not claim
+          // is held (by this transaction already, or by another: then the call claims nothing).
+          const values = keys.flatMap((k) => [clientId, k.kind, k.value, transactionId, contentHash, expiresAt]);
+          const claimed = this.#claimMany(keys.length).all(...values, now) as Array<{ kind: string; value: string }>;
+          if (claimed.length === keys.length) return { ok: true } satisfies KeyClaim;
+          const claimedNow = new Set(claimed.map((c) => `${c.kind}\u0000${c.value}`));
+          for (const key of keys) {
+            if (claimedNow.has(`${key.kind}\u0000${key.value}`)) continue;
+            const owner = s.keyOwner.get(clientId, key.kind, key.value) as { transaction_id: string; content_hash: string | null };
+            if (owner.transaction_id === transactionId) continue;
+            for (const done of keys.filter((k) => claimedNow.has(`${k.kind}\u0000${k.value}`))) this.#releaseKey(clientId, done, transactionId);
+            return { ok: false, key, transactionId: owner.transaction_id, contentHash: owner.content_hash } satisfies KeyClaim;
+          }
+          return { ok: true } satisfies KeyClaim;
+        }
         // All or none: on the first conflict, undo the keys claimed so far in this call.
         const claimed: BusinessKey[] = [];
         for (const key of keys) {
@@ -274,6 +295,21 @@ export class SqliteTransactions {
       sweepKeys: async (now, limit) => s.sweepKeys.run(now, limit).changes,
     };
     return repository;
+  }
+
+  /** The claim of `n` keys in one statement (prepared once per n); RETURNING names the keys it claimed. */
+  #claimMany(n: number): ReturnType<SqliteDatabase['prepare']> {
+    let statement = this.#claimStatements.get(n);
+    if (!statement) {
+      statement = this.#database.prepare(`INSERT INTO business_keys (client_id, kind, value, transaction_id, content_hash, expires_at)
+        VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?)').join(', ')}
+        ON CONFLICT (client_id, kind, value) DO UPDATE SET transaction_id = excluded.transaction_id,
+          content_hash = excluded.content_hash, expires_at = excluded.expires_at
+        WHERE business_keys.expires_at <= ?
+        RETURNING kind, value`);
+      this.#claimStatements.set(n, statement);
+    }
+    return statement;
   }
 
   #releaseKey(clientId: string, key: BusinessKey, transactionId: string): void {
