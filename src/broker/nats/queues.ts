@@ -7,12 +7,13 @@
  *
  * Storage: one stream per queue (WorkQueue retention: an acknowledged message is removed), one durable pull
  * consumer on it, and three KV buckets: queue attributes, receipts of handed-out messages, and dedup keys. FIFO
- * order needs no lock of its own: only a group's head is handed out (see #takeGroup).
+ * order needs no lock of its own: only a group's head is handed out (see #takeGroup in pool.ts).
  *
- * This module holds what a process fetched and hands out (the pool) and wires the parts: the queues, their
- * streams and metrics: catalog.ts; sending and dedup: send.ts; handed-out messages, deletes and visibility:
- * leases.ts; names: names.ts; headers, KV records and receipt handles: records.ts; one pull request: pull.ts;
- * long polls waiting in this process: ../../queues/waiters.ts.
+ * This module holds the port's methods, the feeds that fetch for the receives waiting in this process, and wires
+ * the parts: the queues, their streams and metrics: catalog.ts; sending and dedup: send.ts; what a process
+ * fetched and hands out (the pool): pool.ts; handed-out messages, deletes and visibility: leases.ts; names:
+ * names.ts; headers, KV records and receipt handles: records.ts; one pull request: pull.ts; long polls waiting
+ * in this process: ../../queues/waiters.ts.
  *
  * A message as JetStream sees it, and as the port sees it:
  *
@@ -35,7 +36,7 @@
  * record as `sk`). A process that dies holds its pool and leases only until the consumer's ack wait
  * (visibility timeout + ackGraceS): then JetStream delivers them again, one delivery more than counted.
  */
-import { headers as newHeaders, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { headers as newHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { MxError, isMxError } from '../../errors.js';
@@ -46,7 +47,6 @@ import {
   QUEUE_LIMITS,
   type BatchOutcome,
   type CreateQueueInput,
-  type MessageAttributes,
   type QueueAttributes,
   type QueueInfo,
   type QueueService,
@@ -58,21 +58,11 @@ import {
 import { checkQueueName, normalizeQueue, type QueueDefaults } from '../../queues/rules.js';
 import { CONSUMER, NatsNames, STANDARD_GROUP, type QueueRef } from './names.js';
 import { QueueCatalog } from './catalog.js';
-import { ack, ackWaitMs, Leases, nak } from './leases.js';
+import { Leases } from './leases.js';
+import { Pool } from './pool.js';
 import { NatsSender } from './send.js';
 import { pull } from './pull.js';
-import {
-  decodeAttributes,
-  encodeAttributes,
-  encoder,
-  decoder,
-  H,
-  isNatsError,
-  isStreamNotFound,
-  json,
-  receiptHandle,
-  type Receipt,
-} from './records.js';
+import { H, isNatsError, isStreamNotFound, json, type Receipt } from './records.js';
 import { Waiters } from '../../queues/waiters.js';
 
 export interface NatsQueuesOptions {
@@ -105,23 +95,6 @@ const NO_WAIT_GRACE_MS = 250;
 const POOL_MAX = 1000;
 const STATE_MAX_AGE_S = QUEUE_LIMITS.retentionSMax + 86_400;
 
-interface Fetched {
-  key: string;
-  seq: number;
-  dc: number;
-  reply: string;
-  group: string;
-  groupId: string | null;
-  messageId: string;
-  sentAt: number;
-  visibleAt: number;
-  attributes: MessageAttributes;
-  body: string;
-  heldSince: number;
-  progressAt: number;
-  claimed: boolean;
-}
-
 export class NatsQueues implements QueueService {
   readonly #o: Required<NatsQueuesOptions>;
   readonly #nc: NatsConnection;
@@ -131,14 +104,13 @@ export class NatsQueues implements QueueService {
   readonly #catalog: QueueCatalog;
   readonly #stateKv: KV;
   readonly #sender: NatsSender;
-  readonly #pool = new Map<string, Map<number, Fetched>>();
   readonly #leases: Leases;
+  readonly #pool: Pool;
   readonly #waiters = new Waiters();
   /** The open long pull of each queue (see #feed). */
   readonly #feeds = new Map<string, { done: Promise<void>; stop: AbortController }>();
   /** Messages wanted by the receives waiting on each queue. */
   readonly #demand = new Map<string, number>();
-  readonly #busyGroups = new Set<string>();
   readonly #timer: NodeJS.Timeout;
   #ticking = false;
   #closed = false;
@@ -168,6 +140,22 @@ export class NatsQueues implements QueueService {
       logger: o.logger,
       requestTimeoutMs: o.requestTimeoutMs,
       notify: (key) => this.#waiters.notify(key, 1),
+    });
+    this.#pool = new Pool({
+      connection: o.connection,
+      js: this.#js,
+      jsm,
+      stateKv: buckets.state,
+      names: this.#names,
+      clock: o.clock,
+      ids: o.ids,
+      logger: o.logger,
+      leases: this.#leases,
+      requestTimeoutMs: o.requestTimeoutMs,
+      ackGraceS: o.ackGraceS,
+      holdMaxMs: o.holdMaxMs,
+      queue: (name) => this.#queue(name),
+      notify: (key, count) => this.#waiters.notify(key, count),
     });
     this.#sender = new NatsSender({
       js: this.#js,
@@ -231,8 +219,7 @@ export class NatsQueues implements QueueService {
     const feeds = [...this.#feeds.values()];
     for (const feed of feeds) feed.stop.abort();
     await Promise.allSettled(feeds.map((feed) => feed.done));
-    const held = [...this.#pool.values()].flatMap((m) => [...m.values()]).filter((e) => !e.claimed);
-    await Promise.allSettled(held.map((e) => this.#giveBack(e, 0)));
+    await this.#pool.giveBackAll();
   }
 
   // ── queue management ───────────────────────────────────────────────────────────────────────────────────
@@ -333,7 +320,7 @@ export class NatsQueues implements QueueService {
           const wake = this.#waiters.subscribe(q.key);
           try {
             await this.#leases.reap();
-            out.push(...(await this.#take(q, max - out.length, visMs)));
+            out.push(...(await this.#pool.take(q, max - out.length, visMs)));
             const remaining = deadline - Date.now();
             if (out.length > 0 || remaining <= 0 || this.#closed || options.signal?.aborted) return out;
             await wake.wait(Math.min(remaining, this.#nextDueMs(q.key)), options.signal, this.#feed(q, remaining));
@@ -352,12 +339,12 @@ export class NatsQueues implements QueueService {
   /** A receive that does not wait: what the pool holds, topped up by no_wait pulls. */
   async #receiveNow(q: QueueRef, max: number, visMs: number): Promise<ReceivedMessage[]> {
     await this.#leases.reap();
-    const out = await this.#take(q, max, visMs);
+    const out = await this.#pool.take(q, max, visMs);
     for (let round = 0; out.length < max && round < PULL_ROUNDS && !this.#closed; round++) {
-      if ((this.#pool.get(q.key)?.size ?? 0) >= POOL_MAX) break;
+      if (this.#pool.size(q.key) >= POOL_MAX) break;
       const want = max - out.length;
       const fetched = await this.#pullNow(q, want);
-      if (fetched > 0) out.push(...(await this.#take(q, max - out.length, visMs)));
+      if (fetched > 0) out.push(...(await this.#pool.take(q, max - out.length, visMs)));
       if (fetched < want) break;
     }
     return out;
@@ -374,9 +361,8 @@ export class NatsQueues implements QueueService {
   #feed(q: QueueRef, expiresMs: number): Promise<void> {
     const running = this.#feeds.get(q.key);
     if (running) return running.done;
-    const pool = this.#pool.get(q.key);
-    const unclaimed = pool ? [...pool.values()].filter((e) => !e.claimed).length : 0;
-    const batch = Math.min(FEED_BATCH_MAX, POOL_MAX - (pool?.size ?? 0), (this.#demand.get(q.key) ?? 1) - unclaimed);
+    const unclaimed = this.#pool.unclaimed(q.key);
+    const batch = Math.min(FEED_BATCH_MAX, POOL_MAX - this.#pool.size(q.key), (this.#demand.get(q.key) ?? 1) - unclaimed);
     if (batch <= 0) return new Promise((resolve) => setTimeout(resolve, this.#o.tickMs).unref());
     const stop = new AbortController();
     const done = this.#pull(q, batch, expiresMs, stop.signal).then(
@@ -459,7 +445,7 @@ export class NatsQueues implements QueueService {
           msgID: `redrive:${dlq.stream}:${stored.seq}`,
         });
         await this.#jsm.streams.deleteMessage(dlq.stream, stored.seq, false);
-        this.#pool.get(dlq.key)?.delete(stored.seq);
+        this.#pool.drop(dlq.key, stored.seq);
         this.#leases.drop(dlq.key, stored.seq);
         await this.#stateKv.delete(this.#names.receiptKey(dlq.key, stored.seq)).catch(() => undefined);
         this.#waiters.notify(target.key);
@@ -490,12 +476,12 @@ export class NatsQueues implements QueueService {
           cursor = stored.seq + 1;
           if (q.attrs.fifo) {
             // A FIFO message in flight stays until its deadline: removing it would make the next message of its
-            // group the head, handed out while this one is still being worked on (see #takeGroup).
+            // group the head, handed out while this one is still being worked on (see #takeGroup in pool.ts).
             const rec = json<Receipt>(await this.#stateKv.get(this.#names.receiptKey(q.key, stored.seq)));
             if (rec?.st === 'h' && rec.dl > now) continue;
           }
           await this.#jsm.streams.deleteMessage(q.stream, stored.seq, false);
-          this.#pool.get(q.key)?.delete(stored.seq);
+          this.#pool.drop(q.key, stored.seq);
           this.#leases.drop(q.key, stored.seq);
           messages += 1;
         }
@@ -509,11 +495,11 @@ export class NatsQueues implements QueueService {
   }
 
   #dropLocal(key: string): void {
-    this.#pool.delete(key);
+    this.#pool.dropQueue(key);
     this.#leases.dropQueue(key);
   }
 
-  // ── internals: fetch and hand out ──────────────────────────────────────────────────────────────────────
+  // ── internals: fetch and housekeeping ──────────────────────────────────────────────────────────────────
 
   /** One pull request (see pull.ts); every message that arrives goes to the pool and wakes waiting receives. */
   #pull(q: QueueRef, batch: number, expiresMs: number | null, signal?: AbortSignal): Promise<number> {
@@ -524,7 +510,7 @@ export class NatsQueues implements QueueService {
       batch,
       expiresMs,
       requestTimeoutMs: this.#o.requestTimeoutMs,
-      onMessage: (msg) => this.#addToPool(q, msg),
+      onMessage: (msg) => this.#pool.add(q, msg),
       onEnd: (description) => this.#o.logger.debug({ description, queue: q.attrs.name }, 'pull request ended'),
       onUnanswered: (received) =>
         this.#o.logger.warn({ queue: q.attrs.name, batch, expiresMs, received }, 'nats-server did not end a pull request in time: it was given up'),
@@ -551,248 +537,6 @@ export class NatsQueues implements QueueService {
     }
   }
 
-  #addToPool(q: QueueRef, msg: Msg): void {
-    const parts = msg.reply!.split('.');
-    // $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending> (domain form: 2 more)
-    const offset = parts.length >= 11 ? 4 : 2;
-    const dc = Number(parts[offset + 2]);
-    const seq = Number(parts[offset + 3]);
-    const h: MsgHdrs | undefined = msg.headers;
-    const sentAt = Number(h?.get(H.sentAt) ?? 0);
-    const visibleAt = Number(h?.get(H.visibleAt) || sentAt);
-    const encoded = h?.get(H.attributes);
-    const entry: Fetched = {
-      key: q.key,
-      seq,
-      dc,
-      reply: msg.reply!,
-      group: msg.subject.split('.')[2] ?? STANDARD_GROUP,
-      groupId: h?.get(H.group) || null,
-      messageId: h?.get(H.messageId) ?? '',
-      sentAt,
-      visibleAt,
-      attributes: decodeAttributes(encoded),
-      body: decoder.decode(msg.data),
-      heldSince: Date.now(),
-      progressAt: Date.now(),
-      claimed: false,
-    };
-    let pool = this.#pool.get(q.key);
-    if (!pool) this.#pool.set(q.key, (pool = new Map()));
-    pool.set(seq, entry);
-    this.#waiters.notify(q.key, 1);
-  }
-
-  async #take(q: QueueRef, want: number, visMs: number): Promise<ReceivedMessage[]> {
-    if (want <= 0) return [];
-    const pool = this.#pool.get(q.key);
-    if (!pool || pool.size === 0) return [];
-    const now = this.#o.clock.now();
-    const retentionMs = q.attrs.retentionS * 1000;
-    const expired = [...pool.values()].filter((e) => !e.claimed && e.sentAt + retentionMs <= now);
-    for (const e of expired) e.claimed = true;
-    await Promise.all(expired.map((e) => this.#discard(e)));
-    return q.attrs.fifo ? this.#takeFifo(q, want, visMs, now) : this.#takeStandard(q, want, visMs, now);
-  }
-
-  async #takeStandard(q: QueueRef, want: number, visMs: number, now: number): Promise<ReceivedMessage[]> {
-    const out: ReceivedMessage[] = [];
-    for (;;) {
-      const pool = this.#pool.get(q.key);
-      if (!pool) return out;
-      const ready = [...pool.values()]
-        .filter((e) => !e.claimed && e.visibleAt <= now)
-        .sort((a, b) => a.seq - b.seq)
-        .slice(0, want - out.length);
-      if (ready.length === 0) return out;
-      for (const e of ready) e.claimed = true;
-      const handed = await Promise.all(
-        ready.map(async (e) => {
-          try {
-            const checked = await this.#countOrDeadLetter(q, e, await this.#receiptOf(q, e));
-            return checked ? await this.#handOut(q, e, checked, now + visMs, now) : null;
-          } catch (error) {
-            e.claimed = false;
-            throw error;
-          }
-        }),
-      );
-      for (const m of handed) if (m) out.push(m);
-      if (out.length >= want) return out;
-    }
-  }
-
-  async #takeFifo(q: QueueRef, want: number, visMs: number, now: number): Promise<ReceivedMessage[]> {
-    const pool = this.#pool.get(q.key);
-    if (!pool) return [];
-    const groups = new Map<string, Fetched[]>();
-    for (const e of [...pool.values()].sort((a, b) => a.seq - b.seq)) {
-      if (e.claimed) continue;
-      let list = groups.get(e.group);
-      if (!list) groups.set(e.group, (list = []));
-      list.push(e);
-    }
-    // Each free group gets a share of `want` (as many as it has waiting, oldest group first), and the groups are
-    // taken at the same time: their server round trips overlap. Results keep the order of the groups.
-    const shares: Array<{ group: string; entries: Fetched[]; share: number }> = [];
-    let left = want;
-    for (const [group, entries] of groups) {
-      if (left <= 0) break;
-      if (this.#busyGroups.has(`${q.key}:${group}`)) continue;
-      const share = Math.min(entries.length, left);
-      shares.push({ group, entries, share });
-      left -= share;
-    }
-    for (const s of shares) this.#busyGroups.add(`${q.key}:${s.group}`);
-    const taken = await Promise.allSettled(
-      shares.map(async (s) => {
-        try {
-          return await this.#takeGroup(q, s.group, s.entries, s.share, now + visMs, now);
-        } finally {
-          this.#busyGroups.delete(`${q.key}:${s.group}`);
-        }
-      }),
-    );
-    const out = taken.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
-    const failed = taken.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed && out.length === 0) throw failed.reason;
-    if (failed) this.#o.logger.warn({ err: failed.reason, queue: q.attrs.name }, 'could not take a FIFO group; its messages wait for the next receive');
-    return out;
-  }
-
-  /**
-   * Hands out the group's head and the messages right after it that are in the pool. The head is the group's first
-   * message still in the stream, and a message in flight stays in the stream until it is deleted: so while one of
-   * the group's messages is in flight in any process, no other message of the group is a head, and the head itself
-   * is delivered to one process at a time. That holds FIFO order across processes without a lock to read and
-   * write per message. A head the server delivered again while its receipt still says it is in flight (the holder
-   * stopped keeping it alive: crashed or stalled) waits for that deadline, as a lock would have made it.
-   */
-  async #takeGroup(q: QueueRef, group: string, entries: Fetched[], want: number, dl: number, now: number): Promise<ReceivedMessage[]> {
-    const pool = this.#pool.get(q.key);
-    let expected = await this.#nextInGroup(q, group, 0);
-    const taken: Array<{ e: Fetched; counted: { count: number; rec: Receipt | null } }> = [];
-    for (const e of entries) {
-      if (taken.length >= want || expected === null) break;
-      if (e.claimed) break;
-      if (e.seq < expected) {
-        pool?.delete(e.seq); // no longer in the stream (deleted, purged or expired)
-        continue;
-      }
-      if (e.seq > expected || e.visibleAt > now) break;
-      e.claimed = true;
-      let counted;
-      try {
-        const rec = await this.#receiptOf(q, e);
-        if (rec?.st === 'h' && rec.dl > now) {
-          e.claimed = false; // still in flight for the process that received it before
-          break;
-        }
-        counted = await this.#countOrDeadLetter(q, e, rec);
-      } catch (error) {
-        e.claimed = false;
-        throw error;
-      }
-      if (counted) taken.push({ e, counted });
-      if (taken.length < want) expected = await this.#nextInGroup(q, group, e.seq + 1);
-    }
-    return Promise.all(taken.map((t) => this.#handOut(q, t.e, t.counted, dl, now)));
-  }
-
-  async #nextInGroup(q: QueueRef, group: string, fromSeq: number): Promise<number | null> {
-    const stored = await this.#jsm.direct.getMessage(q.stream, { next_by_subj: this.#names.groupSubjects(q.key, group), seq: fromSeq });
-    return stored ? stored.seq : null;
-  }
-
-  /** The receipt record an earlier delivery of the message left; none on a first delivery. */
-  async #receiptOf(q: QueueRef, e: Fetched): Promise<Receipt | null> {
-    return e.dc > 1 ? json<Receipt>(await this.#stateKv.get(this.#names.receiptKey(q.key, e.seq))) : null;
-  }
-
-  /** The receive count this delivery would have; null after moving it to the dead-letter queue instead. */
-  async #countOrDeadLetter(q: QueueRef, e: Fetched, rec: Receipt | null): Promise<{ count: number; rec: Receipt | null } | null> {
-    const count = e.dc - (rec?.sk ?? 0);
-    const maxReceives = q.attrs.maxReceiveCount;
-    if (maxReceives !== null && q.attrs.deadLetterQueue !== null && count > maxReceives) {
-      await this.#deadLetter(q, e);
-      return null;
-    }
-    return { count, rec };
-  }
-
-  async #handOut(q: QueueRef, e: Fetched, counted: { count: number; rec: Receipt | null }, dl: number, now: number): Promise<ReceivedMessage> {
-    const token = this.#o.ids.token(12);
-    const firstReceivedAt = counted.rec?.f ?? now;
-    const rec: Receipt = { t: token, rs: e.reply, dc: e.dc, dl, f: firstReceivedAt, sk: counted.rec?.sk ?? 0, st: 'h', g: e.group };
-    const revision = await this.#stateKv.put(this.#names.receiptKey(q.key, e.seq), encoder.encode(JSON.stringify(rec)));
-    this.#pool.get(q.key)?.delete(e.seq);
-    this.#leases.add({
-      key: q.key,
-      seq: e.seq,
-      token,
-      reply: e.reply,
-      revision,
-      dl,
-      ackWaitMs: ackWaitMs(q.attrs, this.#o.ackGraceS),
-      progressAt: e.progressAt,
-      busy: false,
-    });
-    return {
-      messageId: e.messageId,
-      receiptHandle: receiptHandle(e.seq, token),
-      body: e.body,
-      groupId: e.groupId,
-      attributes: e.attributes,
-      receiveCount: counted.count,
-      sequenceNumber: String(e.seq),
-      sentAt: e.sentAt,
-      firstReceivedAt,
-    };
-  }
-
-  async #deadLetter(q: QueueRef, e: Fetched): Promise<void> {
-    const dlq = await this.#queue(q.attrs.deadLetterQueue!).catch(() => null);
-    if (dlq) {
-      const h = newHeaders();
-      h.set(H.messageId, e.messageId);
-      h.set(H.sentAt, String(e.sentAt));
-      if (e.groupId !== null) h.set(H.group, e.groupId);
-      if (Object.keys(e.attributes).length > 0) h.set(H.attributes, encodeAttributes(e.attributes));
-      h.set(H.sourceQueue, q.attrs.name);
-      // The id makes a retry after a failure between this publish and the ack a duplicate, not a second copy.
-      await this.#js.publish(this.#names.subject(dlq.key, dlq.attrs.fifo ? e.group : STANDARD_GROUP, null), encoder.encode(e.body), {
-        headers: h,
-        msgID: `dlq:${q.stream}:${e.seq}`,
-      });
-      this.#waiters.notify(dlq.key);
-    }
-    await this.#discard(e);
-  }
-
-  /** Acknowledges a fetched message without handing it out (dead-lettered or past retention). */
-  async #discard(e: Fetched): Promise<void> {
-    await ack(this.#nc, e.reply, this.#o.requestTimeoutMs);
-    this.#pool.get(e.key)?.delete(e.seq);
-    await this.#stateKv.delete(this.#names.receiptKey(e.key, e.seq)).catch(() => undefined);
-  }
-
-  /** Gives a fetched message back to the stream without counting the delivery as a receive. */
-  async #giveBack(e: Fetched, delayMs: number): Promise<void> {
-    e.claimed = true;
-    const rk = this.#names.receiptKey(e.key, e.seq);
-    const entry = await this.#stateKv.get(rk);
-    const rec = json<Receipt>(entry);
-    // A record still in flight for an earlier delivery's holder (see #takeGroup) stays so until its deadline.
-    const held = rec !== null && rec.st === 'h' && rec.dl > this.#o.clock.now();
-    const next: Receipt = rec
-      ? { ...rec, sk: rec.sk + 1, st: held ? 'h' : 'r' }
-      : { t: null, rs: null, dc: e.dc, dl: 0, f: null, sk: 1, st: 'r', g: e.group };
-    if (entry && rec) await this.#stateKv.update(rk, encoder.encode(JSON.stringify(next)), entry.revision);
-    else await this.#stateKv.create(rk, encoder.encode(JSON.stringify(next)));
-    this.#pool.get(e.key)?.delete(e.seq);
-    await nak(this.#nc, e.reply, delayMs, this.#o.requestTimeoutMs);
-  }
-
   /** Housekeeping: deadlines, +WPI heartbeats, and giving back what was held too long. */
   async #tick(): Promise<void> {
     if (this.#ticking || this.#closed) return;
@@ -801,22 +545,7 @@ export class NatsQueues implements QueueService {
       await this.#leases.reap();
       const realNow = Date.now();
       this.#leases.heartbeat(realNow);
-      const now = this.#o.clock.now();
-      for (const [key, pool] of this.#pool) {
-        // A FIFO message waiting for its group's head to be deleted in another process hears nothing of that
-        // delete: a waiting receive looks again each tick while the pool holds anything it could take.
-        if ([...pool.values()].some((e) => !e.claimed && e.visibleAt <= now)) this.#waiters.notify(key, 1);
-        for (const e of pool.values()) {
-          if (e.claimed) continue;
-          if (realNow - e.heldSince >= this.#o.holdMaxMs) {
-            const delayMs = e.visibleAt > now ? Math.min(e.visibleAt - now, QUEUE_LIMITS.delaySMax * 1000) : 0;
-            void this.#giveBack(e, delayMs).catch((error: unknown) => this.#o.logger.warn({ err: error }, 'could not give back a message'));
-          } else if (realNow - e.progressAt >= 2000) {
-            e.progressAt = realNow;
-            this.#nc.publish(e.reply, '+WPI');
-          }
-        }
-      }
+      this.#pool.tick(realNow);
     } catch (error) {
       this.#o.logger.warn({ err: error }, 'queue housekeeping failed');
     } finally {
@@ -827,9 +556,7 @@ export class NatsQueues implements QueueService {
   /** Real milliseconds until the next local Clock deadline of this queue (for waking a long poll). */
   #nextDueMs(key: string): number {
     const now = this.#o.clock.now();
-    let next = this.#leases.nextDueMs(key, now);
-    for (const e of this.#pool.get(key)?.values() ?? []) if (e.visibleAt > now) next = Math.min(next, e.visibleAt - now);
-    return Math.max(1, next);
+    return Math.max(1, Math.min(this.#leases.nextDueMs(key, now), this.#pool.nextDueMs(key, now)));
   }
 
   // ── internals: waiting and errors ──────────────────────────────────────────────────────────────────────
