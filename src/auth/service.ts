@@ -1,6 +1,17 @@
 /**
  * Authentication and tenancy: OAuth 2.0 client credentials, signed access tokens, signing key rotation and the
- * API clients themselves. Engine-neutral: rows live behind the AuthStore port.
+ * API clients themselves. Engine-neutral: rows live behind the AuthStore port. AuthService (this file) is what the
+ * rest of the hub calls; it delegates to the modules beside it, and re-exports what callers need of them:
+ *
+ * | file          | holds                                                                                  |
+ * | ------------- | -------------------------------------------------------------------------------------- |
+ * | service.ts    | AuthService: token issuing and verification, client management, the client cache      |
+ * | keys.ts       | signing keys: generation, rotation, JWKS, the key cache                                |
+ * | attempts.ts   | the limit on failed token requests per client id                                       |
+ * | attributes.ts | checks of a client's name, profile and settings; `clientSetting` (re-exported here)    |
+ * | scopes.ts     | the scopes and their parsing                                                           |
+ * | secrets.ts    | client secrets and their slow hash                                                     |
+ * | bootstrap.ts  | the first client, created on first start                                               |
  *
  * Access tokens are JWTs (RFC 9068 profile): ES256, header `kid` and `typ: at+jwt`, claims iss, sub (= client
  * id), aud, iat, exp, jti, scope, client_id. A request is authenticated by verifying the token (signature with
@@ -9,26 +20,28 @@
  *
  * What is cached in memory, and for how long (another process may change the database at any time):
  *
- * | what                    | refreshed                                      | bound                   |
- * | ----------------------- | ---------------------------------------------- | ----------------------- |
- * | signing keys            | every keyCacheMs, and at once for an unknown kid (at most once a second) | live keys |
- * | client state            | every clientCacheMs; at once after a change made through this service     | clients  |
- * | verified tokens         | until the token expires (only the signature check is skipped)              | 4096     |
- * | failed token requests   | per client id, for failedAttemptsWindowS                                   | 10000    |
+ * | what                  | in          | refreshed                                                                 | bound     |
+ * | --------------------- | ----------- | ------------------------------------------------------------------------- | --------- |
+ * | signing keys          | keys.ts     | every keyCacheMs, and at once for an unknown kid (at most once a second)  | live keys |
+ * | client state          | service.ts  | every clientCacheMs; at once after a change made through this service     | clients   |
+ * | verified tokens       | service.ts  | until the token expires (only the signature check is skipped)             | 4096      |
+ * | failed token requests | attempts.ts | per client id, for failedAttemptsWindowS                                  | 10000     |
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { Value } from '@sinclair/typebox/value';
-import type { Static, TSchema } from '@sinclair/typebox';
-import { SignJWT, calculateJwkThumbprint, errors as joseErrors, importJWK, jwtVerify, type CryptoKey, type JWK, type JWTPayload } from 'jose';
+import { SignJWT, errors as joseErrors, jwtVerify, type JWK, type JWTPayload } from 'jose';
 import type { Config } from '../config/index.js';
 import { MxError, assert, isMxError } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { AuthStore, ClientRecord, ClientSettings, SigningKeyRecord } from '../ports/auth.js';
+import type { AuthStore, ClientRecord, ClientSettings } from '../ports/auth.js';
 import type { Clock } from '../ports/clock.js';
 import type { IdGenerator } from '../ports/ids.js';
-import { PROFILES } from '../iso20022/profiles/index.js';
+import { FailedAttempts } from './attempts.js';
+import { checkName, checkProfile, checkSettings } from './attributes.js';
+import { SigningKeys, type KeyInfo } from './keys.js';
 import { SCOPES, isScope, normalizeScopes, parseClientScopes, scopeWords, type Scope } from './scopes.js';
 import { SECRET_LENGTH_MAX, dummySecretHash, generateSecret, hashSecret, verifySecret } from './secrets.js';
+
+export { clientSetting } from './attributes.js';
+export type { KeyInfo } from './keys.js';
 
 export type AuthConfig = Config['auth'];
 
@@ -82,14 +95,6 @@ export class OAuthError extends Error {
   }
 }
 
-export interface KeyInfo {
-  kid: string;
-  alg: 'ES256';
-  state: 'current' | 'previous';
-  createdAt: number;
-  retireAt: number | null;
-}
-
 export interface AuthServiceOptions {
   store: AuthStore;
   clock: Clock;
@@ -101,29 +106,8 @@ export interface AuthServiceOptions {
 const TOKEN_TYPE = 'at+jwt';
 const TOKEN_LENGTH_MAX = 4096;
 const CLIENT_ID_MAX = 128;
-const CLIENT_NAME_MAX = 200;
-const SETTINGS_BYTES_MAX = 16 * 1024;
 const CLIENT_LIST_MAX = 10_000;
 const VERIFIED_CACHE_MAX = 4096;
-const FAILED_ATTEMPTS_TRACKED_MAX = 10_000;
-const KEY_REFRESH_MIN_MS = 1000;
-/**
- * Added to a rotated key's lifetime: a process may sign with it until its key cache refreshes, which is at most
- * the largest keyCacheMs allowed by the configuration schema.
- */
-const KEY_CACHE_GRACE_S = 60;
-
-interface LiveKey {
-  record: SigningKeyRecord;
-  publicKey: CryptoKey;
-  privateKey: CryptoKey | null;
-}
-
-interface KeySet {
-  loadedAt: number;
-  current: LiveKey;
-  byKid: Map<string, LiveKey>;
-}
 
 interface CachedClient {
   loadedAt: number;
@@ -141,30 +125,17 @@ export function toClientInfo(record: ClientRecord): ClientInfo {
   return info;
 }
 
-/** Reads one per-client setting through a schema; throws INVALID_ATTRIBUTE when it is stored in another shape. */
-export function clientSetting<S extends TSchema>(client: { settings: ClientSettings }, key: string, schema: S): Static<S> | undefined {
-  const value = client.settings[key];
-  if (value === undefined) return undefined;
-  if (!Value.Check(schema, value)) {
-    const first = [...Value.Errors(schema, value)][0];
-    throw new MxError('INVALID_ATTRIBUTE', `client setting ${key} is invalid${first ? `: ${first.path || '/'} ${first.message}` : ''}`);
-  }
-  return value;
-}
-
 export class AuthService {
   readonly #store: AuthStore;
   readonly #clock: Clock;
   readonly #ids: IdGenerator;
   readonly #logger: Logger;
   readonly #config: AuthConfig;
-  #keys: KeySet | null = null;
-  #keysLoading: Promise<KeySet> | null = null;
-  #lastForcedKeyRefresh = 0;
+  readonly #keys: SigningKeys;
   readonly #clients = new Map<string, CachedClient>();
   readonly #clientsLoading = new Map<string, Promise<ClientRecord | null>>();
   readonly #verified = new Map<string, VerifiedToken>();
-  readonly #failures = new Map<string, { count: number; windowStartMs: number }>();
+  readonly #attempts: FailedAttempts;
 
   constructor(options: AuthServiceOptions) {
     this.#store = options.store;
@@ -172,6 +143,8 @@ export class AuthService {
     this.#ids = options.ids;
     this.#logger = options.logger;
     this.#config = options.config;
+    this.#keys = new SigningKeys({ store: options.store, clock: options.clock, logger: options.logger, config: options.config });
+    this.#attempts = new FailedAttempts({ clock: options.clock, config: options.config });
   }
 
   // ---- Tokens ----------------------------------------------------------------------------------------------
@@ -185,17 +158,20 @@ export class AuthService {
     const { clientId, clientSecret } = request;
     if (!clientId || !clientSecret) throw new OAuthError('invalid_client', 'client authentication is required (HTTP Basic or client_id and client_secret)');
     if (clientId.length > CLIENT_ID_MAX || clientSecret.length > SECRET_LENGTH_MAX) throw new OAuthError('invalid_client', 'client authentication failed');
-    this.#checkAttempts(clientId);
+    const retryAfterS = this.#attempts.retryAfterS(clientId);
+    if (retryAfterS !== null) {
+      throw new OAuthError('invalid_client', `too many failed attempts for this client id; retry after ${retryAfterS} s`, 429, retryAfterS);
+    }
 
     const client = await this.#store.getClient(clientId);
     // An unknown id costs as much as a wrong secret, so timing does not tell which ids exist.
     const matches = await verifySecret(clientSecret, client?.secretHash ?? (await dummySecretHash()));
     if (!client || !matches) {
-      this.#recordFailure(clientId);
+      this.#attempts.recordFailure(clientId);
       this.#logger.info({ clientId }, 'token request with wrong client credentials');
       throw new OAuthError('invalid_client', 'client authentication failed');
     }
-    this.#failures.delete(clientId);
+    this.#attempts.clear(clientId);
     if (!client.enabled) throw new OAuthError('invalid_client', 'the client is disabled');
 
     let scopes: Scope[] = [...client.scopes];
@@ -208,13 +184,12 @@ export class AuthService {
       scopes = normalizeScopes(requested as Scope[]);
     }
 
-    const key = (await this.#keySet()).current;
-    assert(key.privateKey, 'the current key has its private part');
+    const key = await this.#keys.signingKey();
     const nowS = Math.floor(this.#clock.now() / 1000);
     const ttlS = this.#config.tokenTtlS;
     const scope = scopes.join(' ');
     const accessToken = await new SignJWT({ scope, client_id: client.id })
-      .setProtectedHeader({ alg: 'ES256', kid: key.record.kid, typ: TOKEN_TYPE })
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: TOKEN_TYPE })
       .setIssuer(this.#config.issuer)
       .setSubject(client.id)
       .setAudience(this.#config.audience)
@@ -222,7 +197,7 @@ export class AuthService {
       .setExpirationTime(nowS + ttlS)
       .setJti(this.#ids.uuid())
       .sign(key.privateKey);
-    this.#logger.info({ clientId: client.id, scope, kid: key.record.kid }, 'access token issued');
+    this.#logger.info({ clientId: client.id, scope, kid: key.kid }, 'access token issued');
     return { accessToken, tokenType: 'Bearer', expiresInS: ttlS, scope };
   }
 
@@ -245,37 +220,21 @@ export class AuthService {
 
   /** The published verification keys (current and previous ones not yet retired), for /.well-known/jwks.json. */
   async jwks(): Promise<{ keys: JWK[] }> {
-    const set = await this.#keySet();
-    return {
-      keys: [...set.byKid.values()].map((k) => ({ ...(JSON.parse(k.record.publicJwk) as JWK), kid: k.record.kid, alg: 'ES256', use: 'sig' })),
-    };
+    return this.#keys.jwks();
   }
 
   /** Creates the first signing key when there is none (tokens can be issued at once after start). */
   async ensureSigningKey(): Promise<void> {
-    await this.#keySet(true);
+    await this.#keys.ensure();
   }
 
   /** Makes a new current key; the old one verifies until every token it signed has expired, then retires. */
   async rotateKeys(): Promise<{ kid: string; previous: string[] }> {
-    const now = this.#clock.now();
-    const key = await this.#newKey(now);
-    await this.#store.rotateKeys(key, now, this.#config.clockSkewS + KEY_CACHE_GRACE_S);
-    const set = await this.#keySet(true);
-    const previous = [...set.byKid.values()].filter((k) => k.record.state === 'previous').map((k) => k.record.kid);
-    this.#logger.info({ kid: key.kid, previous }, 'signing key rotated');
-    return { kid: set.current.record.kid, previous };
+    return this.#keys.rotate();
   }
 
   async listKeys(): Promise<KeyInfo[]> {
-    const set = await this.#keySet(true);
-    return [...set.byKid.values()].map((k) => ({
-      kid: k.record.kid,
-      alg: 'ES256',
-      state: k.record.state === 'current' ? 'current' : 'previous',
-      createdAt: k.record.createdAt,
-      retireAt: k.record.retireAt,
-    }));
+    return this.#keys.list();
   }
 
   // ---- Clients ---------------------------------------------------------------------------------------------
@@ -374,7 +333,7 @@ export class AuthService {
     if (token.length > TOKEN_LENGTH_MAX) throw new MxError('UNAUTHENTICATED', 'the access token is not valid');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, (header) => this.#verificationKey(header.kid), {
+      ({ payload } = await jwtVerify(token, (header) => this.#keys.verificationKey(header.kid), {
         algorithms: ['ES256'],
         typ: TOKEN_TYPE,
         issuer: this.#config.issuer,
@@ -402,85 +361,6 @@ export class AuthService {
     return verified;
   }
 
-  async #verificationKey(kid: string | undefined): Promise<CryptoKey> {
-    if (kid === undefined) throw new joseErrors.JWKSNoMatchingKey('the token has no kid');
-    let set = await this.#keySet();
-    let key = set.byKid.get(kid);
-    if (!key && this.#clock.now() - this.#lastForcedKeyRefresh >= KEY_REFRESH_MIN_MS) {
-      // A key made by another process (mxgate keys rotate) since the last refresh.
-      this.#lastForcedKeyRefresh = this.#clock.now();
-      set = await this.#keySet(true);
-      key = set.byKid.get(kid);
-    }
-    if (!key || (key.record.retireAt !== null && key.record.retireAt <= this.#clock.now())) {
-      throw new joseErrors.JWKSNoMatchingKey('no live signing key has this kid');
-    }
-    return key.publicKey;
-  }
-
-  /** The live keys, re-read every keyCacheMs (or now with `force`); creates the first key when none exists. */
-  async #keySet(force = false): Promise<KeySet> {
-    const now = this.#clock.now();
-    if (!force && this.#keys && now - this.#keys.loadedAt < this.#config.keyCacheMs) return this.#keys;
-    if (!force && this.#keysLoading) return this.#keysLoading;
-    const loading = this.#loadKeys().finally(() => {
-      if (this.#keysLoading === loading) this.#keysLoading = null;
-    });
-    this.#keysLoading = loading;
-    this.#keys = await loading;
-    return this.#keys;
-  }
-
-  async #loadKeys(): Promise<KeySet> {
-    const now = this.#clock.now();
-    let records = await this.#store.liveKeys();
-    if (!records.some((k) => k.state === 'current')) {
-      await this.#store.ensureCurrentKey(await this.#newKey(now));
-      records = await this.#store.liveKeys();
-    }
-    if (records.some((k) => k.state === 'previous' && k.retireAt !== null && k.retireAt <= now)) {
-      const retired = await this.#store.retireExpiredKeys(now);
-      if (retired > 0) this.#logger.info({ retired }, 'signing keys retired');
-      records = await this.#store.liveKeys();
-    }
-    let current = records.find((k) => k.state === 'current');
-    assert(current, 'a current signing key exists');
-    if (current.tokenTtlMaxS < this.#config.tokenTtlS) {
-      // Record the lifetime this process signs with before signing, so a rotation keeps the key long enough.
-      await this.#store.raiseKeyTtl(current.kid, this.#config.tokenTtlS);
-      current = { ...current, tokenTtlMaxS: this.#config.tokenTtlS };
-    }
-    const byKid = new Map<string, LiveKey>();
-    for (const record of records) {
-      const live: LiveKey = {
-        record: record.kid === current.kid ? current : record,
-        publicKey: (await importJWK(JSON.parse(record.publicJwk) as JWK, 'ES256')) as CryptoKey,
-        privateKey: record.state === 'current' ? ((await importJWK(JSON.parse(record.privateJwk) as JWK, 'ES256')) as CryptoKey) : null,
-      };
-      byKid.set(record.kid, live);
-    }
-    const currentKey = byKid.get(current.kid);
-    assert(currentKey, 'the current key is live');
-    return { loadedAt: now, current: currentKey, byKid };
-  }
-
-  async #newKey(now: number): Promise<SigningKeyRecord> {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const publicJwk = publicKey.export({ format: 'jwk' }) as JWK;
-    const kid = await calculateJwkThumbprint(publicJwk, 'sha256');
-    return {
-      kid,
-      alg: 'ES256',
-      state: 'current',
-      privateJwk: JSON.stringify(privateKey.export({ format: 'jwk' })),
-      publicJwk: JSON.stringify(publicJwk),
-      tokenTtlMaxS: this.#config.tokenTtlS,
-      createdAt: now,
-      rotatedAt: null,
-      retireAt: null,
-    };
-  }
-
   async #client(id: string): Promise<ClientRecord | null> {
     const now = this.#clock.now();
     const cached = this.#clients.get(id);
@@ -494,54 +374,4 @@ export class AuthService {
     this.#clients.set(id, { loadedAt: now, record });
     return record;
   }
-
-  #checkAttempts(clientId: string): void {
-    const entry = this.#failures.get(clientId);
-    if (!entry) return;
-    const windowMs = this.#config.failedAttemptsWindowS * 1000;
-    const elapsed = this.#clock.now() - entry.windowStartMs;
-    if (elapsed >= windowMs) {
-      this.#failures.delete(clientId);
-      return;
-    }
-    if (entry.count >= this.#config.failedAttemptsMax) {
-      const retryAfterS = Math.max(1, Math.ceil((windowMs - elapsed) / 1000));
-      throw new OAuthError('invalid_client', `too many failed attempts for this client id; retry after ${retryAfterS} s`, 429, retryAfterS);
-    }
-  }
-
-  #recordFailure(clientId: string): void {
-    const now = this.#clock.now();
-    const windowMs = this.#config.failedAttemptsWindowS * 1000;
-    const entry = this.#failures.get(clientId);
-    if (entry && now - entry.windowStartMs < windowMs) {
-      entry.count += 1;
-      return;
-    }
-    if (this.#failures.size >= FAILED_ATTEMPTS_TRACKED_MAX) {
-      for (const [id, e] of this.#failures) if (now - e.windowStartMs >= windowMs) this.#failures.delete(id);
-      if (this.#failures.size >= FAILED_ATTEMPTS_TRACKED_MAX) this.#failures.delete(this.#failures.keys().next().value as string);
-    }
-    this.#failures.set(clientId, { count: 1, windowStartMs: now });
-  }
-}
-
-function checkName(value: string): string {
-  const name = value.trim();
-  if (name.length === 0 || name.length > CLIENT_NAME_MAX) throw new MxError('INVALID_ATTRIBUTE', `a client name is 1-${CLIENT_NAME_MAX} characters`);
-  return name;
-}
-
-function checkProfile(profile: string | null): string | null {
-  if (profile === null || profile === '') return null;
-  if (!PROFILES.has(profile)) throw new MxError('INVALID_ATTRIBUTE', `unknown profile ${profile} (known: ${[...PROFILES.keys()].join(', ')})`);
-  return profile;
-}
-
-function checkSettings(settings: Record<string, unknown>): Record<string, unknown> {
-  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
-    throw new MxError('INVALID_ATTRIBUTE', 'client settings are a JSON object');
-  }
-  if (JSON.stringify(settings).length > SETTINGS_BYTES_MAX) throw new MxError('INVALID_ATTRIBUTE', `client settings are at most ${SETTINGS_BYTES_MAX} bytes of JSON`);
-  return settings;
 }

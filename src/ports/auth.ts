@@ -1,9 +1,10 @@
 /**
  * The authentication store port: API clients and the signing keys of access tokens, kept durably.
  *
- * The auth service (src/auth/service.ts) holds the rules (secret hashing, scopes, token claims, key life
- * cycle); an engine only stores rows. Several processes may share one store (the hub and the `mxgate clients`
- * and `mxgate keys` commands on the same database), so the service re-reads what it caches within seconds.
+ * The auth service (src/auth/service.ts, the keys in src/auth/keys.ts) holds the rules (secret hashing, scopes,
+ * token claims, key life cycle); an engine only stores rows. Several processes may share one store (the hub and
+ * the `mxgate clients` and `mxgate keys` commands on the same database), so the service re-reads what it caches
+ * within seconds.
  *
  * Signing key states:
  *

@@ -1,0 +1,44 @@
+/**
+ * Client attributes besides scopes (those are in scopes.ts): what a client's name, scheme profile and settings
+ * may be, checked when a client is created or changed, and how a handler reads one setting back in the shape it
+ * expects. Settings are opaque to the hub's auth layer; the component that uses a setting owns its schema.
+ */
+import { Value } from '@sinclair/typebox/value';
+import type { Static, TSchema } from '@sinclair/typebox';
+import { MxError } from '../errors.js';
+import type { ClientSettings } from '../ports/auth.js';
+import { PROFILES } from '../iso20022/profiles/index.js';
+
+const CLIENT_NAME_MAX = 200;
+const SETTINGS_BYTES_MAX = 16 * 1024;
+
+/** Reads one per-client setting through a schema; throws INVALID_ATTRIBUTE when it is stored in another shape. */
+export function clientSetting<S extends TSchema>(client: { settings: ClientSettings }, key: string, schema: S): Static<S> | undefined {
+  const value = client.settings[key];
+  if (value === undefined) return undefined;
+  if (!Value.Check(schema, value)) {
+    const first = [...Value.Errors(schema, value)][0];
+    throw new MxError('INVALID_ATTRIBUTE', `client setting ${key} is invalid${first ? `: ${first.path || '/'} ${first.message}` : ''}`);
+  }
+  return value;
+}
+
+export function checkName(value: string): string {
+  const name = value.trim();
+  if (name.length === 0 || name.length > CLIENT_NAME_MAX) throw new MxError('INVALID_ATTRIBUTE', `a client name is 1-${CLIENT_NAME_MAX} characters`);
+  return name;
+}
+
+export function checkProfile(profile: string | null): string | null {
+  if (profile === null || profile === '') return null;
+  if (!PROFILES.has(profile)) throw new MxError('INVALID_ATTRIBUTE', `unknown profile ${profile} (known: ${[...PROFILES.keys()].join(', ')})`);
+  return profile;
+}
+
+export function checkSettings(settings: Record<string, unknown>): Record<string, unknown> {
+  if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
+    throw new MxError('INVALID_ATTRIBUTE', 'client settings are a JSON object');
+  }
+  if (JSON.stringify(settings).length > SETTINGS_BYTES_MAX) throw new MxError('INVALID_ATTRIBUTE', `client settings are at most ${SETTINGS_BYTES_MAX} bytes of JSON`);
+  return settings;
+}
