@@ -1,6 +1,10 @@
 /**
- * The PostgreSQL connection layer of the distributed store: a bounded pool, group commit, named statements,
- * transactions with bounded retries, and the mapping of driver failures onto the error catalog.
+ * The PostgreSQL connection layer of the distributed store: a bounded pool, single statements and reads,
+ * transactions with bounded retries, named statements, and the wiring of the group commit. Two parts live in
+ * modules of their own: the group commit (`unit`: the queue of units, the batches with their savepoints, commit
+ * and rollback, and their stats) in group-commit.ts, and the reading of driver failures (which are retried, with
+ * what backoff, and how they map onto the error catalog) in failures.ts. What other modules import from here of
+ * theirs is re-exported (CommitStats, TRANSACTION_ATTEMPTS_MAX, isRetryableConflict, isUnavailable, mapError).
  *
  * Isolation: READ COMMITTED with row locks. Every write of the store is shaped as a compare-and-set on one row
  * (`UPDATE ... WHERE status = $from`, `INSERT ... ON CONFLICT`, `SELECT ... FOR UPDATE` before a
@@ -12,29 +16,8 @@
  * run again.
  *
  * Group commit (`unit`, what the store's transactions use): units of work submitted at about the same time share
- * one PostgreSQL transaction, one BEGIN and one COMMIT, each unit in its own savepoint, so that a unit that fails
- * rolls back alone (row locks taken in a savepoint are released when it is rolled back). A commit costs a round
- * trip and a WAL flush; a savepoint costs one round trip ("RELEASE; SAVEPOINT" in one simple query) and a
- * subtransaction. The units of one batch run one after another on its connection, so each waiting unit starts a
- * batch of its own while connections are free (up to `commitBatchesMax` batches at once), and a running batch,
- * each time a unit of it is done, takes the oldest unit still waiting: units start in the order they came (a
- * batch never holds units it has no time for while another connection could run them), a quiet process runs
- * each unit at once as a plain transaction (the first unit of a transaction needs no savepoint when nothing else
- * waits), and a busy one shares commits among the units that came while its connections were busy.
- * Bounds: `commitUnitsMax` units per batch (each takes a subtransaction id, and PostgreSQL caches 64 per
- * transaction before every snapshot gets slower), no unit started after the batch has run `commitBatchMs` (the
- * rest go to the next batch: a batch holds the row locks of all its units until its COMMIT), and a unit that
- * waits longer than `connectTimeoutMs` for a batch is STORE_UNAVAILABLE, as a caller of the pool would be.
- *
- * Unit states:
- *
- *   pending ──(batch starts)──► running in savepoint ──ok──► done ──COMMIT ok──► resolved (+ afterCommit effects)
- *      ▲                              │                        │
- *      │                              │                        └─COMMIT or connection fails──► rejected STORE_UNAVAILABLE
- *      │                              └─throws──► ROLLBACK TO SAVEPOINT ──► 40001/40P01 and attempts left? ──no──► rejected
- *      └────────────── after a jittered backoff ◄──────────────────────────────────────────────┘ yes
- *   A connection that fails mid-batch (the rollback to a savepoint fails too) rejects every unit of the batch with
- *   STORE_UNAVAILABLE: none of it committed.
+ * one PostgreSQL transaction, each unit in its own savepoint; group-commit.ts describes the batches, their bounds
+ * and the states of a unit.
  *
  * `transaction` runs `work` alone on its own connection (for work that awaits something else inside its
  * transaction, such as the outbox relay handing rows to the queue engine):
@@ -59,6 +42,11 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { Logger } from '../../log.js';
 import { MxError, isMxError } from '../../errors.js';
+import { TRANSACTION_ATTEMPTS_MAX, backoffMs, isRetryableConflict, isUnavailable, mapError, sqlState } from './failures.js';
+import { GroupCommit, type CommitStats } from './group-commit.js';
+
+export { TRANSACTION_ATTEMPTS_MAX, isRetryableConflict, isUnavailable, mapError };
+export type { CommitStats };
 
 export interface PostgresPoolOptions {
   /** postgres://user:password@host:port/database (TLS and the rest as the driver's connection string takes). */
@@ -101,11 +89,6 @@ export const DEFAULT_POOL_OPTIONS: Omit<PostgresPoolOptions, 'url'> = {
   commitBatchesMax: 10,
 };
 
-/** Attempts of one transaction when PostgreSQL reports a deadlock or serialization failure. */
-export const TRANSACTION_ATTEMPTS_MAX = 5;
-const RETRY_BASE_MS = 5;
-const RETRY_MAX_MS = 200;
-
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Checks a schema name: lower-case letters, digits and underscores, as PostgreSQL folds unquoted names. */
@@ -129,47 +112,6 @@ const types: pg.CustomTypesConfig = {
     oid === INT8_OID && format !== 'binary' ? parseInt8 : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
 };
 
-/** SQLSTATEs after which the same transaction may succeed when run again. */
-const RETRY_CODES = new Set(['40001', '40P01']);
-/** SQLSTATE classes and codes that mean the server or connection is gone or refused the work for now. */
-const UNAVAILABLE_CLASSES = ['08', '53', '57', '58'];
-const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
-
-function sqlState(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-export function isRetryableConflict(error: unknown): boolean {
-  const code = sqlState(error);
-  return code !== undefined && RETRY_CODES.has(code);
-}
-
-/** Whether the error says the database could not be reached or could not do the work now (not a bad request). */
-export function isUnavailable(error: unknown): boolean {
-  if (isMxError(error)) return error.code === 'STORE_UNAVAILABLE';
-  const code = sqlState(error);
-  if (code !== undefined) {
-    if (UNAVAILABLE_NODE_CODES.has(code)) return true;
-    if (/^[0-9A-Z]{5}$/.test(code)) return UNAVAILABLE_CLASSES.some((c) => code.startsWith(c));
-  }
-  const message = error instanceof Error ? error.message : '';
-  // The driver's own connection failures carry no SQLSTATE.
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|connect ECONNREFUSED/.test(message);
-}
-
-/**
- * Maps a driver error onto the catalog: outages and timeouts become STORE_UNAVAILABLE (retryable); errors of
- * the work itself (MxError, constraint violations) pass unchanged, as the SQLite engine lets them pass.
- */
-export function mapError(error: unknown, what: string): unknown {
-  if (isMxError(error)) return error;
-  if (isUnavailable(error) || isRetryableConflict(error)) {
-    return new MxError('STORE_UNAVAILABLE', `PostgreSQL could not ${what}`, { cause: error });
-  }
-  return error;
-}
-
 export interface TransactionContext {
   readonly client: pg.PoolClient;
   afterCommit(effect: () => void): void;
@@ -179,34 +121,6 @@ export interface TransactionContext {
 export interface Statement {
   readonly name?: string;
   readonly text: string;
-}
-
-/** What the group commit has done since start, for tests, metrics and benchmarks. */
-export interface CommitStats {
-  /** Transactions committed by the group commit. */
-  commits: number;
-  /** Units committed in them. */
-  units: number;
-  /** Units rolled back to their savepoint (failed, or run again after a conflict). */
-  rolledBack: number;
-}
-
-interface Unit {
-  work: (ctx: TransactionContext) => Promise<unknown>;
-  attempt: number;
-  queuedAt: number;
-  effects: Array<() => void>;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
-}
-
-const SAVEPOINT = 'mxgate_unit';
-/** A group commit that takes this long is logged: its units waited, and so did the row locks they hold. */
-const SLOW_BATCH_MS = 1000;
-
-function backoffMs(attempt: number): number {
-  const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
-  return delay / 2 + Math.random() * (delay / 2);
 }
 
 function bounded(name: string, value: number, min: number, max: number): number {
@@ -219,27 +133,27 @@ export class PostgresDatabase {
   readonly schema: string;
   readonly #logger: Logger;
   readonly #options: PostgresPoolOptions;
-  readonly #unitsMax: number;
-  readonly #batchesMax: number;
+  readonly #groupCommit: GroupCommit;
   #closed = false;
   #running = 0;
   #idle: Array<() => void> = [];
   /** Connections that carry our error listener (the pool listens only while a connection is idle). */
   readonly #guarded = new WeakSet<pg.PoolClient>();
-  /** Units waiting for a batch, oldest first. */
-  #pending: Unit[] = [];
-  #scheduled = false;
-  #waitTimer: NodeJS.Timeout | null = null;
-  #batches = 0;
-  readonly #stats: CommitStats = { commits: 0, units: 0, rolledBack: 0 };
 
   constructor(options: PostgresPoolOptions & { schema: string; logger: Logger }) {
     this.schema = checkSchemaName(options.schema);
     this.#logger = options.logger;
     this.#options = options;
-    this.#unitsMax = bounded('commitUnitsMax', options.commitUnitsMax, 1, COMMIT_UNITS_LIMIT);
-    this.#batchesMax = Math.min(options.poolMax, bounded('commitBatchesMax', options.commitBatchesMax, 1, 1000));
-    bounded('commitBatchMs', options.commitBatchMs, 0, 60_000);
+    this.#groupCommit = new GroupCommit({
+      acquire: () => this.#acquire(),
+      rollback: (client) => this.#rollback(client),
+      runEffects: (effects) => this.#runEffects(effects),
+      logger: options.logger,
+      unitsMax: bounded('commitUnitsMax', options.commitUnitsMax, 1, COMMIT_UNITS_LIMIT),
+      batchesMax: Math.min(options.poolMax, bounded('commitBatchesMax', options.commitBatchesMax, 1, 1000)),
+      batchMs: bounded('commitBatchMs', options.commitBatchMs, 0, 60_000),
+      waitMaxMs: options.connectTimeoutMs,
+    });
     this.pool = new pg.Pool(this.clientConfig({
       max: options.poolMax,
       idleTimeoutMillis: options.idleTimeoutMs,
@@ -285,8 +199,9 @@ export class PostgresDatabase {
     return this.#closed;
   }
 
+  /** What the group commit has done since start (see group-commit.ts). */
   get stats(): CommitStats {
-    return { ...this.#stats };
+    return this.#groupCommit.stats;
   }
 
   /** A pooled connection, or STORE_UNAVAILABLE. Release it with `release()` (or `release(err)` to drop it). */
@@ -357,7 +272,7 @@ export class PostgresDatabase {
   }
 
   /**
-   * Runs `work` in the next group commit (see the module comment): in a savepoint of a transaction it may share
+   * Runs `work` in the next group commit (see group-commit.ts): in a savepoint of a transaction it may share
    * with other units, or alone when nothing else waits. `work` must use only `ctx.client` and await nothing
    * else, or it holds up the units behind it; it may run again after a deadlock or serialization failure.
    * Effects registered with `afterCommit` run once, after the commit.
@@ -365,23 +280,7 @@ export class PostgresDatabase {
   unit<T>(work: (ctx: TransactionContext) => Promise<T>): Promise<T> {
     if (this.#closed) return Promise.reject(new MxError('SHUTTING_DOWN', 'the PostgreSQL store is closed'));
     this.#running += 1;
-    return new Promise<T>((resolve, reject) => {
-      this.#pending.push({
-        work,
-        attempt: 1,
-        queuedAt: Date.now(),
-        effects: [],
-        resolve: (value) => {
-          this.#finished();
-          resolve(value as T);
-        },
-        reject: (error) => {
-          this.#finished();
-          reject(error);
-        },
-      });
-      this.#schedule();
-    });
+    return this.#groupCommit.submit(work, () => this.#finished());
   }
 
   /**
@@ -451,154 +350,6 @@ export class PostgresDatabase {
     } catch (error) {
       // A connection that cannot roll back is not given to anyone else.
       client.release(error instanceof Error ? error : true);
-    }
-  }
-
-  #schedule(): void {
-    if (this.#pending.length > 0) this.#watchWaits();
-    if (this.#scheduled || this.#pending.length === 0 || this.#batches >= this.#batchesMax) return;
-    this.#scheduled = true;
-    // setImmediate runs after the poll phase: every request and message read in this loop turn is waiting by then.
-    setImmediate(() => {
-      this.#scheduled = false;
-      // One batch per waiting unit while connections are free: a unit waits behind others only when none is.
-      // Each batch starts with the oldest waiting unit and takes the next oldest whenever it is ready for one.
-      while (this.#pending.length > 0 && this.#batches < this.#batchesMax) {
-        const first = this.#pending.shift()!;
-        this.#batches += 1;
-        void this.#runBatch(first).finally(() => {
-          this.#batches -= 1;
-          this.#schedule();
-        });
-      }
-    });
-  }
-
-  /**
-   * While units wait for a batch, rejects those that have waited longer than `connectTimeoutMs` with
-   * STORE_UNAVAILABLE (every batch is stuck: lock waits, an unresponsive server), as the pool does for a caller
-   * that waits for a connection. A unit that gets a batch in time runs however long it waited.
-   */
-  #watchWaits(): void {
-    if (this.#waitTimer !== null) return;
-    const limitMs = this.#options.connectTimeoutMs;
-    this.#waitTimer = setTimeout(() => {
-      this.#waitTimer = null;
-      const now = Date.now();
-      const late = this.#pending.filter((unit) => now - unit.queuedAt > limitMs);
-      if (late.length > 0) {
-        this.#pending = this.#pending.filter((unit) => now - unit.queuedAt <= limitMs);
-        const error = new MxError('STORE_UNAVAILABLE', `waited more than ${limitMs} ms for a PostgreSQL transaction`);
-        for (const unit of late) unit.reject(error);
-      }
-      if (this.#pending.length > 0) this.#watchWaits();
-    }, Math.max(10, Math.min(1000, limitMs / 4)));
-    this.#waitTimer.unref();
-  }
-
-  /** Requeues a unit that met a deadlock or serialization failure, after a backoff; false when it may not run again. */
-  #retryLater(unit: Unit, error: unknown): boolean {
-    if (!isRetryableConflict(error) || unit.attempt >= TRANSACTION_ATTEMPTS_MAX) return false;
-    this.#logger.debug({ attempt: unit.attempt, code: sqlState(error) }, 'PostgreSQL conflict in a unit of a group commit; running it again');
-    const delay = backoffMs(unit.attempt);
-    unit.attempt += 1;
-    unit.effects.length = 0;
-    setTimeout(() => {
-      unit.queuedAt = Date.now();
-      this.#pending.push(unit);
-      this.#schedule();
-    }, delay);
-    return true;
-  }
-
-  /**
-   * One group commit on one connection: `first`, then the oldest waiting unit each time the previous one is done,
-   * while the batch is within its bounds (so the units of every batch are served in the order they came, and a
-   * unit never waits for a batch that took it but is busy with others); then one COMMIT for all of them.
-   * A unit runs in a savepoint when it may share the transaction; the first unit of a transaction runs without
-   * one when no other unit waits (a quiet process pays no savepoint), and a unit after it opens the first.
-   */
-  async #runBatch(first: Unit): Promise<void> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#acquire();
-    } catch (error) {
-      first.reject(error);
-      return;
-    }
-    const started = Date.now();
-    const done: Array<{ unit: Unit; value: unknown }> = [];
-    let unit: Unit | undefined = first;
-    let taken = 1;
-    // Whether a transaction is open, and the state of savepoint SAVEPOINT in it: absent, established and empty
-    // (just made, or just rolled back to), or holding the work of a unit that succeeded.
-    let open = false;
-    let savepoint: 'none' | 'fresh' | 'used' = 'none';
-    try {
-      while (unit !== undefined) {
-        const current: Unit = unit;
-        if (!open) {
-          const share = this.#pending.length > 0;
-          await client.query(share ? `BEGIN; SAVEPOINT ${SAVEPOINT}` : 'BEGIN');
-          open = true;
-          savepoint = share ? 'fresh' : 'none';
-        } else if (savepoint !== 'fresh') {
-          await client.query(savepoint === 'used' ? `RELEASE SAVEPOINT ${SAVEPOINT}; SAVEPOINT ${SAVEPOINT}` : `SAVEPOINT ${SAVEPOINT}`);
-          savepoint = 'fresh';
-        }
-        const guarded = savepoint === 'fresh';
-        if (guarded) savepoint = 'used';
-        try {
-          const value = await current.work({ client, afterCommit: (effect) => current.effects.push(effect) });
-          done.push({ unit: current, value });
-        } catch (error) {
-          current.effects.length = 0;
-          // Throws when the connection is gone: the catch below fails the whole batch, this unit included.
-          if (guarded) {
-            await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
-            savepoint = 'fresh';
-          } else {
-            // The first unit of its transaction, alone in it: the transaction goes, and the next unit opens another.
-            await client.query('ROLLBACK');
-            open = false;
-            savepoint = 'none';
-          }
-          this.#stats.rolledBack += 1;
-          if (!this.#retryLater(current, error)) current.reject(mapError(error, 'complete the transaction'));
-        }
-        unit = taken < this.#unitsMax && Date.now() - started < this.#options.commitBatchMs ? this.#pending.shift() : undefined;
-        if (unit !== undefined) taken += 1;
-      }
-    } catch (cause) {
-      client.release(cause instanceof Error ? cause : true);
-      const error = isMxError(cause) ? cause : new MxError('STORE_UNAVAILABLE', 'the PostgreSQL connection failed during a group commit; none of it committed', { cause });
-      this.#logger.warn({ err: cause, units: taken }, 'group commit failed; every unit of the batch is rolled back');
-      for (const { unit: failed } of done) failed.reject(error);
-      unit?.reject(error);
-      return;
-    }
-    if (done.length === 0) {
-      if (open) await this.#rollback(client);
-      else client.release();
-      return;
-    }
-    try {
-      await client.query('COMMIT');
-    } catch (cause) {
-      // The commit may or may not have happened: never run the units again, let the callers decide.
-      client.release(cause instanceof Error ? cause : true);
-      const error = new MxError('STORE_UNAVAILABLE', 'PostgreSQL did not confirm the commit; its outcome is unknown', { cause });
-      for (const { unit: committed } of done) committed.reject(error);
-      return;
-    }
-    client.release();
-    const tookMs = Date.now() - started;
-    if (tookMs >= SLOW_BATCH_MS) this.#logger.warn({ tookMs, units: taken, committed: done.length }, 'a PostgreSQL group commit was slow (lock waits or an overloaded server)');
-    this.#stats.commits += 1;
-    this.#stats.units += done.length;
-    for (const { unit: committed, value } of done) {
-      this.#runEffects(committed.effects);
-      committed.resolve(value);
     }
   }
 

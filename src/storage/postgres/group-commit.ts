@@ -1,0 +1,269 @@
+/**
+ * The group commit of the PostgreSQL store (`PostgresDatabase.unit` in database.ts, what the store's transactions
+ * use): units of work submitted at about the same time share one PostgreSQL transaction, one BEGIN and one COMMIT,
+ * each unit in its own savepoint, so that a unit that fails rolls back alone (row locks taken in a savepoint are
+ * released when it is rolled back). A commit costs a round trip and a WAL flush; a savepoint costs one round trip
+ * ("RELEASE; SAVEPOINT" in one simple query) and a subtransaction. The units of one batch run one after another on
+ * its connection, so each waiting unit starts a batch of its own while connections are free (up to
+ * `commitBatchesMax` batches at once), and a running batch, each time a unit of it is done, takes the oldest unit
+ * still waiting: units start in the order they came (a batch never holds units it has no time for while another
+ * connection could run them), a quiet process runs each unit at once as a plain transaction (the first unit of a
+ * transaction needs no savepoint when nothing else waits), and a busy one shares commits among the units that came
+ * while its connections were busy.
+ * Bounds: `commitUnitsMax` units per batch (each takes a subtransaction id, and PostgreSQL caches 64 per
+ * transaction before every snapshot gets slower), no unit started after the batch has run `commitBatchMs` (the
+ * rest go to the next batch: a batch holds the row locks of all its units until its COMMIT), and a unit that
+ * waits longer than `connectTimeoutMs` for a batch is STORE_UNAVAILABLE, as a caller of the pool would be.
+ *
+ * The database (database.ts) checks these options, refuses units once it is closed, and lends each batch its
+ * connections, its rollback and its after-commit effects; failures.ts decides which failures run again, and as
+ * what error.
+ *
+ * Unit states:
+ *
+ *   pending ──(batch starts)──► running in savepoint ──ok──► done ──COMMIT ok──► resolved (+ afterCommit effects)
+ *      ▲                              │                        │
+ *      │                              │                        └─COMMIT or connection fails──► rejected STORE_UNAVAILABLE
+ *      │                              └─throws──► ROLLBACK TO SAVEPOINT ──► 40001/40P01 and attempts left? ──no──► rejected
+ *      └────────────── after a jittered backoff ◄──────────────────────────────────────────────┘ yes
+ *   A connection that fails mid-batch (the rollback to a savepoint fails too) rejects every unit of the batch with
+ *   STORE_UNAVAILABLE: none of it committed.
+ */
+import type pg from 'pg';
+import type { Logger } from '../../log.js';
+import { MxError, isMxError } from '../../errors.js';
+import type { TransactionContext } from './database.js';
+import { TRANSACTION_ATTEMPTS_MAX, backoffMs, isRetryableConflict, mapError, sqlState } from './failures.js';
+
+/** What the group commit has done since start, for tests, metrics and benchmarks. */
+export interface CommitStats {
+  /** Transactions committed by the group commit. */
+  commits: number;
+  /** Units committed in them. */
+  units: number;
+  /** Units rolled back to their savepoint (failed, or run again after a conflict). */
+  rolledBack: number;
+}
+
+interface Unit {
+  work: (ctx: TransactionContext) => Promise<unknown>;
+  attempt: number;
+  queuedAt: number;
+  effects: Array<() => void>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+const SAVEPOINT = 'mxgate_unit';
+/** A group commit that takes this long is logged: its units waited, and so did the row locks they hold. */
+const SLOW_BATCH_MS = 1000;
+
+export interface GroupCommitOptions {
+  /** A connection of the database's pool, or STORE_UNAVAILABLE (also once the database is closing). */
+  acquire: () => Promise<pg.PoolClient>;
+  /** Rolls back the open transaction and releases the connection (drops it when the rollback fails). */
+  rollback: (client: pg.PoolClient) => Promise<void>;
+  /** Runs the after-commit effects of a committed unit, logging those that throw. */
+  runEffects: (effects: Array<() => void>) => void;
+  logger: Logger;
+  /** `commitUnitsMax`: most units per batch. */
+  unitsMax: number;
+  /** `commitBatchesMax`, at most `poolMax`: most batches at once. */
+  batchesMax: number;
+  /** `commitBatchMs`: a batch starts no further unit once it has run this long. */
+  batchMs: number;
+  /** `connectTimeoutMs`: a unit that waits longer for a batch is STORE_UNAVAILABLE. */
+  waitMaxMs: number;
+}
+
+export class GroupCommit {
+  readonly #options: GroupCommitOptions;
+  readonly #logger: Logger;
+  /** Units waiting for a batch, oldest first. */
+  #pending: Unit[] = [];
+  #scheduled = false;
+  #waitTimer: NodeJS.Timeout | null = null;
+  #batches = 0;
+  readonly #stats: CommitStats = { commits: 0, units: 0, rolledBack: 0 };
+
+  constructor(options: GroupCommitOptions) {
+    this.#options = options;
+    this.#logger = options.logger;
+  }
+
+  get stats(): CommitStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * Queues `work` for the next batch (see `PostgresDatabase.unit`). `settled` runs once, just before the promise
+   * settles: the database counts the units not yet settled, and closes its pool only when there are none.
+   */
+  submit<T>(work: (ctx: TransactionContext) => Promise<T>, settled: () => void): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.push({
+        work,
+        attempt: 1,
+        queuedAt: Date.now(),
+        effects: [],
+        resolve: (value) => {
+          settled();
+          resolve(value as T);
+        },
+        reject: (error) => {
+          settled();
+          reject(error);
+        },
+      });
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#pending.length > 0) this.#watchWaits();
+    if (this.#scheduled || this.#pending.length === 0 || this.#batches >= this.#options.batchesMax) return;
+    this.#scheduled = true;
+    // setImmediate runs after the poll phase: every request and message read in this loop turn is waiting by then.
+    setImmediate(() => {
+      this.#scheduled = false;
+      // One batch per waiting unit while connections are free: a unit waits behind others only when none is.
+      // Each batch starts with the oldest waiting unit and takes the next oldest whenever it is ready for one.
+      while (this.#pending.length > 0 && this.#batches < this.#options.batchesMax) {
+        const first = this.#pending.shift()!;
+        this.#batches += 1;
+        void this.#runBatch(first).finally(() => {
+          this.#batches -= 1;
+          this.#schedule();
+        });
+      }
+    });
+  }
+
+  /**
+   * While units wait for a batch, rejects those that have waited longer than `connectTimeoutMs` with
+   * STORE_UNAVAILABLE (every batch is stuck: lock waits, an unresponsive server), as the pool does for a caller
+   * that waits for a connection. A unit that gets a batch in time runs however long it waited.
+   */
+  #watchWaits(): void {
+    if (this.#waitTimer !== null) return;
+    const limitMs = this.#options.waitMaxMs;
+    this.#waitTimer = setTimeout(() => {
+      this.#waitTimer = null;
+      const now = Date.now();
+      const late = this.#pending.filter((unit) => now - unit.queuedAt > limitMs);
+      if (late.length > 0) {
+        this.#pending = this.#pending.filter((unit) => now - unit.queuedAt <= limitMs);
+        const error = new MxError('STORE_UNAVAILABLE', `waited more than ${limitMs} ms for a PostgreSQL transaction`);
+        for (const unit of late) unit.reject(error);
+      }
+      if (this.#pending.length > 0) this.#watchWaits();
+    }, Math.max(10, Math.min(1000, limitMs / 4)));
+    this.#waitTimer.unref();
+  }
+
+  /** Requeues a unit that met a deadlock or serialization failure, after a backoff; false when it may not run again. */
+  #retryLater(unit: Unit, error: unknown): boolean {
+    if (!isRetryableConflict(error) || unit.attempt >= TRANSACTION_ATTEMPTS_MAX) return false;
+    this.#logger.debug({ attempt: unit.attempt, code: sqlState(error) }, 'PostgreSQL conflict in a unit of a group commit; running it again');
+    const delay = backoffMs(unit.attempt);
+    unit.attempt += 1;
+    unit.effects.length = 0;
+    setTimeout(() => {
+      unit.queuedAt = Date.now();
+      this.#pending.push(unit);
+      this.#schedule();
+    }, delay);
+    return true;
+  }
+
+  /**
+   * One group commit on one connection: `first`, then the oldest waiting unit each time the previous one is done,
+   * while the batch is within its bounds (so the units of every batch are served in the order they came, and a
+   * unit never waits for a batch that took it but is busy with others); then one COMMIT for all of them.
+   * A unit runs in a savepoint when it may share the transaction; the first unit of a transaction runs without
+   * one when no other unit waits (a quiet process pays no savepoint), and a unit after it opens the first.
+   */
+  async #runBatch(first: Unit): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#options.acquire();
+    } catch (error) {
+      first.reject(error);
+      return;
+    }
+    const started = Date.now();
+    const done: Array<{ unit: Unit; value: unknown }> = [];
+    let unit: Unit | undefined = first;
+    let taken = 1;
+    // Whether a transaction is open, and the state of savepoint SAVEPOINT in it: absent, established and empty
+    // (just made, or just rolled back to), or holding the work of a unit that succeeded.
+    let open = false;
+    let savepoint: 'none' | 'fresh' | 'used' = 'none';
+    try {
+      while (unit !== undefined) {
+        const current: Unit = unit;
+        if (!open) {
+          const share = this.#pending.length > 0;
+          await client.query(share ? `BEGIN; SAVEPOINT ${SAVEPOINT}` : 'BEGIN');
+          open = true;
+          savepoint = share ? 'fresh' : 'none';
+        } else if (savepoint !== 'fresh') {
+          await client.query(savepoint === 'used' ? `RELEASE SAVEPOINT ${SAVEPOINT}; SAVEPOINT ${SAVEPOINT}` : `SAVEPOINT ${SAVEPOINT}`);
+          savepoint = 'fresh';
+        }
+        const guarded = savepoint === 'fresh';
+        if (guarded) savepoint = 'used';
+        try {
+          const value = await current.work({ client, afterCommit: (effect) => current.effects.push(effect) });
+          done.push({ unit: current, value });
+        } catch (error) {
+          current.effects.length = 0;
+          // Throws when the connection is gone: the catch below fails the whole batch, this unit included.
+          if (guarded) {
+            await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
+            savepoint = 'fresh';
+          } else {
+            // The first unit of its transaction, alone in it: the transaction goes, and the next unit opens another.
+            await client.query('ROLLBACK');
+            open = false;
+            savepoint = 'none';
+          }
+          this.#stats.rolledBack += 1;
+          if (!this.#retryLater(current, error)) current.reject(mapError(error, 'complete the transaction'));
+        }
+        unit = taken < this.#options.unitsMax && Date.now() - started < this.#options.batchMs ? this.#pending.shift() : undefined;
+        if (unit !== undefined) taken += 1;
+      }
+    } catch (cause) {
+      client.release(cause instanceof Error ? cause : true);
+      const error = isMxError(cause) ? cause : new MxError('STORE_UNAVAILABLE', 'the PostgreSQL connection failed during a group commit; none of it committed', { cause });
+      this.#logger.warn({ err: cause, units: taken }, 'group commit failed; every unit of the batch is rolled back');
+      for (const { unit: failed } of done) failed.reject(error);
+      unit?.reject(error);
+      return;
+    }
+    if (done.length === 0) {
+      if (open) await this.#options.rollback(client);
+      else client.release();
+      return;
+    }
+    try {
+      await client.query('COMMIT');
+    } catch (cause) {
+      // The commit may or may not have happened: never run the units again, let the callers decide.
+      client.release(cause instanceof Error ? cause : true);
+      const error = new MxError('STORE_UNAVAILABLE', 'PostgreSQL did not confirm the commit; its outcome is unknown', { cause });
+      for (const { unit: committed } of done) committed.reject(error);
+      return;
+    }
+    client.release();
+    const tookMs = Date.now() - started;
+    if (tookMs >= SLOW_BATCH_MS) this.#logger.warn({ tookMs, units: taken, committed: done.length }, 'a PostgreSQL group commit was slow (lock waits or an overloaded server)');
+    this.#stats.commits += 1;
+    this.#stats.units += done.length;
+    for (const { unit: committed, value } of done) {
+      this.#options.runEffects(committed.effects);
+      committed.resolve(value);
+    }
+  }
+}
