@@ -5,8 +5,7 @@
  * One pass (`relayOnce`):
  *  1. pick up to `queuesPerPassMax` queues whose oldest row is due (not waiting for a retry) and that no other
  *     relay is working on, oldest first, in one statement outside any transaction; when there are none the pass
- *     ends there (one round trip: several relays are woken by every commit, and most of their passes find the
- *     work taken);
+ *     ends there (one round trip: most passes of a standby relay, below, find nothing to do);
  *  then in one PostgreSQL transaction:
  *  2. take each queue's transaction-level advisory lock with pg_try_advisory_xact_lock, skipping queues another
  *     relay holds (several relays share the work; one queue is only ever relayed by one of them at a time), and
@@ -28,10 +27,16 @@
  * and it holds back the later rows of its queue so that they are not delivered before it. `metrics()` shows the
  * backlog (pending rows, age of the oldest, rows being retried).
  *
+ * The distributed engine runs one active relay (in the scheduler lease's holder: it listens, and after a pass that
+ * moved rows it pauses `coalesceMs` so that the next pass moves the rows of more commits) and, in every process, a
+ * standby relay (no LISTEN; it moves only rows older than `standbyAfterMs`, for when the active one is gone).
+ *
  * Relay states:
  *
  *   stopped ──start()──► running ──stop()──► stopping (current pass finishes) ──► stopped
- *   running: pass ──full batch or woken──► pass
+ *   running: pass ──full batch──► pass
+ *                 ├─moved rows, coalesceMs > 0──► pause coalesceMs, then pass
+ *                 ├─woken during the pass──► pass
  *                 └─otherwise──► sleep until a NOTIFY on 'mxgate_outbox', the poll interval, or stop()
  *                 pass fails (database down) ──► sleep with backoff, then pass
  *   The LISTEN connection reconnects with backoff when it breaks; polling covers the gap.
