@@ -217,8 +217,8 @@ export class OutboxRelay {
 
   /** One pass (see the module comment). Throws STORE_UNAVAILABLE when the database cannot be reached. */
   async relayOnce(): Promise<RelayPass> {
-    // The queues with due rows, read outside any transaction: an idle pass (most passes of a relay that several
-    // processes run, all woken by the same notification) costs one round trip and no transaction.
+    // The queues with due rows, read outside any transaction: an idle pass (most passes of a standby relay) costs
+    // one round trip and no transaction.
     const heads = (await this.#db.query<{ queue: string }>(this.#sql.heads, [this.#queuesMax, RELAY_LOCK_CLASS, this.#db.schema, this.#standbyAfterMs])).rows.map((r) => r.queue);
     this.#totals.passes += 1;
     if (heads.length === 0) return { sent: 0, failed: 0, more: false };
