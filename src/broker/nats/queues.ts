@@ -12,8 +12,8 @@
  * This module holds the port's methods, the feeds that fetch for the receives waiting in this process, and wires
  * the parts: the queues, their streams and metrics: catalog.ts; sending and dedup: send.ts; what a process
  * fetched and hands out (the pool): pool.ts; handed-out messages, deletes and visibility: leases.ts; names:
- * names.ts; headers, KV records and receipt handles: records.ts; one pull request: pull.ts; long polls waiting
- * in this process: ../../queues/waiters.ts.
+ * names.ts; headers, KV records and receipt handles: records.ts; one pull request: pull.ts; redrive and sweep
+ * (walks over a stream): walks.ts; long polls waiting in this process: ../../queues/waiters.ts.
  *
  * A message as JetStream sees it, and as the port sees it:
  *
@@ -36,7 +36,7 @@
  * record as `sk`). A process that dies holds its pool and leases only until the consumer's ack wait
  * (visibility timeout + ackGraceS): then JetStream delivers them again, one delivery more than counted.
  */
-import { headers as newHeaders, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { MxError, isMxError } from '../../errors.js';
@@ -56,13 +56,14 @@ import {
   type SendResult,
 } from '../../ports/queues.js';
 import { checkQueueName, normalizeQueue, type QueueDefaults } from '../../queues/rules.js';
-import { CONSUMER, NatsNames, STANDARD_GROUP, type QueueRef } from './names.js';
+import { CONSUMER, NatsNames, type QueueRef } from './names.js';
 import { QueueCatalog } from './catalog.js';
 import { Leases } from './leases.js';
 import { Pool } from './pool.js';
 import { NatsSender } from './send.js';
 import { pull } from './pull.js';
-import { H, isNatsError, isStreamNotFound, json, type Receipt } from './records.js';
+import { redrive, sweep, type StreamWalks } from './walks.js';
+import { isNatsError, isStreamNotFound } from './records.js';
 import { Waiters } from '../../queues/waiters.js';
 
 export interface NatsQueuesOptions {
@@ -416,41 +417,7 @@ export class NatsQueues implements QueueService {
     return this.#guard(async () => {
       const dlq = await this.#queue(deadLetterQueue, true);
       const used = (await this.#catalog.deadLetterUsers(deadLetterQueue)).length > 0;
-      let moved = 0;
-      let seen = 0;
-      let cursor = 0;
-      const sources = new Map<string, QueueRef | null>();
-      // One message at a time by sequence: a large dead-letter queue is moved in bounded steps.
-      for (;;) {
-        const stored = await this.#jsm.direct.getMessage(dlq.stream, { next_by_subj: this.#names.subjects(dlq.key), seq: cursor });
-        if (!stored) break;
-        cursor = stored.seq + 1;
-        const source = stored.header.get(H.sourceQueue);
-        if (!source) continue;
-        const now = this.#o.clock.now();
-        const rec = json<Receipt>(await this.#stateKv.get(this.#names.receiptKey(dlq.key, stored.seq)));
-        if (rec && rec.st === 'h' && rec.dl > now) continue; // in flight on the dead-letter queue
-        seen += 1;
-        if (!sources.has(source)) sources.set(source, await this.#queue(source).catch(() => null));
-        const target = sources.get(source);
-        if (!target) continue;
-        const h = newHeaders();
-        for (const name of [H.messageId, H.sentAt, H.group, H.attributes]) {
-          const value = stored.header.get(name);
-          if (value) h.set(name, value);
-        }
-        const group = stored.subject.split('.')[2] ?? STANDARD_GROUP;
-        await this.#js.publish(this.#names.subject(target.key, target.attrs.fifo ? group : STANDARD_GROUP, null), stored.data, {
-          headers: h,
-          msgID: `redrive:${dlq.stream}:${stored.seq}`,
-        });
-        await this.#jsm.streams.deleteMessage(dlq.stream, stored.seq, false);
-        this.#pool.drop(dlq.key, stored.seq);
-        this.#leases.drop(dlq.key, stored.seq);
-        await this.#stateKv.delete(this.#names.receiptKey(dlq.key, stored.seq)).catch(() => undefined);
-        this.#waiters.notify(target.key);
-        moved += 1;
-      }
+      const { moved, seen } = await redrive(this.#walks, dlq);
       if (!used && seen === 0) {
         throw new MxError('NOT_A_DEAD_LETTER_QUEUE', `queue ${deadLetterQueue} is no queue's dead_letter_queue and holds no dead-lettered messages`);
       }
@@ -460,34 +427,25 @@ export class NatsQueues implements QueueService {
 
   /** Removes messages past their retention (Clock time), at most sweepBatchMax per queue. */
   async sweep(): Promise<{ messages: number }> {
-    return this.#guard(async () => {
-      let messages = 0;
-      const now = this.#o.clock.now();
-      for (const name of await this.#catalog.allNames()) {
-        const q = await this.#queue(name).catch(() => null);
-        if (!q) continue;
-        let cursor = 0;
-        for (let i = 0; i < this.#o.sweepBatchMax; i++) {
-          const stored = await this.#jsm.direct.getMessage(q.stream, { next_by_subj: this.#names.subjects(q.key), seq: cursor });
-          if (!stored) break;
-          const sentAt = Number(stored.header.get(H.sentAt));
-          // Messages are in send order, so the expired ones come first (up to clock differences of senders).
-          if (sentAt + q.attrs.retentionS * 1000 > now) break;
-          cursor = stored.seq + 1;
-          if (q.attrs.fifo) {
-            // A FIFO message in flight stays until its deadline: removing it would make the next message of its
-            // group the head, handed out while this one is still being worked on (see #takeGroup in pool.ts).
-            const rec = json<Receipt>(await this.#stateKv.get(this.#names.receiptKey(q.key, stored.seq)));
-            if (rec?.st === 'h' && rec.dl > now) continue;
-          }
-          await this.#jsm.streams.deleteMessage(q.stream, stored.seq, false);
-          this.#pool.drop(q.key, stored.seq);
-          this.#leases.drop(q.key, stored.seq);
-          messages += 1;
-        }
-      }
-      return { messages };
-    });
+    return this.#guard(async () => ({ messages: await sweep(this.#walks, await this.#catalog.allNames()) }));
+  }
+
+  /** What the walks over streams (redrive, sweep: walks.ts) need of this engine. */
+  get #walks(): StreamWalks {
+    return {
+      js: this.#js,
+      jsm: this.#jsm,
+      stateKv: this.#stateKv,
+      names: this.#names,
+      clock: this.#o.clock,
+      sweepBatchMax: this.#o.sweepBatchMax,
+      queue: (name) => this.#queue(name),
+      forget: (key, seq) => {
+        this.#pool.drop(key, seq);
+        this.#leases.drop(key, seq);
+      },
+      notify: (key) => this.#waiters.notify(key),
+    };
   }
 
   #queue(name: string, fresh = false): Promise<QueueRef> {
