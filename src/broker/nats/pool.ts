@@ -346,19 +346,23 @@ export class Pool {
   tick(realNow: number): void {
     const now = this.#o.clock.now();
     for (const [key, pool] of this.#pool) {
-      // A FIFO message waiting for its group's head to be deleted in another process hears nothing of that
-      // delete: a waiting receive looks again each tick while the pool holds anything it could take.
-      if ([...pool.values()].some((e) => !e.claimed && e.visibleAt <= now)) this.#o.notify(key, 1);
+      let takeable = false;
       for (const e of pool.values()) {
         if (e.claimed) continue;
         if (realNow - e.heldSince >= this.#o.holdMaxMs) {
           const delayMs = e.visibleAt > now ? Math.min(e.visibleAt - now, QUEUE_LIMITS.delaySMax * 1000) : 0;
           void this.#giveBack(e, delayMs).catch((error: unknown) => this.#o.logger.warn({ err: error }, 'could not give back a message'));
-        } else if (realNow - e.progressAt >= 2000) {
+          continue;
+        }
+        takeable ||= e.visibleAt <= now;
+        if (realNow - e.progressAt >= 2000) {
           e.progressAt = realNow;
           this.#o.connection.publish(e.reply, '+WPI');
         }
       }
+      // A FIFO message waiting for its group's head to be deleted in another process hears nothing of that
+      // delete: a waiting receive looks again each tick while the pool holds anything it could take.
+      if (takeable) this.#o.notify(key, 1);
     }
   }
 
