@@ -146,7 +146,7 @@ export const ConfigSchema = Type.Object(
           default: true,
           description: 'Name the hot statements so that each connection parses and plans them once; false behind a proxy that does not keep prepared statements (PgBouncer before 1.21 in transaction mode).',
         }),
-        commitUnitsMax: Int(1, 30, 16, 'Most store transactions sharing one PostgreSQL commit, each in its own savepoint (group commit; 1 turns it off).'),
+        commitUnitsMax: Int(1, 30, 16, 'Most store transactions sharing one PostgreSQL commit (group commit; 1 turns it off).'),
         commitBatchMs: Int(0, 10_000, 50, 'A group commit starts no further transaction after running this long (it holds their row locks until it commits).'),
         commitBatchesMax: Int(1, 1000, 10, 'Most group commits running at once in one process, each on its own connection (at most poolMax).'),
         relayBatchMax: Int(1, 1000, 100, 'Most outbox rows one relay pass hands to the queues.'),

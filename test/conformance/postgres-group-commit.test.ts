@@ -1,7 +1,7 @@
 /**
- * Group commit of the PostgreSQL store: transactions issued at the same time share one commit, each in its own
- * savepoint; a unit that throws or whose statement fails rolls back alone (its outbox rows and after-commit
- * effects with it); a connection lost mid-batch fails every unit of the batch with STORE_UNAVAILABLE and commits
+ * Group commit of the PostgreSQL store: transactions issued at the same time share one commit, with no savepoint;
+ * a unit that throws or whose statement fails is rejected alone (its writes, outbox rows and after-commit effects
+ * go), and the units done before it in its transaction run again and commit; a connection lost mid-batch fails every unit of the batch with STORE_UNAVAILABLE and commits
  * none; units are spread over free connections and start in the order they came, a running batch takes units
  * issued meanwhile, batches are bounded in units and in time, and a unit waits for a batch no longer than
  * connectTimeoutMs.
@@ -65,8 +65,10 @@ if (await postgresOrSkip('PostgreSQL group commit')) {
   test('a unit that throws rolls back alone: its writes, its outbox rows and its after-commit effects', async () => {
     const p = await open();
     const effects: string[] = [];
+    const runs: string[] = [];
     const unit = (name: string, fail: boolean) =>
       p.store.transaction(async (tx) => {
+        runs.push(name);
         await tx.kv.insert('n', name, 'v');
         await tx.queues.send('q', { body: name });
         tx.afterCommit(() => effects.push(name));
@@ -79,10 +81,31 @@ if (await postgresOrSkip('PostgreSQL group commit')) {
     assert.equal((outcomes[1] as PromiseRejectedResult).reason.message, 'b refuses', 'the unit gets its own error, unchanged');
     assert.equal(p.database.stats.commits - before.commits, 1);
     assert.equal(p.database.stats.rolledBack - before.rolledBack, 1);
+    assert.equal(p.database.stats.ranAgain - before.ranAgain, 1, 'a, done before b in its transaction, ran again');
+    assert.deepEqual(runs, ['a', 'b', 'a', 'c']);
     assert.deepEqual(await keys(p), ['a', 'c']);
     const outbox = await p.database.query<{ body: string }>(`SELECT body FROM ${p.database.name('outbox')} ORDER BY id`);
     assert.deepEqual(outbox.rows.map((r) => r.body), ['a', 'c']);
-    assert.deepEqual(effects, ['a', 'c']);
+    assert.deepEqual(effects, ['a', 'c'], 'the effects of the first run of a are dropped');
+  });
+
+  test('a unit that fails first in its transaction sends nothing back; later failures each run the done units again', async () => {
+    const p = await open();
+    const runs: string[] = [];
+    const unit = (name: string, fail: boolean) =>
+      p.store.transaction(async (tx) => {
+        runs.push(name);
+        await tx.kv.insert('n', name, 'v');
+        if (fail) throw new Error(`${name} refuses`);
+      });
+    const before = p.database.stats;
+    const outcomes = await Promise.allSettled([unit('a', true), unit('b', false), unit('c', true), unit('d', true), unit('e', false)]);
+    assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    assert.deepEqual(runs, ['a', 'b', 'c', 'b', 'd', 'b', 'e']);
+    assert.equal(p.database.stats.rolledBack - before.rolledBack, 3);
+    assert.equal(p.database.stats.ranAgain - before.ranAgain, 2);
+    assert.equal(p.database.stats.commits - before.commits, 1);
+    assert.deepEqual(await keys(p), ['b', 'e']);
   });
 
   test('a failed statement rolls back only its unit, even when its work caught the error', async () => {

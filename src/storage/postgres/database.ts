@@ -1,8 +1,8 @@
 /**
  * The PostgreSQL connection layer of the distributed store: a bounded pool, single statements and reads,
  * transactions with bounded retries, named statements, and the wiring of the group commit. Two parts live in
- * modules of their own: the group commit (`unit`: the queue of units, the batches with their savepoints, commit
- * and rollback, and their stats) in group-commit.ts, and the reading of driver failures (which are retried, with
+ * modules of their own: the group commit (`unit`: the queue of units, the batches, their commit and rollback, and
+ * their stats) in group-commit.ts, and the reading of driver failures (which are retried, with
  * what backoff, and how they map onto the error catalog) in failures.ts. What other modules import from here of
  * theirs is re-exported (CommitStats, TRANSACTION_ATTEMPTS_MAX, isRetryableConflict, isUnavailable, mapError).
  *
@@ -16,8 +16,8 @@
  * run again.
  *
  * Group commit (`unit`, what the store's transactions use): units of work submitted at about the same time share
- * one PostgreSQL transaction, each unit in its own savepoint; group-commit.ts describes the batches, their bounds
- * and the states of a unit.
+ * one PostgreSQL transaction; a unit that fails rolls the transaction back and the units done before it run again.
+ * group-commit.ts describes the batches, their bounds and the states of a unit.
  *
  * `transaction` runs `work` alone on its own connection (for work that awaits something else inside its
  * transaction, such as the outbox relay handing rows to the queue engine):
@@ -72,8 +72,8 @@ export interface PostgresPoolOptions {
 }
 
 /**
- * Highest `commitUnitsMax`: a unit takes a subtransaction id (its savepoint; key claims take none), and
- * PostgreSQL keeps 64 per transaction in shared memory before snapshots of every session must consult pg_subtrans.
+ * Highest `commitUnitsMax`: a batch holds the row locks of all its units until its commit, and a unit that fails
+ * sends the units done before it in its transaction to run again.
  */
 export const COMMIT_UNITS_LIMIT = 30;
 
@@ -146,7 +146,6 @@ export class PostgresDatabase {
     this.#options = options;
     this.#groupCommit = new GroupCommit({
       acquire: () => this.#acquire(),
-      rollback: (client) => this.#rollback(client),
       runEffects: (effects) => this.#runEffects(effects),
       logger: options.logger,
       unitsMax: bounded('commitUnitsMax', options.commitUnitsMax, 1, COMMIT_UNITS_LIMIT),
@@ -272,9 +271,10 @@ export class PostgresDatabase {
   }
 
   /**
-   * Runs `work` in the next group commit (see group-commit.ts): in a savepoint of a transaction it may share
-   * with other units, or alone when nothing else waits. `work` must use only `ctx.client` and await nothing
-   * else, or it holds up the units behind it; it may run again after a deadlock or serialization failure.
+   * Runs `work` in the next group commit (see group-commit.ts): in a transaction it may share with other units,
+   * or alone when nothing else waits. `work` must use only `ctx.client` and await nothing else, or it holds up the
+   * units behind it; it may run again (after a deadlock or serialization failure, or when a later unit of its
+   * transaction failed), so it must not act outside the database except through `afterCommit`.
    * Effects registered with `afterCommit` run once, after the commit.
    */
   unit<T>(work: (ctx: TransactionContext) => Promise<T>): Promise<T> {

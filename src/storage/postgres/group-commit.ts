@@ -1,32 +1,35 @@
 /**
  * The group commit of the PostgreSQL store (`PostgresDatabase.unit` in database.ts, what the store's transactions
- * use): units of work submitted at about the same time share one PostgreSQL transaction, one BEGIN and one COMMIT,
- * each unit in its own savepoint, so that a unit that fails rolls back alone (row locks taken in a savepoint are
- * released when it is rolled back). A commit costs a round trip and a WAL flush; a savepoint costs one round trip
- * ("RELEASE; SAVEPOINT" in one simple query) and a subtransaction. The units of one batch run one after another on
- * its connection, so each waiting unit starts a batch of its own while connections are free (up to
- * `commitBatchesMax` batches at once), and a running batch, each time a unit of it is done, takes the oldest unit
- * still waiting: units start in the order they came (a batch never holds units it has no time for while another
- * connection could run them), a quiet process runs each unit at once as a plain transaction (the first unit of a
- * transaction needs no savepoint when nothing else waits), and a busy one shares commits among the units that came
- * while its connections were busy.
- * Bounds: `commitUnitsMax` units per batch (each takes a subtransaction id, and PostgreSQL caches 64 per
- * transaction before every snapshot gets slower), no unit started after the batch has run `commitBatchMs` (the
- * rest go to the next batch: a batch holds the row locks of all its units until its COMMIT), and a unit that
- * waits longer than `connectTimeoutMs` for a batch is STORE_UNAVAILABLE, as a caller of the pool would be.
+ * use): units of work submitted at about the same time share one PostgreSQL transaction, one BEGIN and one COMMIT.
+ * A commit costs a round trip and a WAL flush. The units of one batch run one after another on its connection, so
+ * each waiting unit starts a batch of its own while connections are free (up to `commitBatchesMax` batches at
+ * once), and a running batch, each time a unit of it is done, takes the oldest unit still waiting: units start in
+ * the order they came (a batch never holds units it has no time for while another connection could run them), a
+ * quiet process runs each unit at once as a plain transaction, and a busy one shares commits among the units that
+ * came while its connections were busy.
+ *
+ * Optimistic: no unit runs in a savepoint. A savepoint would let a failed unit roll back alone, but it costs a
+ * round trip per unit ("RELEASE; SAVEPOINT"), on every unit, for a failure that the store's statements make rare
+ * (every write is a compare-and-set or an INSERT ... ON CONFLICT; see database.ts). Instead a unit that fails rolls
+ * back the whole transaction: it is rejected (or run again later after a deadlock or serialization failure), and
+ * the units done before it in that transaction, whose work went with it, go back to the head of the queue and run
+ * again, first and in their order. The Store contract already allows a unit's work to run more than once.
+ * Bounds: `commitUnitsMax` units per batch, no unit started after the batch has run `commitBatchMs` (the rest go to
+ * the next batch: a batch holds the row locks of all its units until its COMMIT), and a unit that waits longer
+ * than `connectTimeoutMs` for a batch is STORE_UNAVAILABLE, as a caller of the pool would be.
  *
  * The database (database.ts) checks these options, refuses units once it is closed, and lends each batch its
- * connections, its rollback and its after-commit effects; failures.ts decides which failures run again, and as
- * what error.
+ * connections and its after-commit effects; failures.ts decides which failures run again, and as what error.
  *
  * Unit states:
  *
- *   pending ──(batch starts)──► running in savepoint ──ok──► done ──COMMIT ok──► resolved (+ afterCommit effects)
- *      ▲                              │                        │
- *      │                              │                        └─COMMIT or connection fails──► rejected STORE_UNAVAILABLE
- *      │                              └─throws──► ROLLBACK TO SAVEPOINT ──► 40001/40P01 and attempts left? ──no──► rejected
- *      └────────────── after a jittered backoff ◄──────────────────────────────────────────────┘ yes
- *   A connection that fails mid-batch (the rollback to a savepoint fails too) rejects every unit of the batch with
+ *   pending ──(batch starts)──► running ──ok──► done ──COMMIT ok──► resolved (+ afterCommit effects)
+ *    ▲  ▲                          │              │  │
+ *    │  │                          │              │  └─COMMIT or connection fails──► rejected STORE_UNAVAILABLE
+ *    │  └─(head of the queue)──────┼──────────────┴─a later unit of its transaction throws: ROLLBACK
+ *    │                             └─throws──► ROLLBACK ──► 40001/40P01 and attempts left? ──no──► rejected
+ *    └──────────── after a jittered backoff ◄──────────────────────────────────────────────┘ yes
+ *   A connection that fails mid-batch (the ROLLBACK fails too) rejects every unit of the batch with
  *   STORE_UNAVAILABLE: none of it committed.
  */
 import type pg from 'pg';
@@ -41,8 +44,10 @@ export interface CommitStats {
   commits: number;
   /** Units committed in them. */
   units: number;
-  /** Units rolled back to their savepoint (failed, or run again after a conflict). */
+  /** Units that failed (each rolls back its transaction; a deadlock or serialization failure runs it again later). */
   rolledBack: number;
+  /** Units run again because a unit after them in their transaction failed. */
+  ranAgain: number;
 }
 
 interface Unit {
@@ -54,15 +59,12 @@ interface Unit {
   reject: (error: unknown) => void;
 }
 
-const SAVEPOINT = 'mxgate_unit';
 /** A group commit that takes this long is logged: its units waited, and so did the row locks they hold. */
 const SLOW_BATCH_MS = 1000;
 
 export interface GroupCommitOptions {
   /** A connection of the database's pool, or STORE_UNAVAILABLE (also once the database is closing). */
   acquire: () => Promise<pg.PoolClient>;
-  /** Rolls back the open transaction and releases the connection (drops it when the rollback fails). */
-  rollback: (client: pg.PoolClient) => Promise<void>;
   /** Runs the after-commit effects of a committed unit, logging those that throw. */
   runEffects: (effects: Array<() => void>) => void;
   logger: Logger;
@@ -84,7 +86,7 @@ export class GroupCommit {
   #scheduled = false;
   #waitTimer: NodeJS.Timeout | null = null;
   #batches = 0;
-  readonly #stats: CommitStats = { commits: 0, units: 0, rolledBack: 0 };
+  readonly #stats: CommitStats = { commits: 0, units: 0, rolledBack: 0, ranAgain: 0 };
 
   constructor(options: GroupCommitOptions) {
     this.#options = options;
@@ -180,8 +182,8 @@ export class GroupCommit {
    * One group commit on one connection: `first`, then the oldest waiting unit each time the previous one is done,
    * while the batch is within its bounds (so the units of every batch are served in the order they came, and a
    * unit never waits for a batch that took it but is busy with others); then one COMMIT for all of them.
-   * A unit runs in a savepoint when it may share the transaction; the first unit of a transaction runs without
-   * one when no other unit waits (a quiet process pays no savepoint), and a unit after it opens the first.
+   * No unit runs in a savepoint (see the module comment): when one fails, the transaction is rolled back, the
+   * units done in it go back to the head of the queue to run again, and the batch goes on with a new transaction.
    */
   async #runBatch(first: Unit): Promise<void> {
     let client: pg.PoolClient;
@@ -192,43 +194,35 @@ export class GroupCommit {
       return;
     }
     const started = Date.now();
-    const done: Array<{ unit: Unit; value: unknown }> = [];
+    let done: Array<{ unit: Unit; value: unknown }> = [];
     let unit: Unit | undefined = first;
     let taken = 1;
-    // Whether a transaction is open, and the state of savepoint SAVEPOINT in it: absent, established and empty
-    // (just made, or just rolled back to), or holding the work of a unit that succeeded.
     let open = false;
-    let savepoint: 'none' | 'fresh' | 'used' = 'none';
     try {
       while (unit !== undefined) {
         const current: Unit = unit;
         if (!open) {
-          const share = this.#pending.length > 0;
-          await client.query(share ? `BEGIN; SAVEPOINT ${SAVEPOINT}` : 'BEGIN');
+          await client.query('BEGIN');
           open = true;
-          savepoint = share ? 'fresh' : 'none';
-        } else if (savepoint !== 'fresh') {
-          await client.query(savepoint === 'used' ? `RELEASE SAVEPOINT ${SAVEPOINT}; SAVEPOINT ${SAVEPOINT}` : `SAVEPOINT ${SAVEPOINT}`);
-          savepoint = 'fresh';
         }
-        const guarded = savepoint === 'fresh';
-        if (guarded) savepoint = 'used';
         try {
           const value = await current.work({ client, afterCommit: (effect) => current.effects.push(effect) });
           done.push({ unit: current, value });
         } catch (error) {
-          current.effects.length = 0;
           // Throws when the connection is gone: the catch below fails the whole batch, this unit included.
-          if (guarded) {
-            await client.query(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`);
-            savepoint = 'fresh';
-          } else {
-            // The first unit of its transaction, alone in it: the transaction goes, and the next unit opens another.
-            await client.query('ROLLBACK');
-            open = false;
-            savepoint = 'none';
-          }
+          await client.query('ROLLBACK');
+          open = false;
+          current.effects.length = 0;
           this.#stats.rolledBack += 1;
+          // The units done before it were rolled back with it: they run again first, in their order, in this
+          // batch or another.
+          for (const { unit: undone } of done) {
+            undone.effects.length = 0;
+            undone.queuedAt = Date.now();
+          }
+          this.#pending.unshift(...done.map((d) => d.unit));
+          this.#stats.ranAgain += done.length;
+          done = [];
           if (!this.#retryLater(current, error)) current.reject(mapError(error, 'complete the transaction'));
         }
         unit = taken < this.#options.unitsMax && Date.now() - started < this.#options.batchMs ? this.#pending.shift() : undefined;
@@ -243,8 +237,8 @@ export class GroupCommit {
       return;
     }
     if (done.length === 0) {
-      if (open) await this.#options.rollback(client);
-      else client.release();
+      // Every unit failed, or the last failure sent the units done before it back to the queue.
+      client.release();
       return;
     }
     try {

@@ -1,14 +1,14 @@
 /**
  * The distributed store: the Store port on PostgreSQL.
  *
- * `transaction(work)` runs `work` as one unit of a group commit: in its own savepoint of a PostgreSQL transaction
- * that transactions issued at about the same time share, so that it commits with them or rolls back alone (see
- * database.ts for isolation, retries and the bounds of a batch).
+ * `transaction(work)` runs `work` as one unit of a group commit: in a PostgreSQL transaction that transactions
+ * issued at about the same time share, so that it commits with them; when it fails, it is rejected alone and the
+ * units done before it in that transaction run again (see group-commit.ts, and database.ts for isolation and
+ * retries).
  * `tx.queues` is a transactional outbox: `send` checks the message and keeps it with the transaction; once `work`
  * has ended, the transaction's messages are inserted into the `outbox` table in one statement, in the order they
  * were sent, with one `pg_notify('mxgate_outbox', <schema>)`, which PostgreSQL delivers only at commit (once per
- * commit: identical notifications of one transaction are folded; those of a unit rolled back to its savepoint
- * are dropped). One round trip per transaction instead of one per message; a transaction that throws, or whose
+ * commit: identical notifications of one transaction are folded; those of a transaction rolled back are dropped). One round trip per transaction instead of one per message; a transaction that throws, or whose
  * statements fail, writes none of them. The OutboxRelay (relay.ts) then moves committed rows to the queue
  * engine. So a state change and the messages that announce it commit together or not at all, with no dual write.
  *
