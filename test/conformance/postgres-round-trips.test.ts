@@ -2,7 +2,7 @@
  * Round trips of the PostgreSQL store, counted on the driver: a transaction's messages are written to the outbox
  * in one statement, in send order, after its work; a winning key claim is one statement and takes no savepoint;
  * a status step with payments of their own is one statement; a stored message is written with the unit's outbox
- * rows.
+ * rows, and so is a new transaction.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -119,5 +119,41 @@ if (await postgresOrSkip('PostgreSQL round trips')) {
       .catch((error: unknown) => error);
     assert.ok(lost instanceof Error);
     assert.equal((await p.store.read((tx) => tx.transactions.getMessage(id, 'in')))?.xml, '<in/>', 'a unit that throws writes none of its held messages');
+  });
+  test("a new transaction goes in the statement that writes its unit's messages and outbox rows, and fails the unit there", async () => {
+    const p = await open();
+    const id = '00000000-0000-4000-8000-000000000003';
+    const created = (status: 'ACCP' | 'ACTC') => ({
+      id, clientId: 'c', status, messageType: 'pacs.008.001.08', msgId: 'M1', contentHash: 'h', deadlineAt: 5, groupKey: 'g', at: 1,
+      payments: [{ index: 0, endToEndId: 'E1', txId: null, uetr: null, instrId: null, amount: '10.50', currency: 'EUR' }],
+    });
+    const intake = () =>
+      p.store.transaction(async (tx) => {
+        await tx.transactions.create(created('ACTC'));
+        await tx.transactions.putMessage(id, { kind: 'in', messageType: 'pacs.008.001.08', xml: '<in/>', createdAt: 1 });
+        await tx.queues.send('processing', { body: id });
+      });
+    const texts = await statementsOf(intake);
+    assert.equal(texts.length, 3, texts.join(' | '));
+    assert.ok(/transactions/.test(texts[1]!) && /transaction_messages/.test(texts[1]!) && /outbox/.test(texts[1]!), texts[1]);
+    const loaded = await p.store.read((tx) => tx.transactions.load(id, 'in'));
+    assert.equal(loaded?.transaction.status, 'ACTC');
+    assert.deepEqual(loaded?.payments.map((x) => [x.amount, x.status]), [['10.50', 'ACTC']]);
+    assert.equal(loaded?.message?.xml, '<in/>');
+    assert.deepEqual((await p.store.read((tx) => tx.transactions.history(id))).map((h) => h.status), ['ACTC']);
+
+    // The same id again: the unit fails with the unique violation, and writes none of its rows.
+    const outboxRows = async () => (await p.database.query(`SELECT 1 FROM ${p.database.name('outbox')}`)).rowCount;
+    const before = await outboxRows();
+    await assert.rejects(intake(), (error: unknown) => (error as { code?: string }).code === '23505');
+    assert.equal(await outboxRows(), before);
+
+    // A read in the unit writes the held transaction first, and sees it.
+    const other = '00000000-0000-4000-8000-000000000004';
+    const seen = await p.store.transaction(async (tx) => {
+      await tx.transactions.create({ ...created('ACCP'), id: other });
+      return (await tx.transactions.get(other))?.status;
+    });
+    assert.equal(seen, 'ACCP');
   });
 }

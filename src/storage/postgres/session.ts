@@ -8,9 +8,12 @@
  *
  *   open ──statement fails──► failed (every later call and the commit reject with the first error)
  *
- * A stored message (transaction_messages) is a write whose result nobody waits for: `deferMessage` holds it, and
- * the store writes it at the end of the unit in the statement that writes the unit's outbox rows (one round trip
- * instead of two). Any other call of the unit writes the held messages first, so that it sees them.
+ * Two writes answer nothing their caller waits for: a new transaction (its row, payments and first history row)
+ * and a stored message (transaction_messages). `deferCreate` and `deferMessage` hold them, and the store writes
+ * them at the end of the unit in the statement that writes the unit's outbox rows (an intake's new transaction,
+ * its inbound message and its processing message: one round trip instead of three). Any other call of the unit
+ * writes what is held first, new transactions before messages, so that it sees them; a held write that fails
+ * fails the unit there, as it would have where it was made.
  */
 import type pg from 'pg';
 import type { Statement } from './database.js';
@@ -24,34 +27,52 @@ export interface DeferredMessage {
   createdAt: number;
 }
 
-export type MessageWriter = (client: pg.ClientBase, rows: DeferredMessage[]) => Promise<void>;
+/** Writes held by a unit: the values of each new transaction's insert (see PostgresTransactions), and messages. */
+export interface Held {
+  creates: unknown[][];
+  messages: DeferredMessage[];
+}
+
+export type HeldWriter = (client: pg.ClientBase, held: Held) => Promise<void>;
+
+export const isEmpty = (held: Held): boolean => held.creates.length === 0 && held.messages.length === 0;
 
 export class Session {
   readonly #client: pg.PoolClient;
-  readonly #writeMessages: MessageWriter | null;
+  readonly #writeHeld: HeldWriter | null;
+  /** Held new transactions, in the order they were created. */
+  #creates: unknown[][] = [];
   /** Held messages by transaction id and kind: a later write of the same message replaces the earlier one. */
   readonly #messages = new Map<string, DeferredMessage>();
   #tail: Promise<unknown> = Promise.resolve();
   #failure: { error: unknown } | null = null;
 
-  /** `writeMessages` writes held messages; a session without it (reads) cannot hold any. */
-  constructor(client: pg.PoolClient, writeMessages: MessageWriter | null = null) {
+  /** `writeHeld` writes held writes; a session without it (reads) cannot hold any. */
+  constructor(client: pg.PoolClient, writeHeld: HeldWriter | null = null) {
     this.#client = client;
-    this.#writeMessages = writeMessages;
+    this.#writeHeld = writeHeld;
+  }
+
+  /** Holds a new transaction's insert until the unit's end or its next statement; false when this session cannot. */
+  deferCreate(values: unknown[]): boolean {
+    if (this.#writeHeld === null) return false;
+    this.#creates.push(values);
+    return true;
   }
 
   /** Holds a message write until the unit's end or its next statement; false when this session cannot. */
   deferMessage(row: DeferredMessage): boolean {
-    if (this.#writeMessages === null) return false;
+    if (this.#writeHeld === null) return false;
     this.#messages.set(`${row.transactionId}\u0000${row.kind}`, row);
     return true;
   }
 
-  /** The held messages, which the caller now writes (once every call has settled). */
-  takeMessages(): DeferredMessage[] {
-    const rows = [...this.#messages.values()];
+  /** The held writes, which the caller now makes (once every call has settled). */
+  takeHeld(): Held {
+    const held = { creates: this.#creates, messages: [...this.#messages.values()] };
+    this.#creates = [];
     this.#messages.clear();
-    return rows;
+    return held;
   }
 
   /** Runs `step` on the connection once every call made before it has finished. */
@@ -59,7 +80,7 @@ export class Session {
     const result = this.#tail.then(async () => {
       if (this.#failure) throw this.#failure.error;
       try {
-        if (this.#messages.size > 0) await this.#writeMessages!(this.#client, this.takeMessages());
+        if (this.#creates.length > 0 || this.#messages.size > 0) await this.#writeHeld!(this.#client, this.takeHeld());
         return await step(this.#client);
       } catch (error) {
         this.#failure ??= { error };

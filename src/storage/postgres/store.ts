@@ -30,8 +30,8 @@ import type { KvRecord, KvTx, ReadTx, Store, Tx } from '../../ports/store.js';
 import { MxError } from '../../errors.js';
 import { checkMessage, checkQueueName } from '../../queues/rules.js';
 import type { PostgresDatabase, Statement } from './database.js';
-import { query, Session, type DeferredMessage } from './session.js';
-import { messageArrays, PostgresTransactions, putMessagesSql } from './transactions.js';
+import { isEmpty, query, Session, type Held } from './session.js';
+import { createCtes, messageArrays, PostgresTransactions, putMessagesSql } from './transactions.js';
 
 /** The channel a commit with outbox rows notifies; the payload is the store's schema. */
 export const OUTBOX_CHANNEL = 'mxgate_outbox';
@@ -135,12 +135,15 @@ export class PostgresStore implements Store {
       send: `WITH o AS (${outboxInsert}) ${notified}`,
       // The same with the unit's held messages (Session.deferMessage) in the same statement ($9..$13).
       sendWithMessages: `WITH m AS (${putMessagesSql(this.#db.name('transaction_messages'), 9)} RETURNING 1), o AS (${outboxInsert}) ${notified}`,
+      // The same with the unit's new transaction too (Session.deferCreate, $14..$32).
+      sendWithCreate: `WITH ${createCtes(this.#transactions.tables, 14)},
+        m AS (${putMessagesSql(this.#db.name('transaction_messages'), 9)} RETURNING 1), o AS (${outboxInsert}) ${notified}`,
     });
   }
 
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.#db.unit(async (ctx) => {
-      const session = new Session(ctx.client, this.#transactions.writeMessages);
+      const session = new Session(ctx.client, this.#transactions.writeHeld);
       const outbox: OutboxRow[] = [];
       const tx: Tx = {
         kv: this.#kv(session),
@@ -149,11 +152,11 @@ export class PostgresStore implements Store {
         afterCommit: (effect) => ctx.afterCommit(effect),
       };
       const value = await settled(session, () => work(tx));
-      let messages = session.takeMessages();
-      if (outbox.length === 0 && messages.length > 0) await this.#transactions.writeMessages(ctx.client, messages);
+      let held = session.takeHeld();
+      if (outbox.length === 0 && !isEmpty(held)) await this.#transactions.writeHeld(ctx.client, held);
       for (let start = 0; start < outbox.length; start += OUTBOX_ROWS_PER_STATEMENT) {
-        await this.#writeOutbox(ctx.client, outbox.slice(start, start + OUTBOX_ROWS_PER_STATEMENT), messages);
-        messages = [];
+        await this.#writeOutbox(ctx.client, outbox.slice(start, start + OUTBOX_ROWS_PER_STATEMENT), held);
+        held = { creates: [], messages: [] };
       }
       return value;
     });
@@ -249,8 +252,14 @@ export class PostgresStore implements Store {
     return String(this.#sequence);
   }
 
-  /** Writes outbox rows, and the unit's held messages with them when there are any (one statement). */
-  async #writeOutbox(client: pg.ClientBase, rows: OutboxRow[], messages: DeferredMessage[]): Promise<void> {
+  /**
+   * Writes outbox rows, and the unit's held writes with them (one statement; a unit that created more than one
+   * transaction writes the others first).
+   */
+  async #writeOutbox(client: pg.ClientBase, rows: OutboxRow[], held: Held): Promise<void> {
+    const { messages } = held;
+    const creates = held.creates.slice(-1);
+    if (held.creates.length > 1) await this.#transactions.writeHeld(client, { creates: held.creates.slice(0, -1), messages: [] });
     const values: unknown[] = [
       rows.map((r) => r.queue),
       rows.map((r) => r.messageId),
@@ -261,8 +270,9 @@ export class PostgresStore implements Store {
       rows.map((r) => r.attributes),
       this.#db.schema,
     ];
-    const statement = messages.length > 0 ? this.#sql.sendWithMessages : this.#sql.send;
-    if (messages.length > 0) values.push(...messageArrays(messages));
+    const statement = creates.length > 0 ? this.#sql.sendWithCreate : messages.length > 0 ? this.#sql.sendWithMessages : this.#sql.send;
+    if (creates.length > 0 || messages.length > 0) values.push(...messageArrays(messages));
+    if (creates.length > 0) values.push(...creates[0]!);
     const written = (await query<{ written: number }>(client, statement, values)).rows[0]?.written;
     if (written !== rows.length) throw new Error(`assertion failed: the outbox insert wrote ${String(written)} of ${rows.length} rows`);
   }

@@ -30,7 +30,7 @@ import type {
 } from '../../ports/transactions.js';
 import { decodeCursor, encodeCursor, toPaymentRecord, toTransactionRecord, type PaymentRow, type TransactionRow } from '../rows.js';
 import type { PostgresDatabase, Statement } from './database.js';
-import { query, type DeferredMessage, type MessageWriter, type Session } from './session.js';
+import { query, type DeferredMessage, type HeldWriter, type Session } from './session.js';
 
 const TRANSACTION_COLUMNS = `id, client_id, status, reason_code, reason_text, message_type, msg_id, content_hash, duplicate_of, deadline_at,
   group_key, awaiting_downstream, created_at, updated_at, received_at, version`;
@@ -61,6 +61,32 @@ export function putMessagesSql(table: string, first: number): string {
     ON CONFLICT (transaction_id, kind) DO UPDATE SET message_type = excluded.message_type, xml = excluded.xml, created_at = excluded.created_at`;
 }
 
+/**
+ * A new transaction as common table expressions `t` (its row), `p` (its payments) and `h` (its first history
+ * row), with the 19 values of `createValues` from `$first` on: alone as the `create` statement, or in the store's
+ * outbox statement with the unit's held writes (Session.deferCreate).
+ */
+export function createCtes(tables: { transactions: string; payments: string; history: string }, first: number): string {
+  const p = (i: number) => `$${first + i}`;
+  return `t AS (
+      INSERT INTO ${tables.transactions} (id, client_id, status, message_type, msg_id, content_hash, deadline_at, group_key,
+        reason_code, reason_text, created_at, updated_at, version)
+      VALUES (${p(0)}, ${p(1)}, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}, ${p(9)}, ${p(10)}, ${p(10)}, 1) RETURNING id),
+    p AS (INSERT INTO ${tables.payments} (transaction_id, idx, end_to_end_id, tx_id, uetr, instr_id, amount, currency, status)
+      SELECT t.id, r.idx, r.e2e, r.tx, r.uetr, r.instr, r.amount, r.currency, ${p(18)}
+      FROM t CROSS JOIN unnest(${p(11)}::int[], ${p(12)}::text[], ${p(13)}::text[], ${p(14)}::text[], ${p(15)}::text[], ${p(16)}::text[],
+        ${p(17)}::text[]) AS r(idx, e2e, tx, uetr, instr, amount, currency)),
+    h AS (INSERT INTO ${tables.history} (transaction_id, seq, status, reason_code, at) SELECT t.id, 1, ${p(2)}, NULL, ${p(10)} FROM t)`;
+}
+
+/** The values of `createCtes`. */
+export function createValues(t: NewTransaction): unknown[] {
+  return [
+    t.id, t.clientId, t.status, t.messageType, t.msgId, t.contentHash, t.deadlineAt, t.groupKey, t.reasonCode ?? null, t.reasonText ?? null, t.at,
+    ...paymentArrays(t.payments), t.status === 'ACCP' ? 'ACTC' : t.status,
+  ];
+}
+
 /** The values of `putMessagesSql`. */
 export function messageArrays(rows: DeferredMessage[]): unknown[][] {
   return [rows.map((r) => r.transactionId), rows.map((r) => r.kind), rows.map((r) => r.messageType), rows.map((r) => r.xml), rows.map((r) => r.createdAt)];
@@ -87,12 +113,7 @@ export class PostgresTransactions {
       FROM ${from} CROSS JOIN unnest($${first}::int[], $${first + 1}::text[], $${first + 2}::text[], $${first + 3}::text[],
         $${first + 4}::text[], $${first + 5}::text[], $${first + 6}::text[]) AS p(idx, e2e, tx, uetr, instr, amount, currency)`;
     this.#sql = database.statements({
-      create: `WITH t AS (
-          INSERT INTO ${t.transactions} (id, client_id, status, message_type, msg_id, content_hash, deadline_at, group_key,
-            reason_code, reason_text, created_at, updated_at, version)
-          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, 1) RETURNING id),
-        p AS (${insertPayments('t', 12, '$19')})
-        INSERT INTO ${t.history} (transaction_id, seq, status, reason_code, at) SELECT t.id, ${nextSeq('t.id')}, $3, NULL, $11 FROM t`,
+      create: `WITH ${createCtes(t, 1)} SELECT 1`,
       get: `SELECT ${TRANSACTION_COLUMNS} FROM ${t.transactions} WHERE id = $1`,
       lock: `SELECT ${TRANSACTION_COLUMNS} FROM ${t.transactions} WHERE id = $1 FOR UPDATE`,
       payments: `SELECT idx, end_to_end_id, tx_id, uetr, instr_id, amount, currency, status, reason_code, reason_text
@@ -178,10 +199,16 @@ export class PostgresTransactions {
     });
   }
 
-  /** Writes held messages (Session's MessageWriter). */
-  readonly writeMessages: MessageWriter = async (client, rows) => {
-    await query(client, this.#sql.putMessages, messageArrays(rows));
+  /** Makes a unit's held writes (Session's HeldWriter): new transactions first, then messages. */
+  readonly writeHeld: HeldWriter = async (client, held) => {
+    for (const values of held.creates) await query(client, this.#sql.create, values);
+    if (held.messages.length > 0) await query(client, this.#sql.putMessages, messageArrays(held.messages));
   };
+
+  /** The tables a new transaction is written to (for `createCtes` in the store's outbox statement). */
+  get tables(): { transactions: string; payments: string; history: string } {
+    return this.#t;
+  }
 
   /** The repository bound to one store transaction. */
   tx(session: Session): TransactionsTx {
@@ -195,10 +222,9 @@ export class PostgresTransactions {
 
     return {
       create: async (t: NewTransaction) => {
-        await count(s.create, [
-          t.id, t.clientId, t.status, t.messageType, t.msgId, t.contentHash, t.deadlineAt, t.groupKey, t.reasonCode ?? null, t.reasonText ?? null, t.at,
-          ...paymentArrays(t.payments), t.status === 'ACCP' ? 'ACTC' : t.status,
-        ]);
+        const values = createValues(t);
+        if (session.deferCreate(values)) return;
+        await count(s.create, values);
       },
       get: async (id) => {
         const raw = await one<TransactionRow>(s.get, [id]);
