@@ -196,6 +196,11 @@ export const ConfigSchema = Type.Object(
           'Payments waiting for processing (processing queue, plus outbox rows on the distributed engine) at which new payments are refused with 503 OVERLOADED; 0 admits everything.',
         ),
         parsedCacheMax: Int(0, 100_000, 2048, 'Parsed messages kept between intake and processing (0 turns the cache off).'),
+        releaseInline: Type.Boolean({
+          default: true,
+          description:
+            'When no downstream system is configured, the processing transaction also releases an accepted payment (ACSP, then ACSC with its status report) instead of sending it through the releasing queue.',
+        }),
         carryMessageMaxBytes: Int(
           0,
           49_152,

@@ -5,6 +5,9 @@
  * Every path to a final status goes through here (processing rejects, releasing, timeouts, downstream answers),
  * so "final status" and "exactly one status report" always go together, and when two paths race (a late
  * downstream answer and the timeout sweeper) the compare-and-set lets exactly one of them win.
+ *
+ * `finalize` runs the step in a store transaction of its own; `prepareFinal` builds what it writes ahead of a
+ * transaction that does more (processing releasing in its own transaction, see stages.ts).
  */
 import type { TransactionStatus } from '../domain/status.js';
 import type { Tx } from '../ports/store.js';
@@ -31,13 +34,26 @@ export interface FinalizeInput {
 
 /** Returns whether this call made the transaction final (false: another path already did, or the step was refused). */
 export async function finalize(ctx: WorkflowContext, input: FinalizeInput): Promise<boolean> {
-  const { store, clock } = ctx.deps;
+  const apply = await prepareFinal(ctx, input);
+  const made = await ctx.deps.store.transaction(async (tx) => {
+    await input.within?.(tx);
+    return apply(tx);
+  }, input.untilDurable === false ? { untilDurable: false } : undefined);
+  if (made) ctx.forget(input.transaction.id);
+  return made;
+}
+
+/**
+ * Builds the status report of the step (and makes sure the participant queue exists), and answers the step itself,
+ * to run inside a store transaction: it answers whether it made the transaction final. The caller forgets the
+ * parsed message (`ctx.forget`) once that transaction has committed with true.
+ */
+export async function prepareFinal(ctx: WorkflowContext, input: Omit<FinalizeInput, 'within' | 'untilDurable'>): Promise<(tx: Tx) => Promise<boolean>> {
   const t = input.transaction;
   const participant = await ctx.participants.ensure(t.clientId);
-  const now = clock.now();
+  const now = ctx.deps.clock.now();
   const report = buildReport(input.original, input.outcome, { msgId: ctx.messageId(), now });
-  const made = await store.transaction(async (tx) => {
-    await input.within?.(tx);
+  return async (tx) => {
     const moved = await tx.transactions.move(t.id, {
       from: input.from,
       to: input.outcome.status,
@@ -66,7 +82,5 @@ export async function finalize(ctx: WorkflowContext, input: FinalizeInput): Prom
       attributes: { type: 'transaction.final', status: input.outcome.status },
     });
     return true;
-  }, input.untilDurable === false ? { untilDurable: false } : undefined);
-  if (made) ctx.forget(t.id);
-  return made;
+  };
 }

@@ -7,6 +7,14 @@
  *   forwarding: ACSP -> the downstream system (when configured): its answer goes to releasing (sync), or the
  *               payment waits for the answer to be posted back (async)
  *   releasing:  ACSP -> ACSC (or the decision a downstream system gave) + report (finalize)
+ *
+ * Releasing in the processing transaction (`workflow.releaseInline`, the default): when nothing stands between
+ * processing and releasing (no downstream system), the processing stage's transaction takes both steps, ACTC ->
+ * ACSP and ACSP -> ACSC with the report, instead of sending a releasing message that the next transaction would
+ * take. The history records both steps; what is saved is a queue message, its receive and delete, and a
+ * transaction. Order is kept the stronger way: a group's payments are released in the order processing took
+ * them. A releasing message still in the queue when it was turned on (or one sent by the forwarding stage) is
+ * handled by the releasing stage as before.
  */
 import { MxError } from '../errors.js';
 import { groupStatus, type PaymentStatus } from '../domain/status.js';
@@ -16,7 +24,7 @@ import type { TransactionOptions, Tx } from '../ports/store.js';
 import type { PaymentRecord, TransactionRecord } from '../ports/transactions.js';
 import { runChecks, type CheckRejection } from './checks.js';
 import type { WorkflowContext } from './context.js';
-import { finalize } from './finalize.js';
+import { finalize, prepareFinal } from './finalize.js';
 import { ack, settled, type Outcome as StageOutcome } from './runner.js';
 import { stageQueue, type Stage, type StageMessage } from './queues.js';
 import type { Outcome, PaymentOutcome } from './report.js';
@@ -193,7 +201,14 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
   }
   const now = ctx.deps.clock.now();
   const rejected = outcomes.filter((o) => o.status === 'RJCT');
+  const stage = ctx.deps.downstream.url === null ? 'releasing' : 'forwarding';
+  const release =
+    stage === 'releasing' && ctx.deps.config.releaseInline
+      ? await prepareFinal(ctx, { transaction: t, from: 'ACSP', original: submission.message, outcome: releaseOutcome(outcomes, undefined) })
+      : null;
+  let released = false;
   await ctx.deps.store.transaction(async (tx) => {
+    released = false;
     done = await settleIn(tx, 'processing', message);
     const moved = await tx.transactions.move(id, {
       from: 'ACTC',
@@ -202,19 +217,22 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
       at: now,
     });
     if (!moved) return;
-    const stage = ctx.deps.downstream.url === null ? 'releasing' : 'forwarding';
+    if (release) {
+      released = await release(tx);
+      return;
+    }
     const next: StageMessage = { transaction_id: id, hint: hintOf(t, rejected) };
     await tx.queues.send(stageQueue(stage), { body: ctx.stageBody(next, xml), groupId: t.groupKey ?? id, dedupId: `${id}:${stage}`, dedupScope: 'retry' });
   }, STAGE_TRANSACTION);
+  if (released) ctx.forget(id);
   return done ? settled : ack;
 }
 
-export async function releaseStage(ctx: WorkflowContext, message: ReceivedMessage): Promise<StageOutcome> {
-  const body = parseStageMessage(message);
-  const view = await stageView(ctx, body, 'ACSP');
-  if (!view) return ack;
-  const { t, payments, submission } = view;
-  const decision = body.decision;
+/**
+ * The outcome of releasing: a payment rejected earlier stays rejected; the others take the downstream system's
+ * decision when there is one (per payment, else for the message), ACSC otherwise.
+ */
+function releaseOutcome(payments: ReadonlyArray<Pick<PaymentRecord, 'index' | 'status' | 'reasonCode' | 'reasonText'>>, decision: Decision | undefined): Outcome {
   const outcomes: PaymentOutcome[] = payments.map((p) => {
     if (p.status === 'RJCT') return { index: p.index, status: 'RJCT', reasonCode: p.reasonCode, reasonText: p.reasonText };
     const d = decision?.payments?.find((x) => x.index === p.index);
@@ -224,12 +242,20 @@ export async function releaseStage(ctx: WorkflowContext, message: ReceivedMessag
   });
   const status = groupStatus(outcomes.map((o) => o.status));
   const rejected = outcomes.find((o) => o.status === 'RJCT');
-  const outcome: Outcome = {
+  return {
     status,
     reasonCode: status === 'RJCT' ? (rejected?.reasonCode ?? 'NARR') : null,
     reasonText: status === 'RJCT' ? (rejected?.reasonText ?? null) : null,
     payments: outcomes,
   };
+}
+
+export async function releaseStage(ctx: WorkflowContext, message: ReceivedMessage): Promise<StageOutcome> {
+  const body = parseStageMessage(message);
+  const view = await stageView(ctx, body, 'ACSP');
+  if (!view) return ack;
+  const { t, payments, submission } = view;
+  const outcome = releaseOutcome(payments, body.decision);
   let done = false;
   const within = async (tx: Tx) => void (done = await settleIn(tx, 'releasing', message));
   await finalize(ctx, { transaction: t, from: 'ACSP', original: submission.message, outcome, within, untilDurable: false });

@@ -2,7 +2,8 @@
  * Stage messages that carry the payment message (workflow.carryMessageMaxBytes, on by default on the distributed
  * engine): intake in one workflow (an API process) and the stages in another (a worker), each with its own cache of
  * parsed messages, on one real SQLite engine. With carrying, the worker's stages read nothing back from the store;
- * without it, they read each transaction back. Either way the payment ends ACSC with its report.
+ * without it, they read each transaction back (processing and releasing each, or processing alone when it releases in
+ * its own transaction). Either way the payment ends ACSC with its report.
  */
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,9 +27,9 @@ afterEach(async () => {
 });
 
 /** Runs one payment through an API workflow and a worker workflow; returns the worker's store reads. */
-async function runApart(carryMessageMaxBytes: number): Promise<{ status: string; reads: number; report: boolean }> {
+async function runApart(carryMessageMaxBytes: number, releaseInline = false): Promise<{ status: string; reads: number; report: boolean }> {
   const dir = mkdtempSync(join(tmpdir(), 'mxgate-carry-'));
-  const config = loadConfig({ overrides: { dataDir: dir } });
+  const config = loadConfig({ overrides: { dataDir: dir, workflow: { releaseInline } } });
   const engine: Engine = openEmbeddedEngine({ config, clock: systemClock, ids: randomIds, logger: silentLogger() });
   let reads = 0;
   // The worker's view of the store port, counting reads outside transactions (how a stage loads a transaction).
@@ -85,6 +86,9 @@ test('stages in another process use the carried message and read nothing back; w
   assert.equal(loaded.status, 'ACSC');
   assert.equal(loaded.report, true);
   assert.ok(loaded.reads >= 2, `processing and releasing each read their transaction (${loaded.reads} reads)`);
+  // Releasing in the processing transaction: one stage reads, once.
+  const inline = await runApart(0, true);
+  assert.deepEqual(inline, { status: 'ACSC', reads: 1, report: true });
 });
 
 test('a message larger than carryMessageMaxBytes is not carried: the stages read it from the store', async (t) => {
