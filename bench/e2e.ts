@@ -270,6 +270,9 @@ async function stopChild(child: ChildProcess, graceMs = 20_000): Promise<void> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The V8 flags `npm start` and the Docker image run the hub with (README, "Memory and garbage collection"). */
+const HUB_NODE_FLAGS = ['--max-semi-space-size=32'];
+
 const serveArgs = (port: number, dataDir: string) => [
   join(ROOT, 'dist', 'cli', 'main.js'), 'serve', '--host', '127.0.0.1', '--port', String(port), '--data-dir', dataDir, '--log-level', 'warn',
 ];
@@ -844,7 +847,7 @@ async function main(): Promise<void> {
     inFlightMax: positiveInt('in-flight-max', args['in-flight-max']!, 1, 100_000),
     xsd: args.xsd!,
     durability: args.durability,
-    hubNodeOptions: args['hub-node-option'] ?? [],
+    hubNodeOptions: [...HUB_NODE_FLAGS, ...(args['hub-node-option'] ?? [])],
   };
   const only = new Set(args.only!.split(',').map((s) => s.trim()));
   const engineArg = args.engine ?? ((await distributedServicesUp()) ? 'both' : 'embedded');
