@@ -2,10 +2,14 @@
  * One JetStream pull request on a durable consumer, without the client's consumer machinery: the request is
  * published with a reply inbox, and every message that comes back is handed to `onMessage` as it arrives.
  * `expiresMs` null asks for what is there now (no_wait); a number makes it a long poll of that length.
- * Resolves with the number of messages that arrived, once the batch is full, the server ends the request, or
- * the expiry plus `requestTimeoutMs` passes. Aborting `signal` ends the request early: the reply inbox is drained,
- * so that what the server sent before it saw the interest go still reaches `onMessage` (a message dropped there
- * would come back only after the consumer's ack wait).
+ * Resolves with the number of messages that arrived so far once the batch is full, the server ends the request,
+ * or, for a long poll, `EXPIRED_GRACE_MS` after its expiry: the server sends a status when a request expires, but
+ * not always (seen with nats-server 2.9 after part of a batch was delivered, on a loaded machine), and the caller
+ * must not wait on a request the server has already forgotten. The reply inbox stays subscribed until the expiry
+ * plus `requestTimeoutMs` or the server's status, whichever comes first, so that a message the server sent late
+ * still reaches `onMessage` (a message dropped there would come back only after the consumer's ack wait).
+ * Aborting `signal` ends the request early: the reply inbox is drained, so that what the server sent before it saw
+ * the interest go still reaches `onMessage`.
  */
 import { createInbox, nanos, type Msg, type NatsConnection } from '@nats-io/transport-node';
 
@@ -24,15 +28,26 @@ export interface PullOptions {
   onUnanswered?(received: number): void;
 }
 
+/** How long after a long poll's expiry its caller stops waiting for the server to end it (see `pull`). */
+export const EXPIRED_GRACE_MS = 200;
+
 export function pull(o: PullOptions): Promise<number> {
   return new Promise((resolve, reject) => {
     let count = 0;
+    let settled = false;
+    const settle = () => {
+      if (settled) return;
+      settled = true;
+      resolve(count);
+    };
     const inbox = createInbox();
     const timer = setTimeout(() => {
       o.onUnanswered?.(count);
       finish();
     }, (o.expiresMs ?? 0) + o.requestTimeoutMs);
     timer.unref();
+    const expired = o.expiresMs === null ? undefined : setTimeout(settle, o.expiresMs + EXPIRED_GRACE_MS);
+    expired?.unref();
     const sub = o.connection.subscribe(inbox, {
       callback: (error, msg) => {
         if (error) {
@@ -53,17 +68,16 @@ export function pull(o: PullOptions): Promise<number> {
     });
     const finish = () => {
       clearTimeout(timer);
+      clearTimeout(expired);
       o.signal?.removeEventListener('abort', abort);
       if (!sub.isClosed()) sub.unsubscribe();
-      resolve(count);
+      settle();
     };
     const abort = () => {
       clearTimeout(timer);
+      clearTimeout(expired);
       if (sub.isClosed()) return;
-      sub.drain().then(
-        () => resolve(count),
-        () => resolve(count),
-      );
+      sub.drain().then(settle, settle);
     };
     if (o.signal?.aborted) {
       finish();
@@ -75,6 +89,7 @@ export function pull(o: PullOptions): Promise<number> {
       o.connection.publish(o.subject, JSON.stringify(request), { reply: inbox });
     } catch (error) {
       clearTimeout(timer);
+      clearTimeout(expired);
       sub.unsubscribe();
       reject(error as Error);
     }

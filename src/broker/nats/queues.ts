@@ -471,7 +471,7 @@ export class NatsQueues implements QueueService {
       onMessage: (msg) => this.#pool.add(q, msg),
       onEnd: (description) => this.#o.logger.debug({ description, queue: q.attrs.name }, 'pull request ended'),
       onUnanswered: (received) =>
-        this.#o.logger.warn({ queue: q.attrs.name, batch, expiresMs, received }, 'nats-server did not end a pull request in time: it was given up'),
+        this.#o.logger.debug({ queue: q.attrs.name, batch, expiresMs, received }, 'nats-server did not end a pull request: its inbox was closed'),
     });
   }
 
