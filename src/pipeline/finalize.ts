@@ -21,6 +21,8 @@ export interface FinalizeInput {
   transaction: Pick<TransactionRecord, 'id' | 'clientId' | 'messageType'>;
   /** The status the caller saw; the step applies only if the transaction is still in it. */
   from: TransactionStatus;
+  /** A status the step passes through on its way, recorded in the history (StatusChange.via). */
+  via?: TransactionStatus;
   original: SplitMessage;
   outcome: Outcome;
   /** Runs first inside the transaction, whether or not the step applies (a stage settles its message there). */
@@ -56,6 +58,7 @@ export async function prepareFinal(ctx: WorkflowContext, input: Omit<FinalizeInp
   return async (tx) => {
     const moved = await tx.transactions.move(t.id, {
       from: input.from,
+      ...(input.via !== undefined ? { via: input.via } : {}),
       to: input.outcome.status,
       reasonCode: input.outcome.reasonCode,
       reasonText: input.outcome.reasonText,

@@ -10,8 +10,8 @@
  *
  * Releasing in the processing transaction (`workflow.releaseInline`, the default): when nothing stands between
  * processing and releasing (no downstream system), the processing stage's transaction takes both steps, ACTC ->
- * ACSP and ACSP -> ACSC with the report, instead of sending a releasing message that the next transaction would
- * take. The history records both steps; what is saved is a queue message, its receive and delete, and a
+ * ACSP -> ACSC with the report (one status step through ACSP, StatusChange.via), instead of sending a releasing
+ * message that the next transaction would take. The history records both steps; what is saved is a queue message, its receive and delete, and a
  * transaction. Order is kept the stronger way: a group's payments are released in the order processing took
  * them. A releasing message still in the queue when it was turned on (or one sent by the forwarding stage) is
  * handled by the releasing stage as before.
@@ -204,12 +204,16 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
   const stage = ctx.deps.downstream.url === null ? 'releasing' : 'forwarding';
   const release =
     stage === 'releasing' && ctx.deps.config.releaseInline
-      ? await prepareFinal(ctx, { transaction: t, from: 'ACSP', original: submission.message, outcome: releaseOutcome(outcomes, undefined) })
+      ? await prepareFinal(ctx, { transaction: t, from: 'ACTC', via: 'ACSP', original: submission.message, outcome: releaseOutcome(outcomes, undefined) })
       : null;
   let released = false;
   await ctx.deps.store.transaction(async (tx) => {
-    released = false;
     done = await settleIn(tx, 'processing', message);
+    if (release) {
+      // ACTC -> ACSP -> ACSC (or PART) in one step: the payments rejected by processing are in the outcome.
+      released = await release(tx);
+      return;
+    }
     const moved = await tx.transactions.move(id, {
       from: 'ACTC',
       to: 'ACSP',
@@ -217,10 +221,6 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
       at: now,
     });
     if (!moved) return;
-    if (release) {
-      released = await release(tx);
-      return;
-    }
     const next: StageMessage = { transaction_id: id, hint: hintOf(t, rejected) };
     await tx.queues.send(stageQueue(stage), { body: ctx.stageBody(next, xml), groupId: t.groupKey ?? id, dedupId: `${id}:${stage}`, dedupScope: 'retry' });
   }, STAGE_TRANSACTION);

@@ -91,6 +91,11 @@ export interface StatusChange {
   /** The step applies only from this status (compare-and-set); otherwise it is refused and recorded. */
   from: TransactionStatus;
   to: TransactionStatus;
+  /**
+   * Two steps at once, `from -> via -> to` (each an allowed step): the history records `via` (without a reason)
+   * and then `to`; the transaction and its payments land on `to` as a step from `via` would leave them.
+   */
+  via?: TransactionStatus;
   reasonCode?: string | null;
   reasonText?: string | null;
   /** New per-payment statuses, by payment index; payments not listed keep theirs. */

@@ -99,6 +99,33 @@ export function transactionsConformance(engine: string, open: () => Promise<Tran
       assert.equal(await h.store.transaction((tx) => tx.transactions.move(t.id, { from: 'PART', to: 'RJCT', at: 800_000 })), false, 'nothing after a final status');
     });
 
+    test('a step through an intermediate status checks both edges, records both in the history, and is one step', async () => {
+      const t = newTransaction();
+      await h.store.transaction((tx) => tx.transactions.create(t));
+      assert.equal(await h.store.transaction((tx) => tx.transactions.move(t.id, { from: 'ACTC', via: 'ACSC', to: 'RJCT', at: 600_000 })), false, 'ACSC -> RJCT is no step');
+      assert.equal(await h.store.transaction((tx) => tx.transactions.move(t.id, { from: 'ACSP', via: 'ACSP', to: 'ACSC', at: 600_000 })), false, 'wrong from');
+      const moved = await h.store.transaction((tx) =>
+        tx.transactions.move(t.id, {
+          from: 'ACTC',
+          via: 'ACSP',
+          to: 'PART',
+          payments: [
+            { index: 0, status: 'ACSC' },
+            { index: 1, status: 'RJCT', reasonCode: 'AC01', reasonText: 'bad account' },
+          ],
+          at: 700_000,
+        }),
+      );
+      assert.equal(moved, true);
+      const got = await h.store.transaction((tx) => tx.transactions.get(t.id));
+      assert.equal(got?.status, 'PART');
+      assert.equal(got?.version, 2, 'one step');
+      const history = await h.store.transaction((tx) => tx.transactions.history(t.id));
+      assert.deepEqual(history.map((e) => [e.status, e.reasonCode, e.at]), [['ACTC', null, t.at], ['ACSP', null, 700_000], ['PART', null, 700_000]]);
+      const payments = await h.store.transaction((tx) => tx.transactions.payments(t.id));
+      assert.deepEqual(payments.map((p) => [p.status, p.reasonCode]), [['ACSC', null], ['RJCT', 'AC01']]);
+    });
+
     test('concurrent steps from the same status: exactly one wins', async () => {
       const t = newTransaction();
       await h.store.transaction((tx) => tx.transactions.create(t));

@@ -144,7 +144,8 @@ export class PostgresTransactions {
           WHERE b.client_id = $1 AND b.kind = w.kind AND b.value = w.value AND b.transaction_id = $4
             AND EXISTS (SELECT 1 FROM o WHERE o.transaction_id <> $4))
         SELECT kind, value, transaction_id, content_hash FROM o`,
-      // The step (compare-and-set on the status, $9), its history row and the payments, in one round trip.
+      // The step (compare-and-set on the status, $9), its history rows (the intermediate status $15 first, when
+      // there is one) and the payments, in one round trip.
       // Payments listed in the step ($11..$14) take their own status; then, unless $10 is false, every payment
       // whose status (its own new one for a listed payment) is not final takes the step's, keeping its reasons
       // if it had some. A deadline is set only when $6 is true, the awaiting flag only when $7 is not null.
@@ -153,7 +154,10 @@ export class PostgresTransactions {
             deadline_at = CASE WHEN $6::boolean THEN $5::bigint ELSE deadline_at END,
             awaiting_downstream = COALESCE($7::boolean, awaiting_downstream),
             updated_at = $8, version = version + 1 WHERE id = $1 AND status = $9 RETURNING id),
-        h AS (INSERT INTO ${t.history} (transaction_id, seq, status, reason_code, at) SELECT u.id, ${nextSeq('u.id')}, $2, $3, $8 FROM u),
+        h AS (INSERT INTO ${t.history} (transaction_id, seq, status, reason_code, at)
+          SELECT u.id, ${nextSeq('u.id')} + row_number() OVER (ORDER BY v.n) - 1, v.status, v.reason_code, $8
+          FROM u CROSS JOIN (VALUES (1, $15::text, NULL::text), (2, $2::text, $3::text)) AS v(n, status, reason_code)
+          WHERE v.status IS NOT NULL),
         x AS (
           SELECT q.idx, c.idx IS NOT NULL AS listed,
             CASE WHEN c.idx IS NULL THEN q.status ELSE c.status END AS status,
@@ -273,7 +277,7 @@ export class PostgresTransactions {
             await audit(client, id, 'refused_step', { from: change.from, to: change.to, actual: current?.status ?? null, reason: change.reasonCode ?? null }, change.at);
             return false;
           };
-          if (!canMove(change.from, change.to)) return refuse();
+          if (change.via === undefined ? !canMove(change.from, change.to) : !canMove(change.from, change.via) || !canMove(change.via, change.to)) return refuse();
           const final = isTerminal(change.to);
           const payments = change.payments ?? [];
           const applied = await query<{ applied: number }>(client, s.move, [
@@ -291,6 +295,7 @@ export class PostgresTransactions {
             payments.map((p) => p.status),
             payments.map((p) => p.reasonCode ?? null),
             payments.map((p) => p.reasonText ?? null),
+            change.via ?? null,
           ]);
           // Not in `from` (or absent): the compare-and-set changed nothing, and the refusal is recorded.
           if (applied.rows[0]?.applied !== 1) return refuse();

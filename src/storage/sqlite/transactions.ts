@@ -229,7 +229,7 @@ export class SqliteTransactions {
           s.audit.run(id, 'refused_step', JSON.stringify({ from: change.from, to: change.to, actual: current?.status ?? null, reason: change.reasonCode ?? null }), change.at);
           return false;
         };
-        if (!canMove(change.from, change.to)) return refuse();
+        if (change.via === undefined ? !canMove(change.from, change.to) : !canMove(change.from, change.via) || !canMove(change.via, change.to)) return refuse();
         const final = isTerminal(change.to);
         const applied = s.move.run({
           to: change.to,
@@ -249,6 +249,7 @@ export class SqliteTransactions {
           s.movePayment.run(p.status, p.reasonCode ?? null, p.reasonText ?? null, id, p.index);
         }
         if (change.to !== 'PART') s.movePaymentsAll.run(change.to, change.reasonCode ?? null, change.reasonText ?? null, id);
+        if (change.via !== undefined) history(id, change.via, null, change.at);
         history(id, change.to, change.reasonCode ?? null, change.at);
         return true;
       },
