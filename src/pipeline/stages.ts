@@ -11,10 +11,10 @@
  * Releasing in the processing transaction (`workflow.releaseInline`, the default): when nothing stands between
  * processing and releasing (no downstream system), the processing stage's transaction takes both steps, ACTC ->
  * ACSP -> ACSC with the report (one status step through ACSP, StatusChange.via), instead of sending a releasing
- * message that the next transaction would take. The history records both steps; what is saved is a queue message, its receive and delete, and a
- * transaction. Order is kept the stronger way: a group's payments are released in the order processing took
- * them. A releasing message still in the queue when it was turned on (or one sent by the forwarding stage) is
- * handled by the releasing stage as before.
+ * message that the next transaction would take. The history records both steps; what is saved is a queue
+ * message, its receive and delete, and a transaction. Order is kept the stronger way: a group's payments are
+ * released in the order processing took them. A releasing message still in the queue when it was turned on (or
+ * one sent by the forwarding stage) is handled by the releasing stage as before.
  */
 import { MxError } from '../errors.js';
 import { groupStatus, type PaymentStatus } from '../domain/status.js';
