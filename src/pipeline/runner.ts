@@ -110,6 +110,8 @@ export class StageRunner {
           waitMs: this.#o.waitMs ?? 20_000,
           signal,
           untilDurable: this.#o.untilDurable !== false,
+          // This runner deletes or extends every message it receives itself.
+          local: true,
         });
       } catch (error) {
         if (signal.aborted) return;

@@ -112,6 +112,14 @@ export interface ReceiveOptions {
    * after what it read. Engines where a receive costs no flush of its own ignore it. Default true.
    */
   untilDurable?: boolean;
+  /**
+   * True: the messages' receipt handles are used (delete, change of visibility) only through this QueueService,
+   * in this process, as a workflow stage does. An engine shared by several processes may then keep less shared
+   * state per message: on the distributed engine such a message is recorded for other processes (in-flight
+   * metrics, its handle usable elsewhere) only once it has been held a second, and a handle used elsewhere before
+   * that is refused as invalid. Engines of one process ignore it. Default false.
+   */
+  local?: boolean;
 }
 
 export interface ReceivedMessage {

@@ -110,6 +110,78 @@ if (skip !== null) {
       }
     });
 
+    test('a local receive writes no receipt record for a message deleted at once: three requests a FIFO message', async () => {
+      const h = await open();
+      try {
+        await h.queues.createQueue({ name: 'local.fifo' });
+        const bucket = `KV_${h.prefix.toUpperCase()}_queues`;
+        const requests = (from: number) => h.sent.subjects.slice(from).filter((s) => !s.includes(bucket) && !s.startsWith('$JS.API.CONSUMER.MSG.NEXT'));
+        const before = h.sent.subjects.length;
+        await h.queues.sendBatch('local.fifo', Array.from({ length: 10 }, (_, i) => ({ body: `m${i}`, groupId: `g${i}`, dedupId: `outbox:${i}`, dedupScope: 'retry' as const })));
+        const got: ReceivedMessage[] = [];
+        for (let i = 0; i < 20 && got.length < 10; i++) got.push(...(await h.queues.receive('local.fifo', { max: 10, waitMs: 500, local: true })));
+        assert.equal(got.length, 10);
+        assert.ok((await h.queues.deleteBatch('local.fifo', got.map((m) => m.receiptHandle))).every((o) => o.ok));
+        const sent = requests(before);
+        assert.equal(sent.filter((s) => s.includes('_state.r.')).length, 0, 'no receipt record put or deleted');
+        assert.ok(sent.length <= 30, `at most 3 requests per message besides pulls, not ${sent.length / 10}`);
+        assert.deepEqual(await h.queues.receive('local.fifo', { max: 10 }), [], 'deleted messages never come back');
+      } finally {
+        await h.close();
+      }
+    });
+
+    test('a local receive records its message once held a second or given a new visibility; its deadline releases it', async () => {
+      const a = await open();
+      const b = await open({ prefix: a.prefix, clock: a.clock });
+      try {
+        await a.queues.createQueue({ name: 'local', visibilityTimeoutS: 30 });
+        for (const body of ['x', 'y', 'z']) await a.queues.send('local', { body });
+        const got = await a.queues.receive('local', { max: 3, local: true });
+        assert.deepEqual(got.map((m) => m.body), ['x', 'y', 'z']);
+        const [x, y, z] = got as [ReceivedMessage, ReceivedMessage, ReceivedMessage];
+        // Not recorded yet: another process does not know the handle.
+        await rejectsWith(b.queues.delete('local', x.receiptHandle), 'RECEIPT_HANDLE_INVALID');
+        // A new visibility records it: from then on any process may use the handle.
+        await a.queues.changeVisibility('local', y.receiptHandle, 60);
+        await b.queues.delete('local', y.receiptHandle);
+        // Held a second: the housekeeping tick records it.
+        await new Promise((resolve) => setTimeout(resolve, 1800));
+        await b.queues.delete('local', x.receiptHandle);
+        // z: its deadline passes (the clock), and it is received again, counted.
+        a.clock.advance(31_000);
+        const again = await a.queues.receive('local', { max: 10, waitMs: 2000 });
+        assert.deepEqual(again.map((m) => [m.body, m.receiveCount]), [['z', 2]]);
+        await a.queues.delete('local', again[0]!.receiptHandle);
+        await rejectsWith(a.queues.delete('local', z.receiptHandle), 'RECEIPT_HANDLE_INVALID');
+      } finally {
+        await b.close();
+        await a.close();
+      }
+    });
+
+    test('a local receive whose deadline passes before it is recorded gives the message back, with no record', async () => {
+      const h = await open();
+      try {
+        await h.queues.createQueue({ name: 'lapse', visibilityTimeoutS: 30 });
+        await h.queues.send('lapse', { body: 'w' });
+        const before = h.sent.subjects.length;
+        const [w] = await h.queues.receive('lapse', { max: 1, local: true });
+        assert.equal(w?.body, 'w');
+        h.clock.advance(31_000);
+        const again = await h.queues.receive('lapse', { max: 1, waitMs: 2000 });
+        assert.deepEqual(again.map((m) => [m.body, m.receiveCount]), [['w', 2]]);
+        // The local receive and its release wrote nothing; the second receive reads for an earlier record and puts its own.
+        const records = h.sent.subjects.slice(before).filter((s) => s.includes('_state.r.'));
+        assert.equal(records.length, 2, records.join(', '));
+        assert.ok(records[0]!.startsWith('$JS.API.DIRECT.GET'), records.join(', '));
+        await rejectsWith(h.queues.delete('lapse', w.receiptHandle), 'RECEIPT_HANDLE_INVALID');
+        await h.queues.delete('lapse', again[0]!.receiptHandle);
+      } finally {
+        await h.close();
+      }
+    });
+
     test("a relayed send's dedup id stops its repeat without a dedup record", async () => {
       const h = await open();
       try {

@@ -14,6 +14,13 @@
  *                                 └─► record gone, released or re-received elsewhere ──► gone (nothing to do)
  *   ACKING ──+ACK failed──► ACKING: a retry of the delete only repeats the +ACK; at the deadline the lease is
  *                           dropped (no record) and the server delivers the message again after its ack wait
+ *
+ * A local receive's first delivery (ReceiveOptions.local, the workflow's stages) starts UNRECORDED: a delete is
+ * the +ACK alone and its deadline a -NAK, with no record written or deleted, which saves two JetStream writes per
+ * message. Held LOCAL_RECORD_AFTER_MS, or given a new visibility, it is recorded and becomes HELD. Other processes
+ * meanwhile see it as any delivered message: not in flight in the queue's metrics, its handle unknown to them. A
+ * crash loses nothing the record would have kept: the server delivers the message again after its ack wait, which
+ * is longer than the visibility timeout, counted from the delivery count alone.
  */
 import { nanos, type NatsConnection } from '@nats-io/transport-node';
 import { JetStreamApiError } from '@nats-io/jetstream';
@@ -24,6 +31,9 @@ import type { Clock } from '../../ports/clock.js';
 import type { QueueAttributes } from '../../ports/queues.js';
 import type { NatsNames, QueueRef } from './names.js';
 import { encoder, json, parseReceiptHandle, type Receipt } from './records.js';
+
+/** How long a local receive's message is held before its receipt record is written (see the module comment). */
+export const LOCAL_RECORD_AFTER_MS = 1000;
 
 /** JetStream's answer to a write whose expected last revision of the key does not match. */
 const WRONG_LAST_SEQUENCE = 10071;
@@ -39,6 +49,16 @@ export interface Lease {
    * delete whose +ACK has not been confirmed yet (ACKING).
    */
   revision: number | null;
+  /**
+   * The receipt record not written yet: a local receive's first delivery (ReceiveOptions.local) is recorded only
+   * when something needs the record (a change of visibility) or once held LOCAL_RECORD_AFTER_MS; deleted before,
+   * it is never written. Null once written, and for every other lease.
+   */
+  unrecorded: Receipt | null;
+  /** The write of `unrecorded` in progress, if any. */
+  recording?: Promise<void> | undefined;
+  /** When it was handed out (real time). */
+  heldSince: number;
   dl: number;
   ackWaitMs: number;
   progressAt: number;
@@ -105,10 +125,13 @@ export class Leases {
     const id = `${q.key}:${seq}`;
     const rk = this.#o.names.receiptKey(q.key, seq);
     const lease = this.#leases.get(id);
+    if (lease?.recording) await lease.recording.catch(() => undefined);
+    // Unrecorded, or ACKING: there is no record of this lease to delete.
     if (lease && lease.token === token && (lease.revision === null || (await this.#deleteRecord(rk, lease.revision)))) {
       // A crash from here to the +ACK loses the record: the message comes back after the ack wait, counted from
       // the server's delivery count alone (as after any crash).
       lease.revision = null;
+      lease.unrecorded = null; // never written from now on
       await ack(this.#o.connection, lease.reply, this.#o.requestTimeoutMs); // confirmed once the message is removed
       if (this.#leases.get(id) === lease) this.#leases.delete(id);
       this.#o.notify(q.key);
@@ -143,6 +166,8 @@ export class Leases {
   async changeVisibility(q: QueueRef, handle: string, visibilityTimeoutS: number): Promise<void> {
     const { seq, token } = parseReceiptHandle(handle);
     const rk = this.#o.names.receiptKey(q.key, seq);
+    const own = this.#leases.get(`${q.key}:${seq}`);
+    if (own && own.token === token && own.dl > this.#o.clock.now()) await this.#record(own);
     const entry = await this.#o.stateKv.get(rk);
     const rec = json<Receipt>(entry);
     const now = this.#o.clock.now();
@@ -174,6 +199,13 @@ export class Leases {
   async #expire(id: string, lease: Lease, now: number): Promise<void> {
     lease.busy = true;
     try {
+      if (lease.recording) await lease.recording;
+      if (lease.unrecorded !== null) {
+        this.#leases.delete(id);
+        await nak(this.#o.connection, lease.reply, 0, this.#o.requestTimeoutMs);
+        this.#o.notify(lease.key);
+        return;
+      }
       const rk = this.#o.names.receiptKey(lease.key, lease.seq);
       const entry = await this.#o.stateKv.get(rk);
       const rec = json<Receipt>(entry);
@@ -199,11 +231,26 @@ export class Leases {
   /** Keeps every lease alive on the server: +WPI once half its ack wait has passed since the last one. */
   heartbeat(realNow: number): void {
     for (const lease of this.#leases.values()) {
+      if (lease.unrecorded !== null && !lease.recording && realNow - lease.heldSince >= LOCAL_RECORD_AFTER_MS) {
+        void this.#record(lease).catch((error: unknown) => this.#o.logger.warn({ err: error }, 'could not record a held message; will retry'));
+      }
       if (realNow - lease.progressAt >= lease.ackWaitMs / 2) {
         lease.progressAt = realNow;
         this.#o.connection.publish(lease.reply, '+WPI');
       }
     }
+  }
+
+  /** Writes an unrecorded lease's receipt record (once; concurrent callers share the write). */
+  #record(lease: Lease): Promise<void> {
+    if (lease.unrecorded === null) return Promise.resolve();
+    lease.recording ??= (async () => {
+      const rec: Receipt = { ...lease.unrecorded!, dl: lease.dl };
+      const revision = await this.#o.stateKv.put(this.#o.names.receiptKey(lease.key, lease.seq), encoder.encode(JSON.stringify(rec)));
+      lease.revision = revision;
+      lease.unrecorded = null;
+    })().finally(() => (lease.recording = undefined));
+    return lease.recording;
   }
 
   /** Clock milliseconds until the next deadline of a lease of this queue; Infinity without one. */

@@ -131,8 +131,11 @@ export class Pool {
     this.#o.notify(q.key, 1);
   }
 
-  /** Hands out up to `want` messages of the queue that the pool holds, with a visibility timeout of `visMs`. */
-  async take(q: QueueRef, want: number, visMs: number): Promise<ReceivedMessage[]> {
+  /**
+   * Hands out up to `want` messages of the queue that the pool holds, with a visibility timeout of `visMs`; `local`
+   * for a receive whose handles stay in this process (ReceiveOptions.local: the receipt record waits, leases.ts).
+   */
+  async take(q: QueueRef, want: number, visMs: number, local = false): Promise<ReceivedMessage[]> {
     if (want <= 0) return [];
     const pool = this.#pool.get(q.key);
     if (!pool || pool.size === 0) return [];
@@ -141,10 +144,10 @@ export class Pool {
     const expired = [...pool.values()].filter((e) => !e.claimed && e.sentAt + retentionMs <= now);
     for (const e of expired) e.claimed = true;
     await Promise.all(expired.map((e) => this.#discard(e)));
-    return q.attrs.fifo ? this.#takeFifo(q, want, visMs, now) : this.#takeStandard(q, want, visMs, now);
+    return q.attrs.fifo ? this.#takeFifo(q, want, visMs, now, local) : this.#takeStandard(q, want, visMs, now, local);
   }
 
-  async #takeStandard(q: QueueRef, want: number, visMs: number, now: number): Promise<ReceivedMessage[]> {
+  async #takeStandard(q: QueueRef, want: number, visMs: number, now: number, local: boolean): Promise<ReceivedMessage[]> {
     const out: ReceivedMessage[] = [];
     for (;;) {
       const pool = this.#pool.get(q.key);
@@ -159,7 +162,7 @@ export class Pool {
         ready.map(async (e) => {
           try {
             const checked = await this.#countOrDeadLetter(q, e, await this.#receiptOf(q, e));
-            return checked ? await this.#handOut(q, e, checked, now + visMs, now) : null;
+            return checked ? await this.#handOut(q, e, checked, now + visMs, now, local) : null;
           } catch (error) {
             e.claimed = false;
             throw error;
@@ -171,7 +174,7 @@ export class Pool {
     }
   }
 
-  async #takeFifo(q: QueueRef, want: number, visMs: number, now: number): Promise<ReceivedMessage[]> {
+  async #takeFifo(q: QueueRef, want: number, visMs: number, now: number, local: boolean): Promise<ReceivedMessage[]> {
     const pool = this.#pool.get(q.key);
     if (!pool) return [];
     const groups = new Map<string, Fetched[]>();
@@ -196,7 +199,7 @@ export class Pool {
     const taken = await Promise.allSettled(
       shares.map(async (s) => {
         try {
-          return await this.#takeGroup(q, s.group, s.entries, s.share, now + visMs, now);
+          return await this.#takeGroup(q, s.group, s.entries, s.share, now + visMs, now, local);
         } finally {
           this.#busyGroups.delete(`${q.key}:${s.group}`);
         }
@@ -217,7 +220,7 @@ export class Pool {
    * write per message. A head the server delivered again while its receipt still says it is in flight (the holder
    * stopped keeping it alive: crashed or stalled) waits for that deadline, as a lock would have made it.
    */
-  async #takeGroup(q: QueueRef, group: string, entries: Fetched[], want: number, dl: number, now: number): Promise<ReceivedMessage[]> {
+  async #takeGroup(q: QueueRef, group: string, entries: Fetched[], want: number, dl: number, now: number, local: boolean): Promise<ReceivedMessage[]> {
     const pool = this.#pool.get(q.key);
     let expected = await this.#nextInGroup(q, group, 0);
     const taken: Array<{ e: Fetched; counted: { count: number; rec: Receipt | null } }> = [];
@@ -245,7 +248,7 @@ export class Pool {
       if (counted) taken.push({ e, counted });
       if (taken.length < want) expected = await this.#nextInGroup(q, group, e.seq + 1);
     }
-    return Promise.all(taken.map((t) => this.#handOut(q, t.e, t.counted, dl, now)));
+    return Promise.all(taken.map((t) => this.#handOut(q, t.e, t.counted, dl, now, local)));
   }
 
   async #nextInGroup(q: QueueRef, group: string, fromSeq: number): Promise<number | null> {
@@ -269,11 +272,16 @@ export class Pool {
     return { count, rec };
   }
 
-  async #handOut(q: QueueRef, e: Fetched, counted: { count: number; rec: Receipt | null }, dl: number, now: number): Promise<ReceivedMessage> {
+  /**
+   * Makes the message a lease. Its receipt record is written now, except for a local receive of a message that has
+   * none yet (a first delivery): that one waits in the lease until it is needed or the lease is held a while.
+   */
+  async #handOut(q: QueueRef, e: Fetched, counted: { count: number; rec: Receipt | null }, dl: number, now: number, local: boolean): Promise<ReceivedMessage> {
     const token = this.#o.ids.token(12);
     const firstReceivedAt = counted.rec?.f ?? now;
     const rec: Receipt = { t: token, rs: e.reply, dc: e.dc, dl, f: firstReceivedAt, sk: counted.rec?.sk ?? 0, st: 'h', g: e.group };
-    const revision = await this.#o.stateKv.put(this.#o.names.receiptKey(q.key, e.seq), encoder.encode(JSON.stringify(rec)));
+    const unrecorded = local && counted.rec === null;
+    const revision = unrecorded ? null : await this.#o.stateKv.put(this.#o.names.receiptKey(q.key, e.seq), encoder.encode(JSON.stringify(rec)));
     this.#pool.get(q.key)?.delete(e.seq);
     this.#o.leases.add({
       key: q.key,
@@ -281,6 +289,8 @@ export class Pool {
       token,
       reply: e.reply,
       revision,
+      unrecorded: unrecorded ? rec : null,
+      heldSince: Date.now(),
       dl,
       ackWaitMs: ackWaitMs(q.attrs, this.#o.ackGraceS),
       progressAt: e.progressAt,

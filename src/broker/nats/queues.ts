@@ -311,7 +311,7 @@ export class NatsQueues implements QueueService {
     return this.#guard(async () => {
       const q = await this.#queue(queue);
       const visMs = (vis ?? q.attrs.visibilityTimeoutS) * 1000;
-      if (waitMs === 0) return this.#receiveNow(q, max, visMs);
+      if (waitMs === 0) return this.#receiveNow(q, max, visMs, options.local === true);
       const deadline = Date.now() + waitMs;
       const out: ReceivedMessage[] = [];
       this.#demand.set(q.key, (this.#demand.get(q.key) ?? 0) + max);
@@ -321,7 +321,7 @@ export class NatsQueues implements QueueService {
           const wake = this.#waiters.subscribe(q.key);
           try {
             await this.#leases.reap();
-            out.push(...(await this.#pool.take(q, max - out.length, visMs)));
+            out.push(...(await this.#pool.take(q, max - out.length, visMs, options.local === true)));
             const remaining = deadline - Date.now();
             if (out.length > 0 || remaining <= 0 || this.#closed || options.signal?.aborted) return out;
             await wake.wait(Math.min(remaining, this.#nextDueMs(q.key)), options.signal, this.#feed(q, remaining));
@@ -338,14 +338,14 @@ export class NatsQueues implements QueueService {
   }
 
   /** A receive that does not wait: what the pool holds, topped up by no_wait pulls. */
-  async #receiveNow(q: QueueRef, max: number, visMs: number): Promise<ReceivedMessage[]> {
+  async #receiveNow(q: QueueRef, max: number, visMs: number, local: boolean): Promise<ReceivedMessage[]> {
     await this.#leases.reap();
-    const out = await this.#pool.take(q, max, visMs);
+    const out = await this.#pool.take(q, max, visMs, local);
     for (let round = 0; out.length < max && round < PULL_ROUNDS && !this.#closed; round++) {
       if (this.#pool.size(q.key) >= POOL_MAX) break;
       const want = max - out.length;
       const fetched = await this.#pullNow(q, want);
-      if (fetched > 0) out.push(...(await this.#pool.take(q, max - out.length, visMs)));
+      if (fetched > 0) out.push(...(await this.#pool.take(q, max - out.length, visMs, local)));
       if (fetched < want) break;
     }
     return out;
