@@ -54,6 +54,12 @@ if (skip !== null) {
   };
   queueConformance('NATS JetStream', () => open());
 
+  /** Requests since `from` that count per message: less pulls and the reads of queue attributes (cached for a second). */
+  const messageRequests = (h: { prefix: string; sent: { subjects: string[] } }, from: number): string[] => {
+    const bucket = `KV_${h.prefix.toUpperCase()}_queues`;
+    return h.sent.subjects.slice(from).filter((s) => !s.includes(bucket) && !s.startsWith('$JS.API.CONSUMER.MSG.NEXT'));
+  };
+
   // What the shared suite cannot reach: several hub processes on one queue (two engines, two connections, one
   // prefix), and deliveries the engine fetched but did not hand out.
   describe('NATS JetStream engine', () => {
@@ -87,9 +93,7 @@ if (skip !== null) {
       const h = await open();
       try {
         await h.queues.createQueue({ name: 'cost.fifo' });
-        // Requests since `from`, less the reads of queue attributes (cached for a second, not per message).
-        const bucket = `KV_${h.prefix.toUpperCase()}_queues`;
-        const requests = (from: number) => h.sent.subjects.slice(from).filter((s) => !s.includes(bucket) && !s.startsWith('$JS.API.CONSUMER.MSG.NEXT')).length;
+        const requests = (from: number) => messageRequests(h, from).length;
         const before = h.sent.subjects.length;
         const outcomes = await h.queues.sendBatch(
           'cost.fifo',
@@ -114,8 +118,7 @@ if (skip !== null) {
       const h = await open();
       try {
         await h.queues.createQueue({ name: 'local.fifo' });
-        const bucket = `KV_${h.prefix.toUpperCase()}_queues`;
-        const requests = (from: number) => h.sent.subjects.slice(from).filter((s) => !s.includes(bucket) && !s.startsWith('$JS.API.CONSUMER.MSG.NEXT'));
+        const requests = (from: number) => messageRequests(h, from);
         const before = h.sent.subjects.length;
         await h.queues.sendBatch('local.fifo', Array.from({ length: 10 }, (_, i) => ({ body: `m${i}`, groupId: `g${i}`, dedupId: `outbox:${i}`, dedupScope: 'retry' as const })));
         const got: ReceivedMessage[] = [];
