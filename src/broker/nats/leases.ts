@@ -201,6 +201,7 @@ export class Leases {
     try {
       if (lease.recording) await lease.recording;
       if (lease.unrecorded !== null) {
+        lease.unrecorded = null; // released: never written from now on
         this.#leases.delete(id);
         await nak(this.#o.connection, lease.reply, 0, this.#o.requestTimeoutMs);
         this.#o.notify(lease.key);
@@ -231,7 +232,7 @@ export class Leases {
   /** Keeps every lease alive on the server: +WPI once half its ack wait has passed since the last one. */
   heartbeat(realNow: number): void {
     for (const lease of this.#leases.values()) {
-      if (lease.unrecorded !== null && !lease.recording && realNow - lease.heldSince >= LOCAL_RECORD_AFTER_MS) {
+      if (lease.unrecorded !== null && !lease.recording && !lease.busy && realNow - lease.heldSince >= LOCAL_RECORD_AFTER_MS) {
         void this.#record(lease).catch((error: unknown) => this.#o.logger.warn({ err: error }, 'could not record a held message; will retry'));
       }
       if (realNow - lease.progressAt >= lease.ackWaitMs / 2) {
