@@ -124,6 +124,7 @@ export const ConfigSchema = Type.Object(
           default: 'pipelined',
           description: 'How commits reach stable storage; both are durable. pipelined: WAL flushed off the event loop while the next batch runs; full: SQLite flushes inside COMMIT.',
         }),
+        walResetMb: Int(1, 65_536, 64, 'pipelined: WAL size (MiB) past which new commits wait for a checkpoint that lets the WAL start over from its beginning, so that it stays about this size under steady load.'),
       },
       { additionalProperties: false, default: {} },
     ),

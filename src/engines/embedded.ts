@@ -49,6 +49,7 @@ export function openEmbeddedEngine(options: EmbeddedEngineOptions): Engine {
     commitBatchMax: config.sqlite.commitBatchMax,
     busyTimeoutMs: config.sqlite.busyTimeoutMs,
     durability: config.sqlite.durability,
+    walResetBytes: config.sqlite.walResetMb * 1024 * 1024,
     logger,
   });
   const queues = new EmbeddedQueues({

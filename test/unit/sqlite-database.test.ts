@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteDatabase } from '../../src/storage/sqlite/database.js';
@@ -93,6 +93,31 @@ test('full durability: synchronous=FULL, SQLite flushes inside COMMIT', async ()
   const mode = await db.run((ctx) => [ctx.db.pragma('journal_mode', { simple: true }), ctx.db.pragma('synchronous', { simple: true })]);
   assert.deepEqual(mode, ['wal', 2]);
   assert.equal(db.stats.flushes, 0);
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('under steady writes the WAL starts over once it passes walResetBytes, instead of growing with every commit', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mxgate-db-'));
+  const path = join(dir, 'wal.db');
+  const db = new SqliteDatabase({ path, commitBatchMax: 64, busyTimeoutMs: 1000, logger: silentLogger(), walResetBytes: 1024 * 1024 });
+  db.migrate('t', [{ version: 1, description: 'rows', sql: 'CREATE TABLE rows (id INTEGER PRIMARY KEY, v BLOB NOT NULL)' }]);
+  const insert = db.prepare('INSERT INTO rows (v) VALUES (randomblob(4000))');
+  // 32 writers keep a commit running at all times, so the worker's checkpoints never find the WAL idle (with
+  // nothing to make it start over, it grew past 200 MiB here in the same time).
+  const until = Date.now() + 1000;
+  let written = 0;
+  const writer = async () => {
+    while (Date.now() < until) {
+      await db.run(() => insert.run());
+      written += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, writer));
+  const walBytes = statSync(`${path}-wal`).size;
+  assert.ok(db.stats.walResets >= 1, `no WAL start over in ${db.stats.batches} commits`);
+  assert.ok(walBytes < (written * 4000) / 4, `the WAL holds ${walBytes} bytes after ${written * 4000} bytes were written`);
+  assert.equal(await db.run((ctx) => ctx.db.prepare('SELECT COUNT(*) FROM rows').pluck().get()), written);
   await db.close();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -16,6 +16,14 @@
  * A failed flush leaves the state of the file unknown: the database refuses all further work and reports it
  * (the process should be restarted so that SQLite recovers from the WAL).
  *
+ * The WAL starts over (pipelined mode). Checkpoints run on a worker thread's connection while this one keeps
+ * writing, so a checkpoint rarely finds every frame copied, and SQLite writes from the start of the WAL again
+ * only when a write transaction begins with every frame copied. Under steady load the WAL would grow without
+ * end (a gigabyte in seconds), and with it the WAL index every page lookup searches and the cost of each commit.
+ * So once the worker reports a WAL longer than `walResetBytes`, no new batch begins until the worker has run
+ * one more checkpoint, which then copies the rest: the next batch starts the WAL over. The pause is the time to
+ * copy what was written since the worker's last checkpoint and flush the database file.
+ *
  * Unit states:
  *
  *   pending ──(next flush)──► running in savepoint ──ok──► released ──COMMIT ok──► resolved (+ afterCommit hooks)
@@ -62,6 +70,29 @@ export interface SqliteDatabaseOptions {
   logger: Logger;
   /** How commits reach stable storage (see the module comment); both are durable. Default 'pipelined'. */
   durability?: 'pipelined' | 'full';
+  /** WAL length past which commits pause for a checkpoint that lets the WAL start over (pipelined mode). */
+  walResetBytes?: number;
+}
+
+/** Default of SqliteDatabaseOptions.walResetBytes. */
+export const WAL_RESET_BYTES = 64 * 1024 * 1024;
+
+/** How often the checkpoint worker copies the WAL into the database file. */
+const CHECKPOINT_INTERVAL_MS = 100;
+
+/** Longest wait for the worker's catch-up checkpoint; past it commits go on and the WAL grows until the next. */
+const CATCH_UP_TIMEOUT_MS = 5000;
+
+/** What the checkpoint worker reports: PRAGMA wal_checkpoint's row. */
+interface CheckpointReport {
+  kind: 'checkpointed' | 'caught-up';
+  /** The worker's count of checkpoints, this one included. */
+  n: number;
+  /** The checkpoint could not take its lock (another checkpoint ran). */
+  busy: number;
+  /** Frames in the WAL, and how many of them are copied into the database file. */
+  log: number;
+  checkpointed: number;
 }
 
 export interface RunOptions {
@@ -90,7 +121,7 @@ export class SqliteDatabase {
   #scheduled = false;
   #flushing: Promise<void> | null = null;
   #closed = false;
-  readonly #flushStats = { batches: 0, units: 0, flushes: 0 };
+  readonly #flushStats = { batches: 0, units: 0, flushes: 0, walResets: 0 };
   readonly #walPath: string | null;
   #wal: FileHandle | null = null;
   /** Batches committed so far, and how many of them are known to be on stable storage. */
@@ -101,6 +132,12 @@ export class SqliteDatabase {
   readonly #settling = new Set<Promise<void>>();
   #checkpointer: Worker | null = null;
   #checkpointerExited = false;
+  /** WAL frames the worker last reported, and the length in frames that asks for a start over. */
+  #walFrames = 0;
+  #walResetFrames = Infinity;
+  /** Reports of checkpoints up to the last catch-up are older than the WAL's start over: ignored. */
+  #caughtUpN = 0;
+  #caughtUp: ((report: CheckpointReport) => void) | null = null;
   readonly #tx: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
 
   constructor(options: SqliteDatabaseOptions) {
@@ -118,13 +155,20 @@ export class SqliteDatabase {
       // Checkpoints (copying the WAL back into the database file, with two flushes) run on a worker thread's own
       // connection instead of inside a COMMIT on the event loop.
       this.#db.pragma('wal_autocheckpoint = 0');
+      const frameBytes = (this.#db.pragma('page_size', { simple: true }) as number) + WAL_FRAME_HEADER_BYTES;
+      this.#walResetFrames = Math.max(1, Math.floor((options.walResetBytes ?? WAL_RESET_BYTES) / frameBytes));
       this.#checkpointer = new Worker(CHECKPOINT_WORKER, {
         eval: true,
-        workerData: { driver: require.resolve('better-sqlite3'), path: options.path, intervalMs: 250, busyTimeoutMs: options.busyTimeoutMs },
+        workerData: { driver: require.resolve('better-sqlite3'), path: options.path, intervalMs: CHECKPOINT_INTERVAL_MS, busyTimeoutMs: options.busyTimeoutMs },
       });
-      this.#checkpointer.once('exit', () => (this.#checkpointerExited = true));
-      this.#checkpointer.on('message', (message: { kind: string; message?: string }) => {
+      this.#checkpointer.once('exit', () => {
+        this.#checkpointerExited = true;
+        this.#caughtUp?.({ kind: 'caught-up', n: 0, busy: 1, log: 0, checkpointed: 0 });
+      });
+      this.#checkpointer.on('message', (message: CheckpointReport | { kind: 'error'; message: string } | { kind: 'stopped' }) => {
         if (message.kind === 'error') this.#logger.error({ err: message.message }, 'WAL checkpoint failed; will retry');
+        if (message.kind === 'checkpointed' && message.n > this.#caughtUpN) this.#walFrames = message.log;
+        if (message.kind === 'caught-up') this.#caughtUp?.(message);
       });
       this.#checkpointer.on('error', (err) => this.#logger.error({ err }, 'checkpoint worker failed'));
       this.#checkpointer.unref();
@@ -183,8 +227,8 @@ export class SqliteDatabase {
     return this.#db.prepare(sql);
   }
 
-  /** Number of commits and units since start, for metrics and benchmarks. */
-  get stats(): { batches: number; units: number; flushes: number } {
+  /** Number of commits, units, WAL flushes and WAL start-overs since start, for metrics and benchmarks. */
+  get stats(): { batches: number; units: number; flushes: number; walResets: number } {
     return { ...this.#flushStats };
   }
 
@@ -215,6 +259,7 @@ export class SqliteDatabase {
   async #flush(): Promise<void> {
     try {
       while (this.#pending.length > 0) {
+        if (this.#walFrames >= this.#walResetFrames) await this.#resetWal();
         const batch = this.#pending.splice(0, this.#batchMax);
         await this.#commitBatch(batch);
       }
@@ -311,6 +356,33 @@ export class SqliteDatabase {
     await worker.terminate();
   }
 
+  /**
+   * Called between batches, with no transaction open on this connection: the worker's checkpoint then copies
+   * every frame, and the next batch starts the WAL over (see the module comment).
+   */
+  async #resetWal(): Promise<void> {
+    const worker = this.#checkpointer;
+    const frames = this.#walFrames;
+    this.#walFrames = 0;
+    if (!worker || this.#checkpointerExited) return;
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const report = await new Promise<CheckpointReport | null>((resolve) => {
+      this.#caughtUp = resolve;
+      timer = setTimeout(() => resolve(null), CATCH_UP_TIMEOUT_MS);
+      worker.postMessage({ kind: 'catch-up' });
+    });
+    clearTimeout(timer);
+    this.#caughtUp = null;
+    if (report !== null) this.#caughtUpN = report.n;
+    if (report !== null && report.busy === 0 && report.checkpointed === report.log) {
+      this.#flushStats.walResets += 1;
+      this.#logger.debug({ frames, pauseMs: Date.now() - started }, 'WAL checkpointed in full; it starts over');
+    } else {
+      this.#logger.warn({ frames, report, pauseMs: Date.now() - started }, 'the WAL could not be checkpointed in full; it keeps growing until the next try');
+    }
+  }
+
   /** Resolves once batch `batchNo` is on stable storage; one flush at a time covers every batch before it. */
   async #untilDurable(batchNo: number): Promise<void> {
     while (this.#durable < batchNo) {
@@ -355,10 +427,14 @@ export class SqliteDatabase {
   }
 }
 
+/** Each WAL frame is a page and this header. */
+const WAL_FRAME_HEADER_BYTES = 24;
+
 /**
  * The checkpoint worker (a script, so that it runs the same from sources and from the build): on its own
  * connection it copies the WAL back into the database file with PASSIVE checkpoints, which never block the
  * writer; with synchronous=NORMAL SQLite flushes the WAL before a checkpoint and the database file after it.
+ * It reports every checkpoint ('checkpointed'), and runs one at once when asked to catch up ('caught-up').
  */
 const CHECKPOINT_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -366,18 +442,26 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs });
 db.pragma('synchronous = NORMAL');
 const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
-const run = () => {
+let n = 0;
+const run = (kind) => {
+  n += 1;
   try {
-    checkpoint.all();
+    const row = checkpoint.get();
+    if (kind !== null) parentPort.postMessage({ kind, n, busy: row.busy, log: row.log, checkpointed: row.checkpointed });
   } catch (error) {
     parentPort.postMessage({ kind: 'error', message: String(error && error.message || error) });
+    if (kind === 'caught-up') parentPort.postMessage({ kind, n, busy: 1, log: 0, checkpointed: 0 });
   }
 };
-let timer = setInterval(run, workerData.intervalMs);
+let timer = setInterval(() => run('checkpointed'), workerData.intervalMs);
 parentPort.on('message', (message) => {
+  if (message.kind === 'catch-up') {
+    run('caught-up');
+    return;
+  }
   if (message.kind !== 'stop') return;
   clearInterval(timer);
-  run();
+  run(null);
   db.close();
   parentPort.postMessage({ kind: 'stopped' });
 });
