@@ -20,9 +20,14 @@
  * writing, so a checkpoint rarely finds every frame copied, and SQLite writes from the start of the WAL again
  * only when a write transaction begins with every frame copied. Under steady load the WAL would grow without
  * end (a gigabyte in seconds), and with it the WAL index every page lookup searches and the cost of each commit.
- * So once the worker reports a WAL longer than `walResetBytes`, no new batch begins until the worker has run
- * one more checkpoint, which then copies the rest: the next batch starts the WAL over. The pause is the time to
- * copy what was written since the worker's last checkpoint and flush the database file.
+ * So once the worker reports a WAL longer than `walResetBytes`, it is asked for a checkpoint at once (priming,
+ * while commits go on); when that one is done, no new batch begins until the worker has run one more, which
+ * copies the little written meanwhile: the next batch starts the WAL over. The pause is that copy and a flush
+ * of the database file.
+ *
+ *   growing ──report: WAL past the limit──► priming ──'primed'──► primed ──next batch: pause──► catching up
+ *      ▲                                                                                            │
+ *      └──────────────────────────── 'caught-up' (or its timeout): batches resume ◄─────────────────┘
  *
  * Unit states:
  *
@@ -85,7 +90,7 @@ const CATCH_UP_TIMEOUT_MS = 5000;
 
 /** What the checkpoint worker reports: PRAGMA wal_checkpoint's row. */
 interface CheckpointReport {
-  kind: 'checkpointed' | 'caught-up';
+  kind: 'checkpointed' | 'primed' | 'caught-up';
   /** The worker's count of checkpoints, this one included. */
   n: number;
   /** The checkpoint could not take its lock (another checkpoint ran). */
@@ -135,6 +140,7 @@ export class SqliteDatabase {
   /** WAL frames the worker last reported, and the length in frames that asks for a start over. */
   #walFrames = 0;
   #walResetFrames = Infinity;
+  #walReset: 'growing' | 'priming' | 'primed' = 'growing';
   /** Reports of checkpoints up to the last catch-up are older than the WAL's start over: ignored. */
   #caughtUpN = 0;
   #caughtUp: ((report: CheckpointReport) => void) | null = null;
@@ -167,8 +173,8 @@ export class SqliteDatabase {
       });
       this.#checkpointer.on('message', (message: CheckpointReport | { kind: 'error'; message: string } | { kind: 'stopped' }) => {
         if (message.kind === 'error') this.#logger.error({ err: message.message }, 'WAL checkpoint failed; will retry');
-        if (message.kind === 'checkpointed' && message.n > this.#caughtUpN) this.#walFrames = message.log;
-        if (message.kind === 'caught-up') this.#caughtUp?.(message);
+        else if (message.kind === 'caught-up') this.#caughtUp?.(message);
+        else if (message.kind !== 'stopped' && message.n > this.#caughtUpN) this.#checkpointed(message);
       });
       this.#checkpointer.on('error', (err) => this.#logger.error({ err }, 'checkpoint worker failed'));
       this.#checkpointer.unref();
@@ -259,7 +265,7 @@ export class SqliteDatabase {
   async #flush(): Promise<void> {
     try {
       while (this.#pending.length > 0) {
-        if (this.#walFrames >= this.#walResetFrames) await this.#resetWal();
+        if (this.#walReset === 'primed') await this.#resetWal();
         const batch = this.#pending.splice(0, this.#batchMax);
         await this.#commitBatch(batch);
       }
@@ -356,6 +362,17 @@ export class SqliteDatabase {
     await worker.terminate();
   }
 
+  /** A report of the worker's periodic or priming checkpoint (see the module comment). */
+  #checkpointed(report: CheckpointReport): void {
+    this.#walFrames = report.log;
+    if (report.kind === 'primed' && this.#walReset === 'priming') {
+      this.#walReset = 'primed';
+    } else if (this.#walReset === 'growing' && report.log >= this.#walResetFrames && this.#checkpointer) {
+      this.#walReset = 'priming';
+      this.#checkpointer.postMessage({ kind: 'prime' });
+    }
+  }
+
   /**
    * Called between batches, with no transaction open on this connection: the worker's checkpoint then copies
    * every frame, and the next batch starts the WAL over (see the module comment).
@@ -364,6 +381,7 @@ export class SqliteDatabase {
     const worker = this.#checkpointer;
     const frames = this.#walFrames;
     this.#walFrames = 0;
+    this.#walReset = 'growing';
     if (!worker || this.#checkpointerExited) return;
     const started = Date.now();
     let timer: NodeJS.Timeout | undefined;
@@ -434,7 +452,8 @@ const WAL_FRAME_HEADER_BYTES = 24;
  * The checkpoint worker (a script, so that it runs the same from sources and from the build): on its own
  * connection it copies the WAL back into the database file with PASSIVE checkpoints, which never block the
  * writer; with synchronous=NORMAL SQLite flushes the WAL before a checkpoint and the database file after it.
- * It reports every checkpoint ('checkpointed'), and runs one at once when asked to catch up ('caught-up').
+ * It reports every checkpoint ('checkpointed'), and runs one at once when asked to prime ('primed') or to catch
+ * up ('caught-up').
  */
 const CHECKPOINT_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
@@ -455,8 +474,8 @@ const run = (kind) => {
 };
 let timer = setInterval(() => run('checkpointed'), workerData.intervalMs);
 parentPort.on('message', (message) => {
-  if (message.kind === 'catch-up') {
-    run('caught-up');
+  if (message.kind === 'prime' || message.kind === 'catch-up') {
+    run(message.kind === 'prime' ? 'primed' : 'caught-up');
     return;
   }
   if (message.kind !== 'stop') return;
