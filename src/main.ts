@@ -15,6 +15,7 @@ import { buildChecks } from './pipeline/checks/index.js';
 import { directorySchemaSource } from './cli/schema-directory.js';
 import { SchemaValidator } from './iso20022/index.js';
 import { Workflow } from './pipeline/workflow.js';
+import { XmlPool } from './pipeline/xml-pool.js';
 import { Scheduler } from './pipeline/scheduler.js';
 
 export interface RunningHub {
@@ -103,6 +104,7 @@ export function assembleWorkflow(options: { config: Config; engine: Engine; logg
   const schemas = config.workflow.schemaDir === null ? undefined : new SchemaValidator({ source: directorySchemaSource(config.workflow.schemaDir) });
   const client = clientLookup(engine.auth);
   const checks = buildChecks(config.checks, { clientSettings: async (id) => (await client(id))?.settings ?? null, logger });
+  const xml = config.workflow.xmlWorkers > 0 ? new XmlPool({ size: config.workflow.xmlWorkers, logger, treesMax: config.workflow.parsedCacheMax }) : undefined;
   const workflow = new Workflow(
     {
       store: engine.store,
@@ -119,6 +121,7 @@ export function assembleWorkflow(options: { config: Config; engine: Engine; logg
       // One process parses and runs every stage on the embedded engine (the parsed-message cache serves them);
       // on the distributed engine the stages run in other processes.
       carryMessageMaxBytes: engine.name === 'embedded' ? 0 : config.workflow.carryMessageMaxBytes,
+      ...(xml ? { xml } : {}),
     },
     { workers: options.workers },
   );
@@ -127,6 +130,7 @@ export function assembleWorkflow(options: { config: Config; engine: Engine; logg
     release: () => {
       checks.close();
       schemas?.dispose();
+      void xml?.close();
     },
   };
 }

@@ -197,6 +197,7 @@ export const ConfigSchema = Type.Object(
           'Payments waiting for processing (processing queue, plus outbox rows on the distributed engine) at which new payments are refused with 503 OVERLOADED; 0 admits everything.',
         ),
         parsedCacheMax: Int(0, 100_000, 2048, 'Parsed messages kept between intake and processing (0 turns the cache off).'),
+        xmlWorkers: Int(0, 64, 1, 'Worker threads that read submitted messages (parse, rules, profile) and build status reports beside the event loop; 0: on the event loop.'),
         releaseInline: Type.Boolean({
           default: true,
           description:

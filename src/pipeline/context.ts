@@ -13,7 +13,10 @@ import type { PaymentCheck } from './checks.js';
 import type { DownstreamConfig } from './downstream.js';
 import { Admission } from './admission.js';
 import { ParticipantQueues, STAGE_BODY_MAX_BYTES, stageQueue, type StageMessage } from './queues.js';
-import { readSubmission, type Submission } from './submission.js';
+import { readSubmission, hasTree, type Submission } from './submission.js';
+import type { XmlPool } from './xml-pool.js';
+import { reportFromXml, type ReportIds } from './xml-work.js';
+import { buildReport, type Outcome } from './report.js';
 
 export interface WorkflowDeps {
   store: Store;
@@ -32,6 +35,8 @@ export interface WorkflowDeps {
   engineBacklog?(): Promise<number>;
   /** Largest payment message a stage message carries (StageMessage.xml); 0 or absent: none. */
   carryMessageMaxBytes?: number;
+  /** Worker threads for reading submissions and building reports; absent: that work runs on the event loop. */
+  xml?: XmlPool;
 }
 
 export class WorkflowContext {
@@ -82,6 +87,22 @@ export class WorkflowContext {
     if (xml === undefined || max === 0 || xml.length > max) return JSON.stringify(message);
     const body = JSON.stringify({ ...message, xml });
     return Buffer.byteLength(body) <= STAGE_BODY_MAX_BYTES ? body : JSON.stringify(message);
+  }
+
+  /**
+   * Reads a submitted message: on an XML worker thread when there is a pool (with the built-in and profile
+   * findings for the client's profile), else here.
+   */
+  async read(clientId: string, input: string | Uint8Array): Promise<Submission> {
+    const pool = this.deps.xml;
+    if (!pool) return readSubmission(input);
+    return pool.read(input, await this.deps.clientProfile(clientId));
+  }
+
+  /** The status report of `outcome` for `original`: from its tree when it is at hand, else on an XML worker. */
+  async report(original: Submission, outcome: Outcome, ids: ReportIds): Promise<{ messageType: string; xml: string }> {
+    if (hasTree(original)) return buildReport(original.message, outcome, ids);
+    return this.deps.xml ? this.deps.xml.report(original, outcome, ids) : reportFromXml(original.xml, outcome, ids);
   }
 
   forget(transactionId: string): void {

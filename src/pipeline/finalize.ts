@@ -12,10 +12,10 @@
 import type { TransactionStatus } from '../domain/status.js';
 import type { Tx } from '../ports/store.js';
 import type { TransactionRecord } from '../ports/transactions.js';
-import type { SplitMessage } from '../iso20022/index.js';
 import type { WorkflowContext } from './context.js';
 import { EVENTS_QUEUE } from './queues.js';
-import { buildReport, type Outcome } from './report.js';
+import type { Outcome } from './report.js';
+import type { Submission } from './submission.js';
 
 export interface FinalizeInput {
   transaction: Pick<TransactionRecord, 'id' | 'clientId' | 'messageType'>;
@@ -23,7 +23,8 @@ export interface FinalizeInput {
   from: TransactionStatus;
   /** A status the step passes through on its way, recorded in the history (StatusChange.via). */
   via?: TransactionStatus;
-  original: SplitMessage;
+  /** The message the report answers. */
+  original: Submission;
   outcome: Outcome;
   /** Runs first inside the transaction, whether or not the step applies (a stage settles its message there). */
   within?: (tx: Tx) => Promise<void>;
@@ -54,7 +55,7 @@ export async function prepareFinal(ctx: WorkflowContext, input: Omit<FinalizeInp
   const t = input.transaction;
   const participant = await ctx.participants.ensure(t.clientId);
   const now = ctx.deps.clock.now();
-  const report = buildReport(input.original, input.outcome, { msgId: ctx.messageId(), now });
+  const report = await ctx.report(input.original, input.outcome, { msgId: ctx.messageId(), now });
   return async (tx) => {
     const moved = await tx.transactions.move(t.id, {
       from: input.from,

@@ -15,7 +15,7 @@ import type { Tx } from '../ports/store.js';
 import type { NewTransaction } from '../ports/transactions.js';
 import type { WorkflowContext } from './context.js';
 import { stageQueue, type StageMessage } from './queues.js';
-import { headerMatches, readSubmission, type Submission } from './submission.js';
+import { headerMatches, type Submission } from './submission.js';
 import { applyAnswer } from './stages.js';
 
 export interface SubmitInput {
@@ -61,11 +61,11 @@ export class Intake {
 
   async submit(input: SubmitInput): Promise<SubmitResult> {
     if (input.transactionId !== undefined) checkTransactionId(input.transactionId);
-    const submission = readSubmission(input.body);
+    const submission = await this.ctx.read(input.clientId, input.body);
     if (input.messageType !== undefined && input.messageType !== '' && !headerMatches(input.messageType, submission.messageType)) {
       throw new MxError('BAD_REQUEST', `X-Message-Type says ${input.messageType} but the message is ${submission.messageType}`);
     }
-    const xml = typeof input.body === 'string' ? input.body : Buffer.from(input.body).toString('utf8');
+    const xml = submission.xml;
     if (submission.role === 'answer') {
       const answer = await applyAnswer(this.ctx, { clientId: input.clientId, submission, xml });
       return { transactionId: answer.transactionId, status: answer.status as TransactionStatus, duplicate: false, answer: { applied: answer.applied } };

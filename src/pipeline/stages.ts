@@ -18,7 +18,7 @@
  */
 import { MxError } from '../errors.js';
 import { groupStatus, type PaymentStatus } from '../domain/status.js';
-import { getProfile, validateBuiltin, validateProfile, detectProfile, errorsOf, type Finding } from '../iso20022/index.js';
+import { errorsOf, type Finding } from '../iso20022/index.js';
 import type { ReceivedMessage } from '../ports/queues.js';
 import type { TransactionOptions, Tx } from '../ports/store.js';
 import type { PaymentRecord, TransactionRecord } from '../ports/transactions.js';
@@ -30,6 +30,7 @@ import { stageQueue, type Stage, type StageMessage } from './queues.js';
 import type { Outcome, PaymentOutcome } from './report.js';
 import type { Submission } from './submission.js';
 import { decisionFromReport, forward, readAnswer, type Decision } from './downstream.js';
+import { builtinAndProfileFindings } from './xml-work.js';
 
 interface Rejection {
   index: number | null;
@@ -142,10 +143,10 @@ function findingIndex(finding: Finding, submission: Submission): number | null {
 async function validationRejections(ctx: WorkflowContext, clientId: string, submission: Submission, xml: string): Promise<Rejection[]> {
   const findings: Finding[] = [];
   if (ctx.deps.schemas) findings.push(...ctx.deps.schemas.validate(xml));
-  findings.push(...validateBuiltin(submission.message));
-  const profileId = (await ctx.deps.clientProfile(clientId)) ?? detectProfile(submission.message);
-  const profile = profileId ? getProfile(profileId) : undefined;
-  if (profile) findings.push(...validateProfile(submission.message, profile));
+  const clientProfile = await ctx.deps.clientProfile(clientId);
+  // Found with the message on an XML worker, unless the client's profile changed since.
+  const found = submission.findings;
+  findings.push(...(found && found.clientProfile === clientProfile ? found.findings : builtinAndProfileFindings(submission.message, clientProfile)));
   return errorsOf(findings).map((f) => ({
     index: findingIndex(f, submission),
     code: f.code,
@@ -188,7 +189,7 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
       untilDurable: false,
       transaction: t,
       from: 'ACTC',
-      original: submission.message,
+      original: submission,
       outcome: {
         status: 'RJCT',
         reasonCode: first?.code ?? 'NARR',
@@ -204,7 +205,7 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
   const stage = ctx.deps.downstream.url === null ? 'releasing' : 'forwarding';
   const release =
     stage === 'releasing' && ctx.deps.config.releaseInline
-      ? await prepareFinal(ctx, { transaction: t, from: 'ACTC', via: 'ACSP', original: submission.message, outcome: releaseOutcome(outcomes, undefined) })
+      ? await prepareFinal(ctx, { transaction: t, from: 'ACTC', via: 'ACSP', original: submission, outcome: releaseOutcome(outcomes, undefined) })
       : null;
   let released = false;
   await ctx.deps.store.transaction(async (tx) => {
@@ -258,7 +259,7 @@ export async function releaseStage(ctx: WorkflowContext, message: ReceivedMessag
   const outcome = releaseOutcome(payments, body.decision);
   let done = false;
   const within = async (tx: Tx) => void (done = await settleIn(tx, 'releasing', message));
-  await finalize(ctx, { transaction: t, from: 'ACSP', original: submission.message, outcome, within, untilDurable: false });
+  await finalize(ctx, { transaction: t, from: 'ACSP', original: submission, outcome, within, untilDurable: false });
   return done ? settled : ack;
 }
 

@@ -16,6 +16,7 @@ import {
   type XmlElement,
 } from '../iso20022/index.js';
 import type { BusinessKey } from '../ports/transactions.js';
+import type { Finding } from '../iso20022/index.js';
 
 /** How the workflow treats a message family. */
 export type SubmissionRole = 'payment' | 'answer';
@@ -45,7 +46,10 @@ export interface SubmittedPayment {
 }
 
 export interface Submission {
-  message: SplitMessage;
+  /** The element tree. A submission read on a worker thread (`withLazyTree`) parses it again on first use. */
+  readonly message: SplitMessage;
+  /** The message as received (UTF-8 decoded). */
+  xml: string;
   model: MessageModel;
   role: SubmissionRole;
   /** Full message id, e.g. pacs.008.001.08. */
@@ -58,6 +62,37 @@ export interface Submission {
   contentHash: string;
   /** A deadline the message itself sets (SttlmTmReq/RjctTm on the settlement date), epoch ms. */
   deadlineAt: number | null;
+  /** The built-in and profile findings when they were found with the message (on a worker thread). */
+  findings?: PrecomputedFindings;
+}
+
+export interface PrecomputedFindings {
+  /** The client's profile they were found for (null: the one the message declares, if any). */
+  clientProfile: string | null;
+  findings: Finding[];
+}
+
+/** A submission without its element tree: what a worker thread sends back. */
+export type SubmissionData = Omit<Submission, 'message' | 'xml'>;
+
+/** Lazily parsed trees of submissions read elsewhere, and whether the tree is parsed yet. */
+const lazyTrees = new WeakMap<Submission, { tree: SplitMessage | undefined }>();
+
+/** A submission read on a worker thread: its tree is parsed again from its XML only if something asks for it. */
+export function withLazyTree(data: SubmissionData, xml: string): Submission {
+  const lazy: { tree: SplitMessage | undefined } = { tree: undefined };
+  const submission = Object.defineProperty({ ...data, xml }, 'message', {
+    enumerable: true,
+    get: () => (lazy.tree ??= parseMessage(xml)),
+  }) as Submission;
+  lazyTrees.set(submission, lazy);
+  return submission;
+}
+
+/** Whether the submission's element tree is at hand (false: asking for it would parse the XML again). */
+export function hasTree(submission: Submission): boolean {
+  const lazy = lazyTrees.get(submission);
+  return lazy === undefined || lazy.tree !== undefined;
 }
 
 /** Parses and reads a submitted message. Throws coded MxErrors for input that is not a message the hub takes. */
@@ -75,6 +110,8 @@ export function readSubmission(input: string | Uint8Array): Submission {
   const { msgId, payments } = paymentsOf(model);
   return {
     message,
+    // The parser has checked the bytes are UTF-8: decoding them cannot replace anything.
+    xml: typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8'),
     model,
     role,
     messageType: id.id,

@@ -52,7 +52,7 @@ export class TimeoutSweeper {
       const made = await finalize(this.ctx, {
         transaction: t,
         from: t.status,
-        original: this.ctx.submissionOf(id, xml).message,
+        original: this.ctx.submissionOf(id, xml),
         outcome: {
           status: 'RJCT',
           reasonCode: code,

@@ -116,7 +116,9 @@ test('under steady writes the WAL starts over once it passes walResetBytes, inst
   await Promise.all(Array.from({ length: 32 }, writer));
   const walBytes = statSync(`${path}-wal`).size;
   assert.ok(db.stats.walResets >= 1, `no WAL start over in ${db.stats.batches} commits`);
-  assert.ok(walBytes < (written * 4000) / 4, `the WAL holds ${walBytes} bytes after ${written * 4000} bytes were written`);
+  // The file keeps its largest size. Without start-overs it holds every frame written (more than the rows); with
+  // them, the limit and what came during the longest catch-up (a tenth to a quarter here, more on a loaded machine).
+  assert.ok(walBytes < (written * 4000) / 2, `the WAL holds ${walBytes} bytes after ${written * 4000} bytes were written`);
   assert.equal(await db.run((ctx) => ctx.db.prepare('SELECT COUNT(*) FROM rows').pluck().get()), written);
   await db.close();
   rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,142 @@
+/**
+ * Worker threads for the XML work of the workflow (`workflow.xmlWorkers`): reading a submitted message (parse,
+ * typed view, content hash, built-in and profile rules) and building its status report. The event loop of an
+ * embedded hub is its bottleneck, and this work needs nothing but the message, so it runs beside it on another
+ * core. Each request carries the message (a few kilobytes, copied) and gets back plain data; the element tree
+ * stays on the worker. A submission read here has no tree on the event loop (`withLazyTree`): the processing
+ * stage uses the findings that came with it, and its report is built by the worker that read it, from the tree
+ * it kept (the last `treesMax` it read), or from the XML when that tree is gone.
+ *
+ * A request goes to the worker with the fewest requests in hand. A worker that dies fails the requests it held
+ * (the caller's error path: an HTTP 500 or a stage retry) and is replaced. Idle workers do not keep the process
+ * alive.
+ */
+import { Worker } from 'node:worker_threads';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../log.js';
+import { MxError, isErrorCode } from '../errors.js';
+import type { Outcome } from './report.js';
+import { withLazyTree, type Submission, type SubmissionData } from './submission.js';
+import type { ReportIds } from './xml-work.js';
+
+export type XmlRequest =
+  | { id: number; op: 'read'; input: string | Uint8Array; clientProfile: string | null; keep: boolean }
+  | { id: number; op: 'report'; xml: string; outcome: Outcome; ids: ReportIds; tree: number | null };
+
+export type XmlReply =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: { code?: string; message: string; details?: Record<string, unknown> } };
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, { resolve: (value: unknown) => void; reject: (error: unknown) => void }>;
+}
+
+/** The worker's entry beside this module: xml-worker.js from the build, xml-worker.ts from the sources. */
+const FROM_SOURCES = extname(fileURLToPath(import.meta.url)) === '.ts';
+const WORKER_URL = new URL(`./xml-worker${FROM_SOURCES ? '.ts' : '.js'}`, import.meta.url);
+
+/** Starts a worker on its entry; run from the sources (tests, development), it first registers tsx in the thread. */
+function startWorker(workerData: unknown): Worker {
+  if (!FROM_SOURCES) return new Worker(WORKER_URL, { workerData });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
+  return new Worker(boot, { eval: true, workerData });
+}
+
+export class XmlPool {
+  readonly #slots: Slot[] = [];
+  readonly #logger: Logger;
+  readonly #treesMax: number;
+  /** The worker that read a submission, and the number of the tree it kept (its read request's id). */
+  readonly #readBy = new WeakMap<Submission, { slot: Slot; tree: number }>();
+  #nextId = 1;
+  #closed = false;
+
+  constructor(options: { size: number; logger: Logger; treesMax?: number }) {
+    this.#logger = options.logger;
+    this.#treesMax = options.treesMax ?? 2048;
+    for (let i = 0; i < options.size; i++) this.#slots.push(this.#spawn());
+  }
+
+  get size(): number {
+    return this.#slots.length;
+  }
+
+  /** Reads a submission, with the findings of `clientProfile` (see readSubmissionData); throws what parsing throws. */
+  async read(input: string | Uint8Array, clientProfile: string | null): Promise<Submission> {
+    const slot = this.#leastBusy();
+    const id = this.#nextId++;
+    const data = (await this.#request(slot, { id, op: 'read', input, clientProfile, keep: this.#treesMax > 0 })) as SubmissionData;
+    const xml = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
+    const submission = withLazyTree(data, xml);
+    if (this.#treesMax > 0) this.#readBy.set(submission, { slot, tree: id });
+    return submission;
+  }
+
+  /** The status report of `outcome` for `original`, built by the worker that read it when it is still there. */
+  async report(original: Submission, outcome: Outcome, ids: ReportIds): Promise<{ messageType: string; xml: string }> {
+    const reader = this.#readBy.get(original);
+    const slot = reader && this.#slots.includes(reader.slot) ? reader.slot : this.#leastBusy();
+    const tree = reader?.slot === slot ? reader.tree : null;
+    return (await this.#request(slot, { id: this.#nextId++, op: 'report', xml: original.xml, outcome, ids, tree })) as { messageType: string; xml: string };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const slots = this.#slots.splice(0);
+    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+  }
+
+  #leastBusy(): Slot {
+    let slot = this.#slots[0];
+    for (const candidate of this.#slots) if (slot && candidate.pending.size < slot.pending.size) slot = candidate;
+    if (!slot) throw new MxError('SHUTTING_DOWN', 'the XML workers are stopped');
+    return slot;
+  }
+
+  #request(slot: Slot, request: XmlRequest): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new MxError('SHUTTING_DOWN', 'the XML workers are stopped'));
+    return new Promise((resolve, reject) => {
+      if (slot.pending.size === 0) slot.worker.ref();
+      slot.pending.set(request.id, { resolve, reject });
+      slot.worker.postMessage(request);
+    });
+  }
+
+  #spawn(): Slot {
+    const worker = startWorker({ treesMax: this.#treesMax });
+    const slot: Slot = { worker, pending: new Map() };
+    worker.on('message', (reply: XmlReply) => {
+      const waiting = slot.pending.get(reply.id);
+      if (!waiting) return;
+      slot.pending.delete(reply.id);
+      if (slot.pending.size === 0) worker.unref();
+      if (reply.ok) waiting.resolve(reply.result);
+      else waiting.reject(raised(reply.error));
+    });
+    const fail = (error: unknown) => {
+      const stopped = this.#closed;
+      for (const waiting of slot.pending.values()) {
+        waiting.reject(stopped ? new MxError('SHUTTING_DOWN', 'the XML workers are stopped') : new Error('an XML worker thread failed', { cause: error }));
+      }
+      slot.pending.clear();
+      const index = this.#slots.indexOf(slot);
+      if (index < 0 || stopped) return;
+      this.#logger.error({ err: error }, 'an XML worker thread failed; starting another');
+      this.#slots[index] = this.#spawn();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`exited with code ${code}`)));
+    // After the 'message' listener, which refs the worker again.
+    worker.unref();
+    return slot;
+  }
+}
+
+/** The worker's error as the event loop would have thrown it: an MxError with its code, else an Error. */
+function raised(error: { code?: string; message: string; details?: Record<string, unknown> }): Error {
+  if (error.code !== undefined && isErrorCode(error.code)) return new MxError(error.code, error.message, error.details ? { details: error.details } : undefined);
+  return new Error(error.message);
+}
