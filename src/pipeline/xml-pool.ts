@@ -68,7 +68,11 @@ export class XmlPool {
   async read(input: string | Uint8Array, clientProfile: string | null): Promise<Submission> {
     const slot = this.#leastBusy();
     const id = this.#nextId++;
-    const data = (await this.#request(slot, { id, op: 'read', input, clientProfile, keep: this.#treesMax > 0 })) as SubmissionData;
+    // Bytes go over as a copy of their own range (a request body may be a view into a larger shared buffer), moved
+    // to the worker rather than copied again.
+    const sent = typeof input === 'string' ? input : new Uint8Array(input);
+    const transfer = typeof sent === 'string' ? [] : [sent.buffer];
+    const data = (await this.#request(slot, { id, op: 'read', input: sent, clientProfile, keep: this.#treesMax > 0 }, transfer)) as SubmissionData;
     const xml = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
     const submission = withLazyTree(data, xml);
     if (this.#treesMax > 0) this.#readBy.set(submission, { slot, tree: id });
@@ -96,12 +100,12 @@ export class XmlPool {
     return slot;
   }
 
-  #request(slot: Slot, request: XmlRequest): Promise<unknown> {
+  #request(slot: Slot, request: XmlRequest, transfer: ArrayBuffer[] = []): Promise<unknown> {
     if (this.#closed) return Promise.reject(new MxError('SHUTTING_DOWN', 'the XML workers are stopped'));
     return new Promise((resolve, reject) => {
       if (slot.pending.size === 0) slot.worker.ref();
       slot.pending.set(request.id, { resolve, reject });
-      slot.worker.postMessage(request);
+      slot.worker.postMessage(request, transfer);
     });
   }
 
