@@ -110,8 +110,7 @@ export function readSubmission(input: string | Uint8Array): Submission {
   const { msgId, payments } = paymentsOf(model);
   return {
     message,
-    // The parser has checked the bytes are UTF-8: decoding them cannot replace anything.
-    xml: typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8'),
+    xml: inputText(input),
     model,
     role,
     messageType: id.id,
@@ -122,6 +121,14 @@ export function readSubmission(input: string | Uint8Array): Submission {
     contentHash: contentHash(message.document),
     deadlineAt: messageDeadline(message.document),
   };
+}
+
+/**
+ * A submitted message as text. Only for input the parser has taken: it has checked the bytes are UTF-8, so
+ * decoding them cannot replace anything.
+ */
+export function inputText(input: string | Uint8Array): string {
+  return typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
 }
 
 /** Whether an X-Message-Type header agrees with the message: the full id, or its family. */

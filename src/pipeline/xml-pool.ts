@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.js';
 import { MxError, isErrorCode } from '../errors.js';
 import type { Outcome } from './report.js';
-import { withLazyTree, type Submission, type SubmissionData } from './submission.js';
+import { inputText, withLazyTree, type Submission, type SubmissionData } from './submission.js';
 import type { ReportIds } from './xml-work.js';
 
 export type XmlRequest =
@@ -73,8 +73,7 @@ export class XmlPool {
     const sent = typeof input === 'string' ? input : new Uint8Array(input);
     const transfer = typeof sent === 'string' ? [] : [sent.buffer];
     const data = (await this.#request(slot, { id, op: 'read', input: sent, clientProfile, keep: this.#treesMax > 0 }, transfer)) as SubmissionData;
-    const xml = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
-    const submission = withLazyTree(data, xml);
+    const submission = withLazyTree(data, inputText(input));
     if (this.#treesMax > 0) this.#readBy.set(submission, { slot, tree: id });
     return submission;
   }
