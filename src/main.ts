@@ -55,6 +55,7 @@ export async function startHub(config: Config, options: HubOptions | Logger = {}
     workflow,
     opsOnly: !serves.api,
     ...(scheduler ? { schedulerActive: () => scheduler.lease.held } : {}),
+    storeStats: () => engine.storeStats(),
   });
   try {
     await engine.auth.ensureSigningKey();

@@ -94,6 +94,10 @@ export async function openDistributedEngine(options: DistributedEngineOptions): 
     auth,
     schedulerDuties: () => [relaying, retention],
     backlog: async () => (await relay.metrics()).pending,
+    storeStats: () => {
+      const { commits, units } = pg.database.stats;
+      return { commits, units };
+    },
     beginShutdown: () => void queues.close(),
     close: async () => {
       if (closed) return;

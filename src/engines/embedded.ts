@@ -26,9 +26,22 @@ export interface Engine {
   schedulerDuties(): Duty[];
   /** Work accepted but not yet on the queues (outbox rows of the distributed engine); 0 on the embedded engine. */
   backlog(): Promise<number>;
+  /** Counters of the store's group commit in this process, for /metrics. */
+  storeStats(): StoreStats;
   /** Ends long polls at once (they answer with what they have) so that shutdown need not wait for them. */
   beginShutdown(): void;
   close(): Promise<void>;
+}
+
+/**
+ * Group commit in this process since it started: database transactions, the units of work they carried (their
+ * ratio is the batching), and on the embedded engine the WAL flushes and WAL start-overs.
+ */
+export interface StoreStats {
+  commits: number;
+  units: number;
+  walFlushes?: number;
+  walResets?: number;
 }
 
 export interface EmbeddedEngineOptions {
@@ -80,6 +93,10 @@ export function openEmbeddedEngine(options: EmbeddedEngineOptions): Engine {
     auth,
     schedulerDuties: () => [sweeper],
     backlog: async () => 0,
+    storeStats: () => {
+      const { batches, units, flushes, walResets } = database.stats;
+      return { commits: batches, units, walFlushes: flushes, walResets };
+    },
     beginShutdown: () => queues.close(),
     close: async () => {
       await sweeper.stop();

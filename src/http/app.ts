@@ -18,6 +18,7 @@ import { queueRoutes } from './routes/queues.js';
 import { transactionRoutes } from './routes/transactions.js';
 import { metricsRoutes } from './routes/metrics.js';
 import type { Workflow } from '../pipeline/workflow.js';
+import type { StoreStats } from '../engines/index.js';
 
 export interface AppDeps {
   config: Pick<Config, 'http'>;
@@ -31,6 +32,8 @@ export interface AppDeps {
   opsOnly?: boolean;
   /** Whether this process holds the scheduler lease, for /metrics. */
   schedulerActive?: () => boolean;
+  /** The store's group-commit counters, for /metrics. */
+  storeStats?: () => StoreStats;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -58,7 +61,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAuth(app, deps.auth);
   await installOpenApi(app);
   app.get('/health', { config: { scope: 'public' }, schema: { summary: 'Liveness', tags: ['health'] } }, async () => ({ status: 'ok' }));
-  await app.register(metricsRoutes, { queues: deps.queues, workflow: deps.workflow, ...(deps.schedulerActive ? { schedulerActive: deps.schedulerActive } : {}) });
+  await app.register(metricsRoutes, {
+    queues: deps.queues,
+    workflow: deps.workflow,
+    ...(deps.schedulerActive ? { schedulerActive: deps.schedulerActive } : {}),
+    ...(deps.storeStats ? { storeStats: deps.storeStats } : {}),
+  });
   if (deps.opsOnly) return app;
   await app.register(oauthRoutes, { auth: deps.auth });
   await app.register(adminRoutes, { prefix: '/v1/admin', auth: deps.auth });

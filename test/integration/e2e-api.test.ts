@@ -184,6 +184,13 @@ describe('end to end over HTTP', { skip }, () => {
     assert.match(res.text, /^mxgate_queue_messages\{queue="mx\.processing\.fifo",state="visible"\} \d+$/m);
     assert.match(res.text, /^mxgate_stage_messages_total\{stage="processing",outcome="ack"\} [1-9]\d*$/m);
     assert.match(res.text, /^mxgate_scheduler_active 1$/m);
+    // Group commit: earlier tests committed work, and a commit carries at least one unit.
+    const counter = (name: string) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(res.text)?.[1] ?? NaN);
+    const commits = counter('mxgate_store_commits_total');
+    assert.ok(commits > 0, `${commits} commits`);
+    assert.ok(counter('mxgate_store_units_total') >= commits);
+    assert.ok(counter('mxgate_store_wal_flushes_total') > 0);
+    assert.ok(counter('mxgate_store_wal_resets_total') >= 0);
     assert.equal((await api(e.url, null, 'GET', '/metrics')).status, 401);
   });
 

@@ -5,12 +5,15 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { QueueService } from '../../ports/queues.js';
 import type { Workflow } from '../../pipeline/workflow.js';
+import type { StoreStats } from '../../engines/index.js';
 
 export interface MetricsSources {
   queues: QueueService;
   workflow?: Workflow | undefined;
   /** Whether this process holds the scheduler lease (undefined: not a scheduler). */
   schedulerActive?: () => boolean;
+  /** The store's group-commit counters in this process. */
+  storeStats?: () => StoreStats;
 }
 
 const label = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -33,6 +36,21 @@ export async function renderMetrics(sources: MetricsSources): Promise<string> {
     lines.push(`mxgate_stage_messages_total{stage="${stage}",outcome="ack"} ${s.handled}`);
     lines.push(`mxgate_stage_messages_total{stage="${stage}",outcome="retry"} ${s.retried}`);
     lines.push(`mxgate_stage_messages_total{stage="${stage}",outcome="dead_letter"} ${s.deadLettered}`);
+  }
+  if (sources.storeStats) {
+    const s = sources.storeStats();
+    lines.push('# HELP mxgate_store_commits_total Database transactions committed by this process (group commits).', '# TYPE mxgate_store_commits_total counter');
+    lines.push(`mxgate_store_commits_total ${s.commits}`);
+    lines.push('# HELP mxgate_store_units_total Units of work those commits carried; units per commit is the batching.', '# TYPE mxgate_store_units_total counter');
+    lines.push(`mxgate_store_units_total ${s.units}`);
+    if (s.walFlushes !== undefined) {
+      lines.push('# HELP mxgate_store_wal_flushes_total WAL flushes (fdatasync) that made commits durable.', '# TYPE mxgate_store_wal_flushes_total counter');
+      lines.push(`mxgate_store_wal_flushes_total ${s.walFlushes}`);
+    }
+    if (s.walResets !== undefined) {
+      lines.push('# HELP mxgate_store_wal_resets_total Times the WAL was checkpointed in full and started over.', '# TYPE mxgate_store_wal_resets_total counter');
+      lines.push(`mxgate_store_wal_resets_total ${s.walResets}`);
+    }
   }
   if (sources.schedulerActive) {
     lines.push('# HELP mxgate_scheduler_active 1 when this process holds the scheduler lease.', '# TYPE mxgate_scheduler_active gauge');
