@@ -101,6 +101,28 @@ export const WORKFLOW_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX business_keys_expiry ON business_keys (expires_at);
     `,
   },
+  {
+    // A message of a few kilobytes in a WITHOUT ROWID table (an index b-tree, which keeps at most about a quarter of
+    // a page of a row in its leaf) spilled into an overflow page of its own: most of a page written, and flushed
+    // to the WAL, per stored message. In a rowid table the XML sits in the leaf, rows of consecutive transactions
+    // share pages, and the key is a small index entry.
+    version: 2,
+    description: 'stored messages in a rowid table, inline in its leaves',
+    sql: `
+      CREATE TABLE transaction_messages_v2 (
+        transaction_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        message_type TEXT NOT NULL,
+        xml TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      INSERT INTO transaction_messages_v2 (transaction_id, kind, message_type, xml, created_at)
+        SELECT transaction_id, kind, message_type, xml, created_at FROM transaction_messages ORDER BY transaction_id, kind;
+      DROP TABLE transaction_messages;
+      ALTER TABLE transaction_messages_v2 RENAME TO transaction_messages;
+      CREATE UNIQUE INDEX transaction_messages_key ON transaction_messages (transaction_id, kind);
+    `,
+  },
 ];
 
 /** Most keys claimed in one statement; a message with more (a batch of many payments) claims them one by one. */
