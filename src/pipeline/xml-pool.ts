@@ -115,7 +115,10 @@ export class XmlPool {
       const waiting = slot.pending.get(reply.id);
       if (!waiting) return;
       slot.pending.delete(reply.id);
-      if (slot.pending.size === 0) worker.unref();
+      if (slot.pending.size === 0) {
+        worker.unref();
+        slot.pending = new Map(); // young again (see WorkflowContext.forget)
+      }
       if (reply.ok) waiting.resolve(reply.result);
       else waiting.reject(raised(reply.error));
     });

@@ -134,7 +134,7 @@ export class SqliteDatabase {
   #durable = 0;
   #flushingWal: Promise<void> | null = null;
   #broken: unknown = null;
-  readonly #settling = new Set<Promise<void>>();
+  #settling = new Set<Promise<void>>();
   #checkpointer: Worker | null = null;
   #checkpointerExited = false;
   /** WAL frames the worker last reported, and the length in frames that asks for a start over. */
@@ -344,7 +344,12 @@ export class SqliteDatabase {
       this.#failBatch(batch, error);
     });
     this.#settling.add(settling);
-    void settling.finally(() => this.#settling.delete(settling));
+    void settling.finally(() => {
+      this.#settling.delete(settling);
+      // A fresh Set whenever it empties: one promoted to the old generation kept what passed through it from
+      // dying young (measured: see WorkflowContext.forget in pipeline/context.ts).
+      if (this.#settling.size === 0) this.#settling = new Set();
+    });
   }
 
   async #stopCheckpointer(): Promise<void> {
