@@ -16,6 +16,7 @@ import { directorySchemaSource } from './cli/schema-directory.js';
 import { SchemaValidator } from './iso20022/index.js';
 import { Workflow } from './pipeline/workflow.js';
 import { XmlPool } from './pipeline/xml-pool.js';
+import { LoopLoad } from './pipeline/loop-load.js';
 import { Scheduler } from './pipeline/scheduler.js';
 
 export interface RunningHub {
@@ -106,6 +107,8 @@ export function assembleWorkflow(options: { config: Config; engine: Engine; logg
   const client = clientLookup(engine.auth);
   const checks = buildChecks(config.checks, { clientSettings: async (id) => (await client(id))?.settings ?? null, logger });
   const xml = config.workflow.xmlWorkers > 0 ? new XmlPool({ size: config.workflow.xmlWorkers, logger, treesMax: config.workflow.parsedCacheMax }) : undefined;
+  const onAboveMs = config.workflow.xmlOffloadDelayUs / 1000;
+  const load = xml ? new LoopLoad({ onAboveMs, offBelowMs: onAboveMs / 3 }) : undefined;
   const workflow = new Workflow(
     {
       store: engine.store,
@@ -122,7 +125,7 @@ export function assembleWorkflow(options: { config: Config; engine: Engine; logg
       // One process parses and runs every stage on the embedded engine (the parsed-message cache serves them);
       // on the distributed engine the stages run in other processes.
       carryMessageMaxBytes: engine.name === 'embedded' ? 0 : config.workflow.carryMessageMaxBytes,
-      ...(xml ? { xml } : {}),
+      ...(xml && load ? { xml, xmlOffload: () => load.saturated } : {}),
     },
     { workers: options.workers },
   );
@@ -131,6 +134,7 @@ export function assembleWorkflow(options: { config: Config; engine: Engine; logg
     release: () => {
       checks.close();
       schemas?.dispose();
+      load?.close();
       void xml?.close();
     },
   };

@@ -198,6 +198,12 @@ export const ConfigSchema = Type.Object(
         ),
         parsedCacheMax: Int(0, 100_000, 2048, 'Parsed messages kept between intake and processing (0 turns the cache off).'),
         xmlWorkers: Int(0, 64, 1, 'Worker threads that read submitted messages (parse, rules, profile) and build status reports beside the event loop; 0: on the event loop.'),
+        xmlOffloadDelayUs: Int(
+          0,
+          1_000_000,
+          1000,
+          'Mean event-loop delay (µs, over each 200 ms) from which submitted messages go to the XML workers, the sign that the event loop is saturated; below a third of it the event loop reads them itself again, which costs less CPU in all. 0: always on the workers.',
+        ),
         releaseInline: Type.Boolean({
           default: true,
           description:

@@ -37,6 +37,11 @@ export interface WorkflowDeps {
   carryMessageMaxBytes?: number;
   /** Worker threads for reading submissions and building reports; absent: that work runs on the event loop. */
   xml?: XmlPool;
+  /**
+   * Whether submissions go to the XML workers now (absent: always, when there are workers). Only while the event
+   * loop is saturated (LoopLoad): below that, the hand-off costs more than it saves.
+   */
+  xmlOffload?(): boolean;
 }
 
 export class WorkflowContext {
@@ -90,12 +95,12 @@ export class WorkflowContext {
   }
 
   /**
-   * Reads a submitted message: on an XML worker thread when there is a pool (with the built-in and profile
-   * findings for the client's profile), else here.
+   * Reads a submitted message: on an XML worker thread when there is a pool and the event loop is saturated (with
+   * the built-in and profile findings for the client's profile), else here. Its report is built where it was read.
    */
   async read(clientId: string, input: string | Uint8Array): Promise<Submission> {
     const pool = this.deps.xml;
-    if (!pool) return readSubmission(input);
+    if (!pool || this.deps.xmlOffload?.() === false) return readSubmission(input);
     return pool.read(input, await this.deps.clientProfile(clientId));
   }
 
