@@ -113,9 +113,9 @@ export class WorkflowContext {
   forget(transactionId: string): void {
     this.#cache.delete(transactionId);
     // A fresh Map whenever it empties. Measured on Node 20 (V8 11): once a long-lived Map that every payment
-    // passes through has been promoted to the old generation, what passes through it is promoted too (about
-    // 10 KB per payment at 1,000/s, counted with --trace-gc-nvp), and each full collection that follows stalls
-    // the event loop for milliseconds. A new Map is young and lets them die young. The same for the other
+    // passes through had been promoted to the old generation, what passed through it was promoted too (part of
+    // about 10 KB per payment at 1,000/s, counted with --trace-gc-nvp), and each full collection that followed
+    // stalled the event loop for milliseconds. A new Map is young and lets them die young. The same for the other
     // collections that hold work in flight (XmlPool's requests, SqliteDatabase's batches awaiting their flush).
     if (this.#cache.size === 0) this.#cache = new Map();
   }

@@ -88,9 +88,9 @@ class LazyTree {
 
 /**
  * What every submission read elsewhere inherits: a getter for its tree. One getter for all of them, on their shared
- * prototype: an accessor defined on each object gave each its own hidden class, which V8 keeps until a full
- * collection, and with it the getter's closure, the message text and what the worker sent back. Every submission
- * then outlived the young generation (BENCHMARKS.md, "Where the tail at 1,000/s comes from").
+ * prototype: with an accessor defined on each object (each its own hidden class, its own closure over the message
+ * text), every submission and what the worker sent back outlived the young generation and had to wait for a full
+ * collection (measured: BENCHMARKS.md, "Where the tail at 1,000/s comes from").
  */
 const lazySubmission = {
   get message(): SplitMessage {
