@@ -13,9 +13,13 @@ import { randomIds } from '../../src/ports/ids.js';
 import type { NewTransaction } from '../../src/ports/transactions.js';
 import { transactionsConformance } from './transactions.suite.js';
 
+/** An embedded engine on a database file in `dir`. */
+const open = (dir: string) =>
+  openEmbeddedEngine({ config: loadConfig({ overrides: { dataDir: dir } }), clock: new ManualClock(), ids: randomIds, logger: silentLogger() });
+
 transactionsConformance('embedded (SQLite)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'mxgate-tx-'));
-  const engine = openEmbeddedEngine({ config: loadConfig({ overrides: { dataDir: dir } }), clock: new ManualClock(), ids: randomIds, logger: silentLogger() });
+  const engine = open(dir);
   return {
     store: engine.store,
     close: async () => {
@@ -24,9 +28,6 @@ transactionsConformance('embedded (SQLite)', async () => {
     },
   };
 });
-
-const open = (dir: string) =>
-  openEmbeddedEngine({ config: loadConfig({ overrides: { dataDir: dir } }), clock: new ManualClock(), ids: randomIds, logger: silentLogger() });
 
 const transaction = (): NewTransaction => ({
   id: randomUUID(),
