@@ -8,6 +8,7 @@
  * after the first following a jittered backoff that doubles from RETRY_BASE_MS up to RETRY_MAX_MS; an outage, or a
  * conflict out of attempts, becomes STORE_UNAVAILABLE (retryable for the caller); any other error passes unchanged.
  */
+import pg from 'pg';
 import { MxError, isMxError } from '../../errors.js';
 
 /** Attempts of one transaction when PostgreSQL reports a deadlock or serialization failure. */
@@ -24,6 +25,15 @@ const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT
 export function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Whether PostgreSQL itself answered the statement with an error: the statement failed on the server, so its
+ * transaction can no longer commit (a COMMIT sent behind it ends it as a ROLLBACK). Not so for a failure of the
+ * driver or the connection, after which the server may have run everything it had received.
+ */
+export function isServerError(error: unknown): boolean {
+  return error instanceof pg.DatabaseError;
 }
 
 export function isRetryableConflict(error: unknown): boolean {
@@ -59,4 +69,25 @@ export function mapError(error: unknown, what: string): unknown {
 export function backoffMs(attempt: number): number {
   const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
   return delay / 2 + Math.random() * (delay / 2);
+}
+
+/** For a promise whose failure is awaited elsewhere (pipelined statements are awaited after the next is sent). */
+export const ignore = (): void => undefined;
+
+/**
+ * A transaction's last statement failed with COMMIT already sent behind it (`TransactionContext.last`): releases
+ * the connection and answers the error to throw. A failure on the server aborted the transaction, and the COMMIT
+ * only ended it (as a ROLLBACK): that error, for the caller to handle as any failed statement (a deadlock may run
+ * again). Any other failure (the connection) leaves the outcome unknown: STORE_UNAVAILABLE, never run again.
+ */
+export async function lastFailed(client: pg.PoolClient, commit: Promise<unknown>, error: unknown): Promise<unknown> {
+  if (!isServerError(error)) {
+    client.release(error instanceof Error ? error : true);
+    return new MxError('STORE_UNAVAILABLE', 'PostgreSQL did not confirm the commit; its outcome is unknown', { cause: error });
+  }
+  await commit.then(
+    () => client.release(),
+    (cause: unknown) => client.release(cause instanceof Error ? cause : true),
+  );
+  return error;
 }

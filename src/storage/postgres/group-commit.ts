@@ -36,7 +36,7 @@ import type pg from 'pg';
 import type { Logger } from '../../log.js';
 import { MxError, isMxError } from '../../errors.js';
 import type { TransactionContext } from './database.js';
-import { TRANSACTION_ATTEMPTS_MAX, backoffMs, isRetryableConflict, mapError, sqlState } from './failures.js';
+import { TRANSACTION_ATTEMPTS_MAX, backoffMs, ignore, isRetryableConflict, isServerError, lastFailed, mapError, sqlState } from './failures.js';
 
 /** What the group commit has done since start, for tests, metrics and benchmarks. */
 export interface CommitStats {
@@ -184,6 +184,9 @@ export class GroupCommit {
    * unit never waits for a batch that took it but is busy with others); then one COMMIT for all of them.
    * No unit runs in a savepoint (see the module comment): when one fails, the transaction is rolled back, the
    * units done in it go back to the head of the queue to run again, and the batch goes on with a new transaction.
+   * Pipelined (see database.ts): BEGIN goes out with the first unit's first statement, and COMMIT right behind the
+   * last unit's last statement when it handed that over; a unit followed by another in the same transaction has
+   * its last statement awaited first, so that a failure is always that of the unit that ran it.
    */
   async #runBatch(first: Unit): Promise<void> {
     let client: pg.PoolClient;
@@ -198,34 +201,45 @@ export class GroupCommit {
     let unit: Unit | undefined = first;
     let taken = 1;
     let open = false;
+    /** The open transaction's BEGIN, until its answer is checked. */
+    let begin: Promise<unknown> | null = null;
+    /** The last statement of the last unit done, not awaited yet: COMMIT goes right behind it. */
+    let tail: Promise<unknown> | null = null;
     try {
       while (unit !== undefined) {
         const current: Unit = unit;
         if (!open) {
-          await client.query('BEGIN');
+          begin = client.query('BEGIN');
+          begin.catch(ignore);
           open = true;
         }
+        const handed: { last: Promise<unknown> | null } = { last: null };
+        const within = () => taken < this.#options.unitsMax && Date.now() - started < this.#options.batchMs;
         try {
-          const value = await current.work({ client, afterCommit: (effect) => current.effects.push(effect) });
+          const value = await current.work({
+            client,
+            afterCommit: (effect) => current.effects.push(effect),
+            last: (statement) => {
+              statement.catch(ignore);
+              handed.last = statement;
+            },
+          });
+          if (begin !== null) await begin;
+          begin = null;
+          if (handed.last !== null) {
+            if (within() && this.#pending.length > 0) await handed.last;
+            else tail = handed.last;
+          }
           done.push({ unit: current, value });
         } catch (error) {
           // Throws when the connection is gone: the catch below fails the whole batch, this unit included.
           await client.query('ROLLBACK');
           open = false;
-          current.effects.length = 0;
-          this.#stats.rolledBack += 1;
-          // The units done before it were rolled back with it: they run again first, in their order, in this
-          // batch or another.
-          for (const { unit: undone } of done) {
-            undone.effects.length = 0;
-            undone.queuedAt = Date.now();
-          }
-          this.#pending.unshift(...done.map((d) => d.unit));
-          this.#stats.ranAgain += done.length;
+          begin = null;
+          this.#undo(done, current, error);
           done = [];
-          if (!this.#retryLater(current, error)) current.reject(mapError(error, 'complete the transaction'));
         }
-        unit = taken < this.#options.unitsMax && Date.now() - started < this.#options.batchMs ? this.#pending.shift() : undefined;
+        unit = within() ? this.#pending.shift() : undefined;
         if (unit !== undefined) taken += 1;
       }
     } catch (cause) {
@@ -241,8 +255,24 @@ export class GroupCommit {
       client.release();
       return;
     }
+    const commit = client.query('COMMIT');
+    commit.catch(ignore);
+    if (tail !== null) {
+      try {
+        await tail;
+      } catch (error) {
+        const failed = done.pop()!;
+        const outcome = await lastFailed(client, commit, error);
+        if (isServerError(error)) {
+          this.#undo(done, failed.unit, error);
+        } else {
+          for (const { unit: unknown } of [...done, failed]) unknown.reject(outcome);
+        }
+        return;
+      }
+    }
     try {
-      await client.query('COMMIT');
+      await commit;
     } catch (cause) {
       // The commit may or may not have happened: never run the units again, let the callers decide.
       client.release(cause instanceof Error ? cause : true);
@@ -259,5 +289,22 @@ export class GroupCommit {
       this.#options.runEffects(committed.effects);
       committed.resolve(value);
     }
+  }
+
+  /**
+   * After `failed` threw and its transaction was rolled back: the units done before it in that transaction run
+   * again first, in their order (in this batch or another), and `failed` is run again later (a deadlock or
+   * serialization failure) or rejected.
+   */
+  #undo(done: Array<{ unit: Unit }>, failed: Unit, error: unknown): void {
+    failed.effects.length = 0;
+    this.#stats.rolledBack += 1;
+    for (const { unit: undone } of done) {
+      undone.effects.length = 0;
+      undone.queuedAt = Date.now();
+    }
+    this.#pending.unshift(...done.map((d) => d.unit));
+    this.#stats.ranAgain += done.length;
+    if (!this.#retryLater(failed, error)) failed.reject(mapError(error, 'complete the transaction'));
   }
 }

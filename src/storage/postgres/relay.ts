@@ -223,7 +223,7 @@ export class OutboxRelay {
     this.#totals.passes += 1;
     if (heads.length === 0) return { sent: 0, failed: 0, more: false };
     const nothing = { sent: 0, failed: 0, more: false, failures: [] as Failure[] };
-    const pass = await this.#db.transaction(async ({ client }) => {
+    const pass = await this.#db.transaction(async ({ client, last }) => {
       const rows = (await query<OutboxRow>(client, this.#sql.lockedRows, [heads, RELAY_LOCK_CLASS, this.#db.schema, this.#batchMax])).rows;
       if (rows.length === 0) return nothing;
       const byQueue = new Map<string, OutboxRow[]>();
@@ -235,13 +235,19 @@ export class OutboxRelay {
       const results = await Promise.all([...byQueue].map(([queue, queueRows]) => this.#sendQueue(queue, queueRows)));
       const sent = results.flatMap((r) => r.sent);
       const failures = results.flatMap((r) => r.failures);
-      if (sent.length > 0) await query(client, this.#sql.delete, [sent]);
+      // The last of these goes out with the COMMIT behind it (see TransactionContext.last).
+      const deleted = sent.length > 0 ? query(client, this.#sql.delete, [sent]) : null;
       if (failures.length > 0) {
-        await query(client, this.#sql.retry, [
-          failures.map((f) => f.row.id),
-          failures.map((f) => this.#retryDelayMs(f.row.attempts + 1, f.code)),
-          failures.map((f) => `${f.code}: ${f.message}`.slice(0, 1000)),
-        ]);
+        if (deleted !== null) await deleted;
+        last(
+          query(client, this.#sql.retry, [
+            failures.map((f) => f.row.id),
+            failures.map((f) => this.#retryDelayMs(f.row.attempts + 1, f.code)),
+            failures.map((f) => `${f.code}: ${f.message}`.slice(0, 1000)),
+          ]),
+        );
+      } else if (deleted !== null) {
+        last(deleted);
       }
       // Another pass at once when a queue filled its share and all of it went through (a failing queue waits).
       const more = results.some((r) => r.full && r.failures.length === 0);
