@@ -1,7 +1,7 @@
 /**
  * End-to-end payment benchmark: pacs.008 in over HTTP, pacs.002 status report out, durability on.
  *
- *   npm run bench -- [--rate 1000[,250...]] [--seconds 10] [--concurrency 64] [--warmup-s 2] [--consumers 16]
+ *   npm run bench -- [--rate 1000[,250...]] [--seconds 10] [--concurrency 64] [--prime 3000] [--warmup-s 2] [--consumers 16]
  *                    [--accounts 10000] [--only open,closed,echo] [--xsd] [--durability pipelined|full]
  *                    [--no-build] [--drain-s 60] [--engine embedded|distributed|both]
  *                    [--hub-node-option=--cpu-prof --hub-node-option=--cpu-prof-dir=DIR]
@@ -24,8 +24,12 @@
  * delete waits for a group commit like any other request, so with a few loops a loaded hub's reports pile up in
  * the queue and the consumers, not the hub, set the completion rate (16 loops keep up on 2 cores; 4 did not).
  *
- * Modes, each on a fresh hub (so its CPU and peak RSS are its own), after `warmup-s` of the same load that is
- * not counted and a drain:
+ * Modes, each on a fresh hub (so its CPU and peak RSS are its own), after a priming and a warm-up that are not
+ * counted: the priming runs the closed loop until `prime` payments are accepted, then drains, so that every process
+ * of the hub runs compiled code in the window (a fresh Node process interprets its code until it is hot: a hub that
+ * completes a few hundred payments per second, four processes of it in the distributed topology, takes 15 to 20 s
+ * of load to get there, and a 2 s warm-up measured its start rather than its sustained rate); the warm-up then runs
+ * `warmup-s` of the row's own load, and drains:
  *   open    submissions at a fixed `rate` (one hub run per rate given) for `seconds` (latency is measured from the
  *           scheduled time, so a stalled client or hub does not hide its own delay), p50/p90/p99 of submit ->
  *           202 and of submit -> status report received.
@@ -72,6 +76,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '1000' },
     seconds: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '64' },
+    prime: { type: 'string', default: '3000' },
     'warmup-s': { type: 'string', default: '2' },
     'drain-s': { type: 'string', default: '60' },
     consumers: { type: 'string', default: '16' },
@@ -631,11 +636,13 @@ async function openLoop(load: Load, tracker: Tracker | null, options: { rate: nu
 }
 
 /** `concurrency` submitters, each posting its next payment when the previous one is answered, for `seconds`. */
-async function closedLoop(load: Load, tracker: Tracker | null, options: { concurrency: number; seconds: number; record: boolean }): Promise<Phase> {
+/** `concurrency` submitters for `seconds`, or until `payments` submissions have started when that is given. */
+async function closedLoop(load: Load, tracker: Tracker | null, options: { concurrency: number; seconds: number; record: boolean; payments?: number }): Promise<Phase> {
   const phase: Phase = { accepted: 0, acceptedInWindow: 0, failed: 0, notSent: 0, acceptMs: [] };
   const end = performance.now() + options.seconds * 1000;
+  let started = 0;
   const worker = async () => {
-    while (performance.now() < end) {
+    while (performance.now() < end && started++ < (options.payments ?? Infinity)) {
       const began = performance.now();
       try {
         const id = await load.submit();
@@ -655,6 +662,9 @@ async function closedLoop(load: Load, tracker: Tracker | null, options: { concur
   return phase;
 }
 
+/** Longest priming: a hub that cannot complete `prime` payments in this time is measured as it is. */
+const PRIME_MAX_S = 120;
+
 /** Waits until every accepted payment has its report, up to `drainMs`; returns the payments still waiting. */
 async function drain(tracker: Tracker, drainMs: number): Promise<number> {
   const deadline = performance.now() + drainMs;
@@ -670,6 +680,8 @@ interface Settings {
   rates: number[];
   seconds: number;
   concurrency: number;
+  /** Payments of the priming closed loop (0: none). */
+  prime: number;
   warmupS: number;
   drainMs: number;
   consumers: number;
@@ -697,6 +709,13 @@ async function hubRun(settings: Settings, sample: string, engine: Engine, mode: 
         ? openLoop(load, tracker, { rate, seconds, inFlightMax: settings.inFlightMax, record })
         : closedLoop(load, tracker, { concurrency: settings.concurrency, seconds, record });
     try {
+      // Priming (see the module comment): not counted, drained.
+      if (settings.prime > 0) {
+        const primed = await closedLoop(load, tracker, { concurrency: settings.concurrency, seconds: PRIME_MAX_S, record: false, payments: settings.prime });
+        if (primed.failed > 0) throw new Error(`priming submissions failed: ${primed.firstError}`);
+        const left = await drain(tracker, settings.drainMs);
+        if (left > 0) throw new Error(`${left} priming payments got no status report within ${settings.drainMs / 1000} s`);
+      }
       // Warm-up: the same load, not counted, then drained so the window starts from an empty pipeline.
       if (settings.warmupS > 0) {
         const warm = await run(settings.warmupS, false);
@@ -840,6 +859,7 @@ async function main(): Promise<void> {
     rates: args.rate!.split(',').map((r) => positiveInt('rate', r.trim(), 1, 100_000)),
     seconds: positiveInt('seconds', args.seconds!, 1, 600),
     concurrency: positiveInt('concurrency', args.concurrency!, 1, 1024),
+    prime: positiveInt('prime', args.prime!, 0, 1_000_000),
     warmupS: positiveInt('warmup-s', args['warmup-s']!, 0, 60),
     drainMs: positiveInt('drain-s', args['drain-s']!, 1, 600) * 1000,
     consumers: positiveInt('consumers', args.consumers!, 1, 64),
@@ -863,7 +883,7 @@ async function main(): Promise<void> {
   if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/cli/main.js is missing: run npm run build');
 
   process.stderr.write(
-    `end-to-end benchmark: open loop ${settings.rates.join(', ')}/s, closed loop ${settings.concurrency} submitters, ${settings.seconds} s windows after ${settings.warmupS} s warm-up; ` +
+    `end-to-end benchmark: open loop ${settings.rates.join(', ')}/s, closed loop ${settings.concurrency} submitters, ${settings.seconds} s windows after priming with ${settings.prime} payments and ${settings.warmupS} s warm-up; ` +
       `${settings.consumers} report consumers; ${settings.accounts} debtor accounts; engines ${engines.join(', ')}${settings.xsd ? '; XSD validation on' : ''}; durability ${settings.durability ?? 'default'}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`,
   );
   const results: Result[] = [];
