@@ -149,7 +149,7 @@ export const ConfigSchema = Type.Object(
         }),
         commitUnitsMax: Int(1, 30, 16, 'Most store transactions sharing one PostgreSQL commit (group commit; 1 turns it off).'),
         commitBatchMs: Int(0, 10_000, 50, 'A group commit starts no further transaction after running this long (it holds their row locks until it commits).'),
-        commitBatchesMax: Int(1, 1000, 10, 'Most group commits running at once in one process, each on its own connection (at most poolMax).'),
+        commitBatchesMax: Int(1, 1000, 3, 'Most group commits running at once in one process, each on its own connection (at most poolMax); fewer, larger commits cost PostgreSQL less per transaction.'),
         relayBatchMax: Int(1, 1000, 100, 'Most outbox rows one relay pass hands to the queues.'),
         relayPollIntervalMs: Int(10, 60_000, 1000, 'Longest wait of the outbox relay between passes when no NOTIFY arrives.'),
         relayCoalesceMs: Int(0, 1000, 5, 'Pause of the outbox relay after a pass that moved rows, so that the next pass moves the rows of more commits at once.'),

@@ -96,7 +96,7 @@ export const DEFAULT_POOL_OPTIONS: Omit<PostgresPoolOptions, 'url'> = {
   preparedStatements: true,
   commitUnitsMax: 16,
   commitBatchMs: 50,
-  commitBatchesMax: 10,
+  commitBatchesMax: 3,
 };
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
