@@ -101,6 +101,7 @@ test('acknowledged messages survive SIGKILL; acknowledged deletes never come bac
     }
     for (let round = 0; round < ROUNDS; round++) {
       const stop = { now: false };
+      const before = queues.map((q) => ledgers.get(q)!.acked.size);
       const work = queues.flatMap((q) => {
         const ledger = ledgers.get(q)!;
         return [
@@ -108,6 +109,10 @@ test('acknowledged messages survive SIGKILL; acknowledged deletes never come bac
           ...Array.from({ length: CONSUMERS }, () => consumer(hub, q, ledger, stop)),
         ];
       });
+      // The kill falls at a random moment once the restarted hub acknowledges sends on every queue again: on a slow
+      // or busy machine its first answers can take longer than the whole random delay.
+      const serving = () => queues.every((q, i) => ledgers.get(q)!.acked.size > before[i]!);
+      for (const until = Date.now() + 15_000; !serving() && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
       await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 900)));
       await hub.kill('SIGKILL');
       stop.now = true;
