@@ -10,37 +10,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import { MxError } from '../../src/errors.js';
 import type { PostgresEngine } from '../../src/storage/postgres/index.js';
-import { freshStores, postgresOrSkip } from '../helpers/postgres.js';
-
-interface Sent {
-  text: string;
-  /** Statements of the same connection sent before this one and not yet answered when it was sent. */
-  unanswered: number;
-}
-
-/** Runs `during` and returns every statement the driver sent meanwhile, in order, with what was still unanswered. */
-async function sentDuring(during: () => Promise<unknown>): Promise<Sent[]> {
-  const sent: Sent[] = [];
-  const open = new WeakMap<pg.Client, number>();
-  const original = pg.Client.prototype.query;
-  const watching = function (this: pg.Client, ...args: unknown[]) {
-    const config = args[0] as string | { text?: string };
-    const unanswered = open.get(this) ?? 0;
-    sent.push({ text: typeof config === 'string' ? config : config.text ?? '', unanswered });
-    open.set(this, unanswered + 1);
-    const answered = () => open.set(this, (open.get(this) ?? 1) - 1);
-    const result = (original as (...a: unknown[]) => unknown).apply(this, args) as Promise<unknown>;
-    result.then(answered, answered);
-    return result;
-  };
-  pg.Client.prototype.query = watching as typeof original;
-  try {
-    await during();
-  } finally {
-    pg.Client.prototype.query = original;
-  }
-  return sent;
-}
+import { freshStores, postgresOrSkip, statementsSentDuring } from '../helpers/postgres.js';
 
 const kind = (text: string) => (/^(BEGIN|COMMIT|ROLLBACK)$/.test(text) ? text : /outbox/.test(text) ? 'outbox' : /kv/.test(text) ? 'kv' : text);
 
@@ -53,7 +23,7 @@ if (await postgresOrSkip('PostgreSQL pipelining')) {
 
   test('the first statement goes out behind BEGIN, and COMMIT behind the last statement, unanswered', async () => {
     const p = await open();
-    const sent = await sentDuring(() =>
+    const sent = await statementsSentDuring(() =>
       p.store.transaction(async (tx) => {
         await tx.kv.insert('n', 'a', 'v');
         await tx.queues.send('q', { body: 'a' });
@@ -70,7 +40,7 @@ if (await postgresOrSkip('PostgreSQL pipelining')) {
 
   test('a unit followed by another in its transaction has its last statement answered before the next one starts', async () => {
     const p = await open();
-    const sent = await sentDuring(() =>
+    const sent = await statementsSentDuring(() =>
       Promise.all(
         ['a', 'b'].map((key) =>
           p.store.transaction(async (tx) => {
@@ -133,7 +103,7 @@ if (await postgresOrSkip('PostgreSQL pipelining')) {
 
   test('a transaction of its own connection pipelines the same way and commits nothing when its last statement fails', async () => {
     const p = await open();
-    const sent = await sentDuring(() =>
+    const sent = await statementsSentDuring(() =>
       p.database.transaction(async ({ client, last }) => {
         await insertKey(p, client, 'a');
         last(insertKey(p, client, 'b'));

@@ -6,26 +6,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
-import { freshStores, postgresOrSkip } from '../helpers/postgres.js';
+import { freshStores, postgresOrSkip, statementsSentDuring } from '../helpers/postgres.js';
 
 /** Runs `during` and returns the text of every statement the driver sent meanwhile, in order. */
-async function statementsOf(during: () => Promise<unknown>): Promise<string[]> {
-  const texts: string[] = [];
-  const original = pg.Client.prototype.query;
-  const counting = function (this: pg.Client, ...args: unknown[]) {
-    const config = args[0] as string | { text?: string };
-    texts.push(typeof config === 'string' ? config : config.text ?? '');
-    return (original as (...a: unknown[]) => unknown).apply(this, args);
-  };
-  pg.Client.prototype.query = counting as typeof original;
-  try {
-    await during();
-  } finally {
-    pg.Client.prototype.query = original;
-  }
-  return texts;
-}
+const statementsOf = async (during: () => Promise<unknown>): Promise<string[]> => (await statementsSentDuring(during)).map((s) => s.text);
 
 if (await postgresOrSkip('PostgreSQL round trips')) {
   const open = freshStores({ poolMax: 2 });

@@ -94,3 +94,37 @@ export function freshStores(defaults: Partial<OpenPostgresStoreOptions> = {}): (
     return engine;
   };
 }
+
+/** A statement the driver sent (see `statementsSentDuring`). */
+export interface SentStatement {
+  text: string;
+  /** Statements of the same connection sent before this one and not yet answered when it went out. */
+  unanswered: number;
+}
+
+/**
+ * Runs `during` and returns every statement the driver sent meanwhile, in order, with what was still unanswered on
+ * its connection (pipelining).
+ */
+export async function statementsSentDuring(during: () => Promise<unknown>): Promise<SentStatement[]> {
+  const sent: SentStatement[] = [];
+  const open = new WeakMap<pg.Client, number>();
+  const original = pg.Client.prototype.query;
+  const watching = function (this: pg.Client, ...args: unknown[]) {
+    const config = args[0] as string | { text?: string };
+    const unanswered = open.get(this) ?? 0;
+    sent.push({ text: typeof config === 'string' ? config : config.text ?? '', unanswered });
+    open.set(this, unanswered + 1);
+    const answered = () => open.set(this, (open.get(this) ?? 1) - 1);
+    const result = (original as (...a: unknown[]) => unknown).apply(this, args) as Promise<unknown>;
+    result.then(answered, answered);
+    return result;
+  };
+  pg.Client.prototype.query = watching as typeof original;
+  try {
+    await during();
+  } finally {
+    pg.Client.prototype.query = original;
+  }
+  return sent;
+}
