@@ -205,6 +205,8 @@ export class GroupCommit {
     let begin: Promise<unknown> | null = null;
     /** The last statement of the last unit done, not awaited yet: COMMIT goes right behind it. */
     let tail: Promise<unknown> | null = null;
+    /** Whether the batch may take one more unit. */
+    const within = () => taken < this.#options.unitsMax && Date.now() - started < this.#options.batchMs;
     try {
       while (unit !== undefined) {
         const current: Unit = unit;
@@ -214,7 +216,6 @@ export class GroupCommit {
           open = true;
         }
         const handed: { last: Promise<unknown> | null } = { last: null };
-        const within = () => taken < this.#options.unitsMax && Date.now() - started < this.#options.batchMs;
         try {
           const value = await current.work({
             client,
