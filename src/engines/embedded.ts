@@ -42,6 +42,8 @@ export interface StoreStats {
   units: number;
   walFlushes?: number;
   walResets?: number;
+  /** Milliseconds commits waited for the WAL start-overs, summed. */
+  walResetPauseMs?: number;
 }
 
 export interface EmbeddedEngineOptions {
@@ -94,8 +96,8 @@ export function openEmbeddedEngine(options: EmbeddedEngineOptions): Engine {
     schedulerDuties: () => [sweeper],
     backlog: async () => 0,
     storeStats: () => {
-      const { batches, units, flushes, walResets } = database.stats;
-      return { commits: batches, units, walFlushes: flushes, walResets };
+      const { batches, units, flushes, walResets, walResetPauseMs } = database.stats;
+      return { commits: batches, units, walFlushes: flushes, walResets, walResetPauseMs };
     },
     beginShutdown: () => queues.close(),
     close: async () => {

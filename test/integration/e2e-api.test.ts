@@ -191,6 +191,7 @@ describe('end to end over HTTP', { skip }, () => {
     assert.ok(counter('mxgate_store_units_total') >= commits);
     assert.ok(counter('mxgate_store_wal_flushes_total') > 0);
     assert.ok(counter('mxgate_store_wal_resets_total') >= 0);
+    assert.match(res.text, /^mxgate_store_wal_reset_pause_seconds_total \d+(\.\d+)?(e-\d+)?$/m);
     assert.equal((await api(e.url, null, 'GET', '/metrics')).status, 401);
   });
 

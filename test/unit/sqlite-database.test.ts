@@ -97,14 +97,13 @@ test('full durability: synchronous=FULL, SQLite flushes inside COMMIT', async ()
   rmSync(dir, { recursive: true, force: true });
 });
 
-test('under steady writes the WAL starts over once it passes walResetBytes, instead of growing with every commit', async () => {
+/** One second of 4 KB rows from 32 writers, which keep a commit running at all times, on a 1 MiB WAL limit. */
+async function steadyWrites(options: { primedWithinMs?: number; primingsMax?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'mxgate-db-'));
   const path = join(dir, 'wal.db');
-  const db = new SqliteDatabase({ path, commitBatchMax: 64, busyTimeoutMs: 1000, logger: silentLogger(), walResetBytes: 1024 * 1024 });
+  const db = new SqliteDatabase({ path, commitBatchMax: 64, busyTimeoutMs: 1000, logger: silentLogger(), walResetBytes: 1024 * 1024, ...options });
   db.migrate('t', [{ version: 1, description: 'rows', sql: 'CREATE TABLE rows (id INTEGER PRIMARY KEY, v BLOB NOT NULL)' }]);
   const insert = db.prepare('INSERT INTO rows (v) VALUES (randomblob(4000))');
-  // 32 writers keep a commit running at all times, so the worker's checkpoints never find the WAL idle (with
-  // nothing to make it start over, it grew past 200 MiB here in the same time).
   const until = Date.now() + 1000;
   let written = 0;
   const writer = async () => {
@@ -115,11 +114,40 @@ test('under steady writes the WAL starts over once it passes walResetBytes, inst
   };
   await Promise.all(Array.from({ length: 32 }, writer));
   const walBytes = statSync(`${path}-wal`).size;
-  assert.ok(db.stats.walResets >= 1, `no WAL start over in ${db.stats.batches} commits`);
+  const rows = await db.run((ctx) => ctx.db.prepare('SELECT COUNT(*) FROM rows').pluck().get());
+  const stats = db.stats;
+  await db.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { written, walBytes, rows, stats };
+}
+
+test('under steady writes the WAL starts over once it passes walResetBytes, instead of growing with every commit', async () => {
+  // With nothing to make it start over, the WAL grew past 200 MiB here in the same time.
+  const { written, walBytes, rows, stats } = await steadyWrites();
+  assert.ok(stats.walResets >= 1, `no WAL start over in ${stats.batches} commits`);
   // The file keeps its largest size. Without start-overs it holds every frame written (more than the rows); with
   // them, the limit and what came during the longest catch-up (a tenth to a quarter here, more on a loaded machine).
   assert.ok(walBytes < (written * 4000) / 2, `the WAL holds ${walBytes} bytes after ${written * 4000} bytes were written`);
-  assert.equal(await db.run((ctx) => ctx.db.prepare('SELECT COUNT(*) FROM rows').pluck().get()), written);
-  await db.close();
-  rmSync(dir, { recursive: true, force: true });
+  assert.equal(rows, written);
+  assert.ok(stats.walPrimings >= stats.walResets, `${stats.walPrimings} primings for ${stats.walResets} start-overs`);
+  assert.ok(Number.isFinite(stats.walResetPauseMs) && stats.walResetPauseMs >= 0);
+});
+
+test('a start over follows a priming quick enough, or the last of primingsMax', async () => {
+  // Every priming counts as long: each start over has exactly primingsMax of them (the last may be under way).
+  const always = await steadyWrites({ primedWithinMs: -1, primingsMax: 3 });
+  assert.ok(always.stats.walResets >= 1, `no WAL start over in ${always.stats.batches} commits`);
+  assert.ok(
+    always.stats.walPrimings >= 3 * always.stats.walResets && always.stats.walPrimings <= 3 * always.stats.walResets + 3,
+    `${always.stats.walPrimings} primings for ${always.stats.walResets} start-overs`,
+  );
+  // None counts as long: one priming per start over.
+  const once = await steadyWrites({ primedWithinMs: Infinity });
+  assert.ok(once.stats.walResets >= 1, `no WAL start over in ${once.stats.batches} commits`);
+  assert.ok(
+    once.stats.walPrimings >= once.stats.walResets && once.stats.walPrimings <= once.stats.walResets + 1,
+    `${once.stats.walPrimings} primings for ${once.stats.walResets} start-overs`,
+  );
+  assert.equal(always.rows, always.written);
+  assert.equal(once.rows, once.written);
 });

@@ -51,6 +51,10 @@ export async function renderMetrics(sources: MetricsSources): Promise<string> {
       lines.push('# HELP mxgate_store_wal_resets_total Times the WAL was checkpointed in full and started over.', '# TYPE mxgate_store_wal_resets_total counter');
       lines.push(`mxgate_store_wal_resets_total ${s.walResets}`);
     }
+    if (s.walResetPauseMs !== undefined) {
+      lines.push('# HELP mxgate_store_wal_reset_pause_seconds_total Time new commits waited for the WAL start-overs.', '# TYPE mxgate_store_wal_reset_pause_seconds_total counter');
+      lines.push(`mxgate_store_wal_reset_pause_seconds_total ${s.walResetPauseMs / 1000}`);
+    }
   }
   if (sources.schedulerActive) {
     lines.push('# HELP mxgate_scheduler_active 1 when this process holds the scheduler lease.', '# TYPE mxgate_scheduler_active gauge');

@@ -23,11 +23,17 @@
  * So once the worker reports a WAL longer than `walResetBytes`, it is asked for a checkpoint at once (priming,
  * while commits go on); when that one is done, no new batch begins until the worker has run one more, which
  * copies the little written meanwhile: the next batch starts the WAL over. The pause is that copy and a flush
- * of the database file.
+ * of the database file. What the pause copies was written while the last priming ran, so a priming that took
+ * longer than `primedWithinMs` (2 ms) is followed by another, at most `primingsMax` (4) in all. Each copies what
+ * came during the one before, so they get shorter, and the pause copies a few milliseconds of commits instead of
+ * the tens a long priming lets through.
  *
- *   growing ──report: WAL past the limit──► priming ──'primed'──► primed ──next batch: pause──► catching up
- *      ▲                                                                                            │
- *      └──────────────────────────── 'caught-up' (or its timeout): batches resume ◄─────────────────┘
+ *                                        'primed' after a long priming: one more
+ *                                                ┌──────┐
+ *                                                ▼      │
+ *   growing ──report: WAL past the limit──► priming ────┴──'primed'──► primed ──next batch: pause──► catching up
+ *      ▲                                                                                                  │
+ *      └──────────────────────────────────── 'caught-up' (or its timeout): batches resume ◄───────────────┘
  *
  * Unit states:
  *
@@ -77,6 +83,9 @@ export interface SqliteDatabaseOptions {
   durability?: 'pipelined' | 'full';
   /** WAL length past which commits pause for a checkpoint that lets the WAL start over (pipelined mode). */
   walResetBytes?: number;
+  /** Priming checkpoints before that pause (see the module comment): the time past which one more runs, the most. */
+  primedWithinMs?: number;
+  primingsMax?: number;
 }
 
 /** Default of SqliteDatabaseOptions.walResetBytes. */
@@ -84,6 +93,12 @@ export const WAL_RESET_BYTES = 64 * 1024 * 1024;
 
 /** How often the checkpoint worker copies the WAL into the database file. */
 const CHECKPOINT_INTERVAL_MS = 100;
+
+/** A priming checkpoint that took longer than this is followed by another before the pause (see the module comment). */
+const PRIMED_WITHIN_MS = 2;
+
+/** Most priming checkpoints before one pause: under a write rate the worker cannot outrun, the pause comes anyway. */
+const PRIMINGS_MAX = 4;
 
 /** Longest wait for the worker's catch-up checkpoint; past it commits go on and the WAL grows until the next. */
 const CATCH_UP_TIMEOUT_MS = 5000;
@@ -126,7 +141,7 @@ export class SqliteDatabase {
   #scheduled = false;
   #flushing: Promise<void> | null = null;
   #closed = false;
-  readonly #flushStats = { batches: 0, units: 0, flushes: 0, walResets: 0 };
+  readonly #flushStats = { batches: 0, units: 0, flushes: 0, walResets: 0, walPrimings: 0, walResetPauseMs: 0 };
   readonly #walPath: string | null;
   #wal: FileHandle | null = null;
   /** Batches committed so far, and how many of them are known to be on stable storage. */
@@ -141,6 +156,11 @@ export class SqliteDatabase {
   #walFrames = 0;
   #walResetFrames = Infinity;
   #walReset: 'growing' | 'priming' | 'primed' = 'growing';
+  /** When the running priming checkpoint was asked for, and how many primings this start over has had. */
+  #primingSince = 0;
+  #primings = 0;
+  readonly #primedWithinMs: number;
+  readonly #primingsMax: number;
   /** Reports of checkpoints up to the last catch-up are older than the WAL's start over: ignored. */
   #caughtUpN = 0;
   #caughtUp: ((report: CheckpointReport) => void) | null = null;
@@ -151,6 +171,8 @@ export class SqliteDatabase {
     this.#db = new Database(options.path, { timeout: options.busyTimeoutMs });
     this.#logger = options.logger;
     this.#batchMax = options.commitBatchMax;
+    this.#primedWithinMs = options.primedWithinMs ?? PRIMED_WITHIN_MS;
+    this.#primingsMax = options.primingsMax ?? PRIMINGS_MAX;
     this.#db.pragma('journal_mode = WAL');
     const pipelined = options.path !== ':memory:' && (options.durability ?? 'pipelined') === 'pipelined';
     this.#walPath = pipelined ? `${options.path}-wal` : null;
@@ -233,8 +255,11 @@ export class SqliteDatabase {
     return this.#db.prepare(sql);
   }
 
-  /** Number of commits, units, WAL flushes and WAL start-overs since start, for metrics and benchmarks. */
-  get stats(): { batches: number; units: number; flushes: number; walResets: number } {
+  /**
+   * Number of commits, units, WAL flushes, WAL start-overs and their priming checkpoints since start, and the time
+   * commits waited for the start-overs, for metrics and benchmarks.
+   */
+  get stats(): { batches: number; units: number; flushes: number; walResets: number; walPrimings: number; walResetPauseMs: number } {
     return { ...this.#flushStats };
   }
 
@@ -371,11 +396,21 @@ export class SqliteDatabase {
   #checkpointed(report: CheckpointReport): void {
     this.#walFrames = report.log;
     if (report.kind === 'primed' && this.#walReset === 'priming') {
-      this.#walReset = 'primed';
-    } else if (this.#walReset === 'growing' && report.log >= this.#walResetFrames && this.#checkpointer) {
-      this.#walReset = 'priming';
-      this.#checkpointer.postMessage({ kind: 'prime' });
+      if (performance.now() - this.#primingSince > this.#primedWithinMs && this.#primings < this.#primingsMax) this.#prime();
+      else this.#walReset = 'primed';
+    } else if (this.#walReset === 'growing' && report.log >= this.#walResetFrames) {
+      this.#primings = 0;
+      this.#prime();
     }
+  }
+
+  #prime(): void {
+    if (!this.#checkpointer) return;
+    this.#walReset = 'priming';
+    this.#primingSince = performance.now();
+    this.#primings += 1;
+    this.#flushStats.walPrimings += 1;
+    this.#checkpointer.postMessage({ kind: 'prime' });
   }
 
   /**
@@ -397,6 +432,7 @@ export class SqliteDatabase {
     });
     clearTimeout(timer);
     this.#caughtUp = null;
+    this.#flushStats.walResetPauseMs += Date.now() - started;
     if (report !== null) this.#caughtUpN = report.n;
     if (report !== null && report.busy === 0 && report.checkpointed === report.log) {
       this.#flushStats.walResets += 1;
