@@ -204,6 +204,11 @@ export const ConfigSchema = Type.Object(
           1000,
           'Mean event-loop delay (µs, over each 200 ms) from which submitted messages go to the XML workers, the sign that the event loop is saturated; below a third of it the event loop reads them itself again, which costs less CPU in all. 0: always on the workers.',
         ),
+        lifecycleEvents: Type.Boolean({
+          default: true,
+          description:
+            'Send an event to the mx.events queue when a transaction becomes final. false for a hub whose events nobody consumes: the queue would keep them for its retention, and each costs a queue message (and on the distributed engine an outbox row and a JetStream message).',
+        }),
         releaseInline: Type.Boolean({
           default: true,
           description:

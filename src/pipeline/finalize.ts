@@ -1,6 +1,7 @@
 /**
  * Making a transaction final: the status step (compare-and-set from the status the caller saw), the status
- * report, the lifecycle event and the delivery to the client's participant queue, in one store transaction.
+ * report, the lifecycle event (unless `workflow.lifecycleEvents` is off) and the delivery to the client's
+ * participant queue, in one store transaction.
  *
  * Every path to a final status goes through here (processing rejects, releasing, timeouts, downstream answers),
  * so "final status" and "exactly one status report" always go together, and when two paths race (a late
@@ -72,7 +73,7 @@ export async function prepareFinal(ctx: WorkflowContext, input: Omit<FinalizeInp
       body: report.xml,
       attributes: { transaction_id: t.id, message_type: report.messageType, status: input.outcome.status },
     });
-    await tx.queues.send(EVENTS_QUEUE, {
+    if (ctx.deps.config.lifecycleEvents) await tx.queues.send(EVENTS_QUEUE, {
       body: JSON.stringify({
         type: 'transaction.final',
         transaction_id: t.id,

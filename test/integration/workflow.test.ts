@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/log.js';
 import { ManualClock } from '../../src/ports/clock.js';
 import { randomIds } from '../../src/ports/ids.js';
 import { Workflow } from '../../src/pipeline/workflow.js';
-import { participantQueue } from '../../src/pipeline/queues.js';
+import { EVENTS_QUEUE, participantQueue } from '../../src/pipeline/queues.js';
 import { parseMessage, readStatusReport, SchemaValidator } from '../../src/iso20022/index.js';
 import { directorySchemaSource } from '../../src/cli/schema-directory.js';
 import { SHARED_ISO20022_DIR, sharedIso20022 } from '../helpers/shared.js';
@@ -35,21 +35,18 @@ let engine: Engine;
 let workflow: Workflow;
 let clock: ManualClock;
 let schemas: SchemaValidator;
+let config: ReturnType<typeof loadConfig>;
 
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'mxgate-wf-'));
-  clock = new ManualClock(Date.now());
-  const config = loadConfig({ overrides: { dataDir: dir } });
-  engine = openEmbeddedEngine({ config, clock, ids: randomIds, logger: silentLogger() });
-  schemas = new SchemaValidator({ source: directorySchemaSource(join(SHARED_ISO20022_DIR, 'xsd')) });
-  workflow = new Workflow(
+/** A workflow on the test's engine; `workflow` settings override the defaults. */
+function workflowOf(settings: Partial<ReturnType<typeof loadConfig>['workflow']> = {}): Workflow {
+  return new Workflow(
     {
       store: engine.store,
       queues: engine.queues,
       clock,
       ids: randomIds,
       logger: silentLogger(),
-      config: { ...config.workflow, maxMessageBytes: config.http.bodyLimitBytes },
+      config: { ...config.workflow, ...settings, maxMessageBytes: config.http.bodyLimitBytes },
       schemas,
       checks: [],
       downstream: config.downstream,
@@ -57,6 +54,15 @@ beforeEach(async () => {
     },
     { workers: true, stageWaitMs: 200 },
   );
+}
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'mxgate-wf-'));
+  clock = new ManualClock(Date.now());
+  config = loadConfig({ overrides: { dataDir: dir } });
+  engine = openEmbeddedEngine({ config, clock, ids: randomIds, logger: silentLogger() });
+  schemas = new SchemaValidator({ source: directorySchemaSource(join(SHARED_ISO20022_DIR, 'xsd')) });
+  workflow = workflowOf();
   await workflow.start();
 });
 
@@ -101,6 +107,26 @@ describe('workflow', () => {
     const delivered = await engine.queues.receive(participantQueue('bank-a'), { max: 10 });
     assert.equal(delivered.length, 1);
     assert.equal(delivered[0]!.attributes.transaction_id, submitted.transactionId);
+    const events = await engine.queues.receive(EVENTS_QUEUE, { max: 10 });
+    assert.equal(events.length, 1, 'one lifecycle event');
+    assert.deepEqual(events[0]!.attributes, { type: 'transaction.final', status: 'ACSC' });
+    const event = JSON.parse(events[0]!.body) as Record<string, unknown>;
+    assert.equal(event.transaction_id, submitted.transactionId);
+    assert.equal(event.client_id, 'bank-a');
+    assert.equal(event.status, 'ACSC');
+    assert.match(String(event.report_type), /^pacs\.002/);
+  });
+
+  test('with workflow.lifecycleEvents off a final transaction sends no event; its report is delivered as before', async (t) => {
+    if (!sharedIso20022(t)) return;
+    await workflow.stop();
+    workflow = workflowOf({ lifecycleEvents: false });
+    await workflow.start();
+    const submitted = await workflow.intake.submit({ clientId: 'bank-a', body: sample('pacs.008.001.08-cbpr-single.xml') });
+    assert.equal((await finalOf('bank-a', submitted.transactionId)).transaction.status, 'ACSC');
+    const delivered = await engine.queues.receive(participantQueue('bank-a'), { max: 10 });
+    assert.equal(delivered.length, 1);
+    assert.deepEqual(await engine.queues.receive(EVENTS_QUEUE, { max: 10 }), []);
   });
 
   test('a message breaking a built-in rule is rejected with its reason code and a report', async (t) => {
