@@ -16,24 +16,9 @@
  * A failed flush leaves the state of the file unknown: the database refuses all further work and reports it
  * (the process should be restarted so that SQLite recovers from the WAL).
  *
- * The WAL starts over (pipelined mode). Checkpoints run on a worker thread's connection while this one keeps
- * writing, so a checkpoint rarely finds every frame copied, and SQLite writes from the start of the WAL again
- * only when a write transaction begins with every frame copied. Under steady load the WAL would grow without
- * end (a gigabyte in seconds), and with it the WAL index every page lookup searches and the cost of each commit.
- * So once the worker reports a WAL longer than `walResetBytes`, it is asked for a checkpoint at once (priming,
- * while commits go on); when that one is done, no new batch begins until the worker has run one more, which
- * copies the little written meanwhile: the next batch starts the WAL over. The pause is that copy and a flush
- * of the database file. What the pause copies was written while the last priming ran, so a priming that took
- * longer than `primedWithinMs` (2 ms) is followed by another, at most `primingsMax` (4) in all. Each copies what
- * came during the one before, so they get shorter, and the pause copies a few milliseconds of commits instead of
- * the tens a long priming lets through.
- *
- *                                        'primed' after a long priming: one more
- *                                                ┌──────┐
- *                                                ▼      │
- *   growing ──report: WAL past the limit──► priming ────┴──'primed'──► primed ──next batch: pause──► catching up
- *      ▲                                                                                                  │
- *      └──────────────────────────────────── 'caught-up' (or its timeout): batches resume ◄───────────────┘
+ * The WAL starts over (pipelined mode): checkpoints run on a worker thread, and once the WAL passes
+ * `walResetBytes` a batch waits a few milliseconds for a checkpoint that lets SQLite write from the start of the WAL
+ * again, so that it stays about that size under steady load (checkpointer.ts).
  *
  * Unit states:
  *
@@ -51,16 +36,13 @@
  */
 import { mkdirSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../../log.js';
 import { MxError, assert } from '../../errors.js';
+import { Checkpointer } from './checkpointer.js';
 
 export type Connection = Database.Database;
-
-const require = createRequire(import.meta.url);
 
 export interface Migration {
   version: number;
@@ -83,37 +65,13 @@ export interface SqliteDatabaseOptions {
   durability?: 'pipelined' | 'full';
   /** WAL length past which commits pause for a checkpoint that lets the WAL start over (pipelined mode). */
   walResetBytes?: number;
-  /** Priming checkpoints before that pause (see the module comment): the time past which one more runs, the most. */
+  /** Priming checkpoints before that pause (checkpointer.ts): the time past which one more runs, and the most. */
   primedWithinMs?: number;
   primingsMax?: number;
 }
 
 /** Default of SqliteDatabaseOptions.walResetBytes. */
 export const WAL_RESET_BYTES = 64 * 1024 * 1024;
-
-/** How often the checkpoint worker copies the WAL into the database file. */
-const CHECKPOINT_INTERVAL_MS = 100;
-
-/** A priming checkpoint that took longer than this is followed by another before the pause (see the module comment). */
-const PRIMED_WITHIN_MS = 2;
-
-/** Most priming checkpoints before one pause: under a write rate the worker cannot outrun, the pause comes anyway. */
-const PRIMINGS_MAX = 4;
-
-/** Longest wait for the worker's catch-up checkpoint; past it commits go on and the WAL grows until the next. */
-const CATCH_UP_TIMEOUT_MS = 5000;
-
-/** What the checkpoint worker reports: PRAGMA wal_checkpoint's row. */
-interface CheckpointReport {
-  kind: 'checkpointed' | 'primed' | 'caught-up';
-  /** The worker's count of checkpoints, this one included. */
-  n: number;
-  /** The checkpoint could not take its lock (another checkpoint ran). */
-  busy: number;
-  /** Frames in the WAL, and how many of them are copied into the database file. */
-  log: number;
-  checkpointed: number;
-}
 
 export interface RunOptions {
   /**
@@ -141,7 +99,7 @@ export class SqliteDatabase {
   #scheduled = false;
   #flushing: Promise<void> | null = null;
   #closed = false;
-  readonly #flushStats = { batches: 0, units: 0, flushes: 0, walResets: 0, walPrimings: 0, walResetPauseMs: 0 };
+  readonly #flushStats = { batches: 0, units: 0, flushes: 0 };
   readonly #walPath: string | null;
   #wal: FileHandle | null = null;
   /** Batches committed so far, and how many of them are known to be on stable storage. */
@@ -150,20 +108,8 @@ export class SqliteDatabase {
   #flushingWal: Promise<void> | null = null;
   #broken: unknown = null;
   #settling = new Set<Promise<void>>();
-  #checkpointer: Worker | null = null;
-  #checkpointerExited = false;
-  /** WAL frames the worker last reported, and the length in frames that asks for a start over. */
-  #walFrames = 0;
-  #walResetFrames = Infinity;
-  #walReset: 'growing' | 'priming' | 'primed' = 'growing';
-  /** When the running priming checkpoint was asked for, and how many primings this start over has had. */
-  #primingSince = 0;
-  #primings = 0;
-  readonly #primedWithinMs: number;
-  readonly #primingsMax: number;
-  /** Reports of checkpoints up to the last catch-up are older than the WAL's start over: ignored. */
-  #caughtUpN = 0;
-  #caughtUp: ((report: CheckpointReport) => void) | null = null;
+  /** The checkpoints and the WAL's start-overs (pipelined mode only). */
+  readonly #checkpointer: Checkpointer | null = null;
   readonly #tx: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
 
   constructor(options: SqliteDatabaseOptions) {
@@ -171,8 +117,6 @@ export class SqliteDatabase {
     this.#db = new Database(options.path, { timeout: options.busyTimeoutMs });
     this.#logger = options.logger;
     this.#batchMax = options.commitBatchMax;
-    this.#primedWithinMs = options.primedWithinMs ?? PRIMED_WITHIN_MS;
-    this.#primingsMax = options.primingsMax ?? PRIMINGS_MAX;
     this.#db.pragma('journal_mode = WAL');
     const pipelined = options.path !== ':memory:' && (options.durability ?? 'pipelined') === 'pipelined';
     this.#walPath = pipelined ? `${options.path}-wal` : null;
@@ -180,26 +124,17 @@ export class SqliteDatabase {
     // A larger page cache: fewer reads while indexes with random keys are updated.
     this.#db.pragma('cache_size = -65536');
     if (pipelined) {
-      // Checkpoints (copying the WAL back into the database file, with two flushes) run on a worker thread's own
-      // connection instead of inside a COMMIT on the event loop.
+      // Checkpoints run on the checkpointer's worker thread instead of inside a COMMIT on the event loop.
       this.#db.pragma('wal_autocheckpoint = 0');
-      const frameBytes = (this.#db.pragma('page_size', { simple: true }) as number) + WAL_FRAME_HEADER_BYTES;
-      this.#walResetFrames = Math.max(1, Math.floor((options.walResetBytes ?? WAL_RESET_BYTES) / frameBytes));
-      this.#checkpointer = new Worker(CHECKPOINT_WORKER, {
-        eval: true,
-        workerData: { driver: require.resolve('better-sqlite3'), path: options.path, intervalMs: CHECKPOINT_INTERVAL_MS, busyTimeoutMs: options.busyTimeoutMs },
+      this.#checkpointer = new Checkpointer({
+        path: options.path,
+        busyTimeoutMs: options.busyTimeoutMs,
+        logger: options.logger,
+        pageSize: this.#db.pragma('page_size', { simple: true }) as number,
+        walResetBytes: options.walResetBytes ?? WAL_RESET_BYTES,
+        primedWithinMs: options.primedWithinMs,
+        primingsMax: options.primingsMax,
       });
-      this.#checkpointer.once('exit', () => {
-        this.#checkpointerExited = true;
-        this.#caughtUp?.({ kind: 'caught-up', n: 0, busy: 1, log: 0, checkpointed: 0 });
-      });
-      this.#checkpointer.on('message', (message: CheckpointReport | { kind: 'error'; message: string } | { kind: 'stopped' }) => {
-        if (message.kind === 'error') this.#logger.error({ err: message.message }, 'WAL checkpoint failed; will retry');
-        else if (message.kind === 'caught-up') this.#caughtUp?.(message);
-        else if (message.kind !== 'stopped' && message.n > this.#caughtUpN) this.#checkpointed(message);
-      });
-      this.#checkpointer.on('error', (err) => this.#logger.error({ err }, 'checkpoint worker failed'));
-      this.#checkpointer.unref();
     }
     this.#db.pragma('foreign_keys = ON');
     this.#db.pragma('temp_store = MEMORY');
@@ -260,7 +195,7 @@ export class SqliteDatabase {
    * commits waited for the start-overs, for metrics and benchmarks.
    */
   get stats(): { batches: number; units: number; flushes: number; walResets: number; walPrimings: number; walResetPauseMs: number } {
-    return { ...this.#flushStats };
+    return { ...this.#flushStats, ...(this.#checkpointer?.stats ?? { walResets: 0, walPrimings: 0, walResetPauseMs: 0 }) };
   }
 
   async close(): Promise<void> {
@@ -271,7 +206,7 @@ export class SqliteDatabase {
       await this.#flushing;
     }
     await Promise.allSettled([...this.#settling]);
-    await this.#stopCheckpointer();
+    await this.#checkpointer?.stop();
     this.#db.close();
     await this.#wal?.close();
     this.#wal = null;
@@ -290,7 +225,7 @@ export class SqliteDatabase {
   async #flush(): Promise<void> {
     try {
       while (this.#pending.length > 0) {
-        if (this.#walReset === 'primed') await this.#resetWal();
+        if (this.#checkpointer?.due) await this.#checkpointer.startOver();
         const batch = this.#pending.splice(0, this.#batchMax);
         await this.#commitBatch(batch);
       }
@@ -377,71 +312,6 @@ export class SqliteDatabase {
     });
   }
 
-  async #stopCheckpointer(): Promise<void> {
-    const worker = this.#checkpointer;
-    if (!worker) return;
-    this.#checkpointer = null;
-    if (this.#checkpointerExited) return;
-    const stopped = new Promise<void>((resolve) => {
-      worker.on('message', (m: { kind: string }) => m.kind === 'stopped' && resolve());
-      worker.once('exit', () => resolve());
-    });
-    worker.ref(); // keep the process alive until the worker has finished its last checkpoint
-    worker.postMessage({ kind: 'stop' });
-    await stopped;
-    await worker.terminate();
-  }
-
-  /** A report of the worker's periodic or priming checkpoint (see the module comment). */
-  #checkpointed(report: CheckpointReport): void {
-    this.#walFrames = report.log;
-    if (report.kind === 'primed' && this.#walReset === 'priming') {
-      if (performance.now() - this.#primingSince > this.#primedWithinMs && this.#primings < this.#primingsMax) this.#prime();
-      else this.#walReset = 'primed';
-    } else if (this.#walReset === 'growing' && report.log >= this.#walResetFrames) {
-      this.#primings = 0;
-      this.#prime();
-    }
-  }
-
-  #prime(): void {
-    if (!this.#checkpointer) return;
-    this.#walReset = 'priming';
-    this.#primingSince = performance.now();
-    this.#primings += 1;
-    this.#flushStats.walPrimings += 1;
-    this.#checkpointer.postMessage({ kind: 'prime' });
-  }
-
-  /**
-   * Called between batches, with no transaction open on this connection: the worker's checkpoint then copies
-   * every frame, and the next batch starts the WAL over (see the module comment).
-   */
-  async #resetWal(): Promise<void> {
-    const worker = this.#checkpointer;
-    const frames = this.#walFrames;
-    this.#walFrames = 0;
-    this.#walReset = 'growing';
-    if (!worker || this.#checkpointerExited) return;
-    const started = Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    const report = await new Promise<CheckpointReport | null>((resolve) => {
-      this.#caughtUp = resolve;
-      timer = setTimeout(() => resolve(null), CATCH_UP_TIMEOUT_MS);
-      worker.postMessage({ kind: 'catch-up' });
-    });
-    clearTimeout(timer);
-    this.#caughtUp = null;
-    this.#flushStats.walResetPauseMs += Date.now() - started;
-    if (report !== null) this.#caughtUpN = report.n;
-    if (report !== null && report.busy === 0 && report.checkpointed === report.log) {
-      this.#flushStats.walResets += 1;
-      this.#logger.debug({ frames, pauseMs: Date.now() - started }, 'WAL checkpointed in full; it starts over');
-    } else {
-      this.#logger.warn({ frames, report, pauseMs: Date.now() - started }, 'the WAL could not be checkpointed in full; it keeps growing until the next try');
-    }
-  }
-
   /** Resolves once batch `batchNo` is on stable storage; one flush at a time covers every batch before it. */
   async #untilDurable(batchNo: number): Promise<void> {
     while (this.#durable < batchNo) {
@@ -485,44 +355,3 @@ export class SqliteDatabase {
     for (const unit of batch) unit.reject(error);
   }
 }
-
-/** Each WAL frame is a page and this header. */
-const WAL_FRAME_HEADER_BYTES = 24;
-
-/**
- * The checkpoint worker (a script, so that it runs the same from sources and from the build): on its own
- * connection it copies the WAL back into the database file with PASSIVE checkpoints, which never block the
- * writer; with synchronous=NORMAL SQLite flushes the WAL before a checkpoint and the database file after it.
- * It reports every checkpoint ('checkpointed'), and runs one at once when asked to prime ('primed') or to catch
- * up ('caught-up').
- */
-const CHECKPOINT_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.path, { timeout: workerData.busyTimeoutMs });
-db.pragma('synchronous = NORMAL');
-const checkpoint = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
-let n = 0;
-const run = (kind) => {
-  n += 1;
-  try {
-    const row = checkpoint.get();
-    if (kind !== null) parentPort.postMessage({ kind, n, busy: row.busy, log: row.log, checkpointed: row.checkpointed });
-  } catch (error) {
-    parentPort.postMessage({ kind: 'error', message: String(error && error.message || error) });
-    if (kind === 'caught-up') parentPort.postMessage({ kind, n, busy: 1, log: 0, checkpointed: 0 });
-  }
-};
-let timer = setInterval(() => run('checkpointed'), workerData.intervalMs);
-parentPort.on('message', (message) => {
-  if (message.kind === 'prime' || message.kind === 'catch-up') {
-    run(message.kind === 'prime' ? 'primed' : 'caught-up');
-    return;
-  }
-  if (message.kind !== 'stop') return;
-  clearInterval(timer);
-  run(null);
-  db.close();
-  parentPort.postMessage({ kind: 'stopped' });
-});
-`;
