@@ -35,7 +35,7 @@ export interface Engine {
 
 /**
  * Group commit in this process since it started: database transactions, the units of work they carried (their
- * ratio is the batching), and on the embedded engine the WAL flushes and WAL start-overs.
+ * ratio is the batching), and on the embedded engine the WAL flushes, the WAL start-overs and their pauses.
  */
 export interface StoreStats {
   commits: number;

@@ -73,19 +73,21 @@ export async function prepareFinal(ctx: WorkflowContext, input: Omit<FinalizeInp
       body: report.xml,
       attributes: { transaction_id: t.id, message_type: report.messageType, status: input.outcome.status },
     });
-    if (ctx.deps.config.lifecycleEvents) await tx.queues.send(EVENTS_QUEUE, {
-      body: JSON.stringify({
-        type: 'transaction.final',
-        transaction_id: t.id,
-        client_id: t.clientId,
-        status: input.outcome.status,
-        reason_code: input.outcome.reasonCode,
-        message_type: t.messageType,
-        report_type: report.messageType,
-        at: new Date(now).toISOString(),
-      }),
-      attributes: { type: 'transaction.final', status: input.outcome.status },
-    });
+    if (ctx.deps.config.lifecycleEvents) {
+      await tx.queues.send(EVENTS_QUEUE, {
+        body: JSON.stringify({
+          type: 'transaction.final',
+          transaction_id: t.id,
+          client_id: t.clientId,
+          status: input.outcome.status,
+          reason_code: input.outcome.reasonCode,
+          message_type: t.messageType,
+          report_type: report.messageType,
+          at: new Date(now).toISOString(),
+        }),
+        attributes: { type: 'transaction.final', status: input.outcome.status },
+      });
+    }
     return true;
   };
 }
