@@ -5,11 +5,13 @@
  *                    [--accounts 10000] [--only open,closed,echo] [--xsd] [--durability pipelined|full]
  *                    [--no-build] [--drain-s 60] [--engine embedded|distributed|both]
  *                    [--hub-node-option=--cpu-prof --hub-node-option=--cpu-prof-dir=DIR]
+ *                    [--hub-env MXGATE_WORKFLOW_LIFECYCLE_EVENTS=false ...]
  *
  * The hub runs as a child process (`node dist/cli/main.js serve`, built at the start with `npm run build`
  * unless --no-build) on a fresh temporary data directory, a free loopback port, log level warn and the default
  * durability (every acknowledged write is on stable storage; --durability picks the hub's sqlite.durability mode). The benchmark reads the bootstrap client's credentials the hub
- * writes on first start and takes a token with them.
+ * writes on first start and takes a token with them. Hub settings come only from the benchmark: MXGATE_* variables
+ * of its own environment are dropped, and `--hub-env KEY=VALUE` (repeatable) gives one to every hub process.
  *
  * Load: the CBPR+ pacs.008.001.08 sample of ../shared/iso20022/samples, read at run time. Every submission gets
  * a new MsgId (and AppHdr BizMsgIdr), InstrId, EndToEndId, TxId, a v4 UETR and a debtor IBAN drawn from a pool
@@ -87,6 +89,7 @@ const { values: args } = parseArgs({
     durability: { type: 'string' },
     'no-build': { type: 'boolean', default: false },
     'hub-node-option': { type: 'string', multiple: true, default: [] },
+    'hub-env': { type: 'string', multiple: true, default: [] },
     engine: { type: 'string' },
     'serve-echo': { type: 'boolean', default: false },
   },
@@ -289,13 +292,27 @@ function spawnHub(nodeOptions: string[], args: string[], env: NodeJS.ProcessEnv,
   return child;
 }
 
-/** The environment of a hub process: this one's without MXGATE_* settings, plus the benchmark's own. */
-function hubEnv(options: { xsd: boolean; durability: string | undefined }): NodeJS.ProcessEnv {
+/**
+ * The environment of a hub process: this one's without MXGATE_* settings, plus the benchmark's own and the
+ * settings given with --hub-env (every process of the distributed topology gets them too).
+ */
+function hubEnv(options: HubOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) if (key.startsWith('MXGATE_')) delete env[key];
   if (options.xsd) env.MXGATE_WORKFLOW_SCHEMA_DIR = join(SHARED, 'xsd');
   if (options.durability !== undefined) env.MXGATE_SQLITE_DURABILITY = options.durability;
-  return env;
+  return { ...env, ...options.hubEnv };
+}
+
+/** --hub-env values: MXGATE_ settings as KEY=VALUE. */
+function hubSettings(values: readonly string[]): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const value of values) {
+    const match = /^(MXGATE_[A-Z0-9_]+)=(.*)$/s.exec(value);
+    if (!match) throw new Error(`--hub-env takes MXGATE_<SETTING>=<value>, not ${value}`);
+    settings[match[1]!] = match[2]!;
+  }
+  return settings;
 }
 
 /** What a benchmark run talks to: the API's port and data directory, and every hub process for CPU and RSS. */
@@ -309,7 +326,15 @@ interface Target {
   close(): Promise<void>;
 }
 
-async function startTarget(engine: Engine, options: { xsd: boolean; durability: string | undefined; nodeOptions: string[] }): Promise<Target> {
+/** What a hub run starts its processes with. */
+interface HubOptions {
+  xsd: boolean;
+  durability: string | undefined;
+  hubEnv: Record<string, string>;
+  nodeOptions: string[];
+}
+
+async function startTarget(engine: Engine, options: HubOptions): Promise<Target> {
   if (engine === 'embedded') {
     const hub = await startHub(options);
     return {
@@ -333,7 +358,7 @@ async function startTarget(engine: Engine, options: { xsd: boolean; durability: 
   return { engine, namespace: topology.namespace, port: topology.api.port, dataDir: topology.api.dataDir, pids: topology.processes.map((p) => p.process.pid!), close: topology.close };
 }
 
-async function startHub(options: { xsd: boolean; durability: string | undefined; nodeOptions: string[] }): Promise<Child> {
+async function startHub(options: HubOptions): Promise<Child> {
   const dataDir = await mkdtemp(join(tmpdir(), 'mxgate-e2e-'));
   const port = await freePort();
   const env = hubEnv(options);
@@ -689,11 +714,12 @@ interface Settings {
   inFlightMax: number;
   xsd: boolean;
   durability: string | undefined;
+  hubEnv: Record<string, string>;
   hubNodeOptions: string[];
 }
 
 async function hubRun(settings: Settings, sample: string, engine: Engine, mode: 'open' | 'closed', rate = 0): Promise<Result> {
-  const hub = await startTarget(engine, { xsd: settings.xsd, durability: settings.durability, nodeOptions: settings.hubNodeOptions });
+  const hub = await startTarget(engine, { xsd: settings.xsd, durability: settings.durability, hubEnv: settings.hubEnv, nodeOptions: settings.hubNodeOptions });
   const submitters = httpClient(hub.port, Math.max(settings.concurrency, 256));
   const consumers = httpClient(hub.port, settings.consumers);
   try {
@@ -867,6 +893,7 @@ async function main(): Promise<void> {
     inFlightMax: positiveInt('in-flight-max', args['in-flight-max']!, 1, 100_000),
     xsd: args.xsd!,
     durability: args.durability,
+    hubEnv: hubSettings(args['hub-env'] ?? []),
     hubNodeOptions: [...HUB_NODE_FLAGS, ...(args['hub-node-option'] ?? [])],
   };
   const only = new Set(args.only!.split(',').map((s) => s.trim()));
@@ -884,7 +911,7 @@ async function main(): Promise<void> {
 
   process.stderr.write(
     `end-to-end benchmark: open loop ${settings.rates.join(', ')}/s, closed loop ${settings.concurrency} submitters, ${settings.seconds} s windows after priming with ${settings.prime} payments and ${settings.warmupS} s warm-up; ` +
-      `${settings.consumers} report consumers; ${settings.accounts} debtor accounts; engines ${engines.join(', ')}${settings.xsd ? '; XSD validation on' : ''}; durability ${settings.durability ?? 'default'}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`,
+      `${settings.consumers} report consumers; ${settings.accounts} debtor accounts; engines ${engines.join(', ')}${settings.xsd ? '; XSD validation on' : ''}; durability ${settings.durability ?? 'default'}${Object.entries(settings.hubEnv).map(([k, v]) => `; ${k}=${v}`).join('')}; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}\n`,
   );
   const results: Result[] = [];
   const runs = [...(only.has('open') ? settings.rates.map((rate) => ['open', rate] as const) : []), ...(only.has('closed') ? [['closed', 0] as const] : [])];
