@@ -121,7 +121,7 @@ export function assembleWorkflow(options: { config: Config; engine: Engine; logg
       checks: checks.checks,
       downstream: config.downstream,
       clientProfile: async (id) => (await client(id))?.profile ?? null,
-      engineBacklog: () => engine.backlog(),
+      engineBacklog: () => engine.backlog(config.workflow.backlogMax),
       // One process parses and runs every stage on the embedded engine (the parsed-message cache serves them);
       // on the distributed engine the stages run in other processes.
       carryMessageMaxBytes: engine.name === 'embedded' ? 0 : config.workflow.carryMessageMaxBytes,

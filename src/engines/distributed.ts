@@ -93,7 +93,7 @@ export async function openDistributedEngine(options: DistributedEngineOptions): 
     queues,
     auth,
     schedulerDuties: () => [relaying, retention],
-    backlog: async () => (await relay.metrics()).pending,
+    backlog: (limit) => relay.pending(limit),
     storeStats: () => {
       const { commits, units } = pg.database.stats;
       return { commits, units };

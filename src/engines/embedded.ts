@@ -24,8 +24,11 @@ export interface Engine {
   readonly auth: AuthService;
   /** Background jobs that must run in one process at a time (under the scheduler lease). */
   schedulerDuties(): Duty[];
-  /** Work accepted but not yet on the queues (outbox rows of the distributed engine); 0 on the embedded engine. */
-  backlog(): Promise<number>;
+  /**
+   * Work accepted but not yet on the queues (outbox rows of the distributed engine), counted up to `limit`; 0 on
+   * the embedded engine.
+   */
+  backlog(limit: number): Promise<number>;
   /** Counters of the store's group commit in this process, for /metrics. */
   storeStats(): StoreStats;
   /** Ends long polls at once (they answer with what they have) so that shutdown need not wait for them. */

@@ -88,7 +88,10 @@ if (await postgresOrSkip('outbox relay: PostgreSQL')) {
         }
       });
     }
-    assert.equal((await writer.relay(engine.queues).metrics()).pending, perQueue * 2);
+    const counting = writer.relay(engine.queues);
+    assert.equal((await counting.metrics()).pending, perQueue * 2);
+    // What admission reads: the same rows, counted up to a limit.
+    assert.deepEqual(await Promise.all([counting.pending(0), counting.pending(5), counting.pending(perQueue * 2), counting.pending(10_000)]), [0, 5, perQueue * 2, perQueue * 2]);
     // Jitter, as a network adds: a relay that sent a later row of a queue beside an earlier one would be caught.
     const jitter = () => new Promise((resolve) => setTimeout(resolve, Math.random() * 8));
     // Both relays must take part: the first holds its first queue until the second has sent from the other one.
