@@ -57,6 +57,7 @@ export async function startHub(config: Config, options: HubOptions | Logger = {}
     opsOnly: !serves.api,
     ...(scheduler ? { schedulerActive: () => scheduler.lease.held } : {}),
     storeStats: () => engine.storeStats(),
+    outbox: () => engine.outbox(),
   });
   try {
     await engine.auth.ensureSigningKey();

@@ -94,6 +94,7 @@ export async function openDistributedEngine(options: DistributedEngineOptions): 
     auth,
     schedulerDuties: () => [relaying, retention],
     backlog: (limit) => relay.pending(limit),
+    outbox: () => relay.metrics(),
     storeStats: () => {
       const { commits, units } = pg.database.stats;
       return { commits, units };

@@ -29,11 +29,20 @@ export interface Engine {
    * the embedded engine.
    */
   backlog(limit: number): Promise<number>;
+  /** The outbox rows waiting for the queues (distributed engine), for /metrics; null on the embedded engine. */
+  outbox(): Promise<OutboxStats | null>;
   /** Counters of the store's group commit in this process, for /metrics. */
   storeStats(): StoreStats;
   /** Ends long polls at once (they answer with what they have) so that shutdown need not wait for them. */
   beginShutdown(): void;
   close(): Promise<void>;
+}
+
+/** The outbox of the distributed engine: rows waiting (counted up to 10 000), rows being retried, the oldest's age. */
+export interface OutboxStats {
+  pending: number;
+  retrying: number;
+  oldestAgeS: number;
 }
 
 /**
@@ -98,6 +107,7 @@ export function openEmbeddedEngine(options: EmbeddedEngineOptions): Engine {
     auth,
     schedulerDuties: () => [sweeper],
     backlog: async () => 0,
+    outbox: async () => null,
     storeStats: () => {
       const { batches, units, flushes, walResets, walResetPauseMs } = database.stats;
       return { commits: batches, units, walFlushes: flushes, walResets, walResetPauseMs };

@@ -6,7 +6,7 @@ import type { IdGenerator } from '../ports/ids.js';
 import { openEmbeddedEngine, type Engine } from './embedded.js';
 import { openDistributedEngine } from './distributed.js';
 
-export type { Engine, StoreStats } from './embedded.js';
+export type { Engine, OutboxStats, StoreStats } from './embedded.js';
 
 export async function openEngine(options: { config: Config; clock: Clock; ids: IdGenerator; logger: Logger }): Promise<Engine> {
   return options.config.store === null ? openEmbeddedEngine(options) : openDistributedEngine(options);

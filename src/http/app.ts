@@ -18,7 +18,7 @@ import { queueRoutes } from './routes/queues.js';
 import { transactionRoutes } from './routes/transactions.js';
 import { metricsRoutes } from './routes/metrics.js';
 import type { Workflow } from '../pipeline/workflow.js';
-import type { StoreStats } from '../engines/index.js';
+import type { OutboxStats, StoreStats } from '../engines/index.js';
 
 export interface AppDeps {
   config: Pick<Config, 'http'>;
@@ -34,6 +34,8 @@ export interface AppDeps {
   schedulerActive?: () => boolean;
   /** The store's group-commit counters, for /metrics. */
   storeStats?: () => StoreStats;
+  /** The outbox rows waiting for the queues (distributed engine), for /metrics. */
+  outbox?: () => Promise<OutboxStats | null>;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -66,6 +68,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     workflow: deps.workflow,
     ...(deps.schedulerActive ? { schedulerActive: deps.schedulerActive } : {}),
     ...(deps.storeStats ? { storeStats: deps.storeStats } : {}),
+    ...(deps.outbox ? { outbox: deps.outbox } : {}),
   });
   if (deps.opsOnly) return app;
   await app.register(oauthRoutes, { auth: deps.auth });

@@ -47,6 +47,11 @@ describe('distributed topology: 1 api, 2 workers, 2 schedulers', { skip, timeout
       assert.equal(view.status, 'ACSC');
       assert.deepEqual((view.history as Array<{ status: string }>).map((h) => h.status), ['ACTC', 'ACSP', 'ACSC', 'RCVD']);
     }
+    // The outbox on /metrics: every report went through it; nothing failed, so nothing is being retried.
+    const metrics = await api(url, token, 'GET', '/metrics');
+    assert.match(metrics.text, /^mxgate_outbox_rows\{state="pending"\} \d+$/m);
+    assert.match(metrics.text, /^mxgate_outbox_rows\{state="retrying"\} 0$/m);
+    assert.match(metrics.text, /^mxgate_outbox_oldest_age_seconds \d+$/m);
   });
 
   test('a rule failure is rejected with its reason code; duplicates behave as on the embedded engine', async () => {

@@ -192,6 +192,7 @@ describe('end to end over HTTP', { skip }, () => {
     assert.ok(counter('mxgate_store_wal_flushes_total') > 0);
     assert.ok(counter('mxgate_store_wal_resets_total') >= 0);
     assert.match(res.text, /^mxgate_store_wal_reset_pause_seconds_total \d+(\.\d+)?(e-\d+)?$/m);
+    assert.doesNotMatch(res.text, /mxgate_outbox/, 'the embedded engine has no outbox');
     assert.equal((await api(e.url, null, 'GET', '/metrics')).status, 401);
   });
 

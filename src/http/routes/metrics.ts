@@ -5,7 +5,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { QueueService } from '../../ports/queues.js';
 import type { Workflow } from '../../pipeline/workflow.js';
-import type { StoreStats } from '../../engines/index.js';
+import type { OutboxStats, StoreStats } from '../../engines/index.js';
 
 export interface MetricsSources {
   queues: QueueService;
@@ -14,6 +14,8 @@ export interface MetricsSources {
   schedulerActive?: () => boolean;
   /** The store's group-commit counters in this process. */
   storeStats?: () => StoreStats;
+  /** The outbox rows waiting for the queues; null when the engine has none (embedded). */
+  outbox?: () => Promise<OutboxStats | null>;
 }
 
 const label = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
@@ -55,6 +57,13 @@ export async function renderMetrics(sources: MetricsSources): Promise<string> {
       lines.push('# HELP mxgate_store_wal_reset_pause_seconds_total Time new commits waited for the WAL start-overs.', '# TYPE mxgate_store_wal_reset_pause_seconds_total counter');
       lines.push(`mxgate_store_wal_reset_pause_seconds_total ${s.walResetPauseMs / 1000}`);
     }
+  }
+  const outbox = sources.outbox ? await sources.outbox() : null;
+  if (outbox) {
+    lines.push('# HELP mxgate_outbox_rows Outbox rows not yet handed to the queues (counted up to 10000), and those being retried.', '# TYPE mxgate_outbox_rows gauge');
+    lines.push(`mxgate_outbox_rows{state="pending"} ${outbox.pending}`, `mxgate_outbox_rows{state="retrying"} ${outbox.retrying}`);
+    lines.push('# HELP mxgate_outbox_oldest_age_seconds Age of the oldest outbox row.', '# TYPE mxgate_outbox_oldest_age_seconds gauge');
+    lines.push(`mxgate_outbox_oldest_age_seconds ${outbox.oldestAgeS}`);
   }
   if (sources.schedulerActive) {
     lines.push('# HELP mxgate_scheduler_active 1 when this process holds the scheduler lease.', '# TYPE mxgate_scheduler_active gauge');

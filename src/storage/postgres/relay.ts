@@ -84,13 +84,19 @@ export interface RelayPass {
 }
 
 export interface RelayMetrics {
-  /** Rows waiting in the outbox. */
+  /** Rows waiting in the outbox, counted up to METRICS_COUNT_MAX. */
   pending: number;
   /** Age of the oldest row, whole seconds; 0 when empty. */
   oldestAgeS: number;
-  /** Rows that failed at least once and wait for a retry. */
+  /** Rows that failed at least once and wait for a retry, counted up to METRICS_COUNT_MAX. */
   retrying: number;
 }
+
+/**
+ * Where the counts of `metrics()` stop. Each walks the primary key from the oldest row: bounded, and small enough
+ * that PostgreSQL plans the walk rather than a scan of the whole table and its deleted rows.
+ */
+export const METRICS_COUNT_MAX = 10_000;
 
 interface OutboxRow {
   id: number;
@@ -183,8 +189,10 @@ export class OutboxRelay {
       // Through the primary key, at most $1 rows: a queue table's heap holds many deleted rows between vacuums (tens
       // of megabytes at a few hundred payments per second), and a count over it read every page of them.
       pending: `SELECT count(*)::int AS pending FROM (SELECT 1 FROM ${outbox} ORDER BY id LIMIT $1) p`,
-      metrics: `SELECT count(*) AS pending, count(*) FILTER (WHERE attempts > 0) AS retrying,
-          COALESCE(floor(extract(epoch FROM clock_timestamp() - min(created_at))), 0)::bigint AS oldest_age_s FROM ${outbox}`,
+      // The same walk for the rows being retried; the oldest row by id (ids grow with time) through the primary key.
+      metrics: `SELECT (SELECT count(*) FROM (SELECT 1 FROM ${outbox} ORDER BY id LIMIT $1) p)::int AS pending,
+          (SELECT count(*) FROM (SELECT 1 FROM ${outbox} WHERE attempts > 0 ORDER BY id LIMIT $1) r)::int AS retrying,
+          COALESCE((SELECT floor(extract(epoch FROM clock_timestamp() - created_at)) FROM ${outbox} ORDER BY id LIMIT 1), 0)::bigint AS oldest_age_s`,
     });
   }
 
@@ -222,9 +230,9 @@ export class OutboxRelay {
     return (await this.#db.query<{ pending: number }>(this.#sql.pending, [limit])).rows[0]?.pending ?? 0;
   }
 
-  /** The whole backlog (a count over the table: for operators and tests, not for every request). */
+  /** The backlog for operators (/metrics) and tests; the counts stop at METRICS_COUNT_MAX. */
   async metrics(): Promise<RelayMetrics> {
-    const row = (await this.#db.query<{ pending: number; retrying: number; oldest_age_s: number }>(this.#sql.metrics)).rows[0];
+    const row = (await this.#db.query<{ pending: number; retrying: number; oldest_age_s: number }>(this.#sql.metrics, [METRICS_COUNT_MAX])).rows[0];
     return { pending: row?.pending ?? 0, retrying: row?.retrying ?? 0, oldestAgeS: Math.max(0, row?.oldest_age_s ?? 0) };
   }
 
