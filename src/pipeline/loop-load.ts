@@ -62,8 +62,11 @@ export class LoopLoad {
 
   #measure(): void {
     const h = this.#histogram!;
+    // An interval without a sample tells nothing: the sampling timer did not get to run in it (it came due behind
+    // this one, after a long callback). The last figure and state stand; an idle loop samples every SAMPLE_MS.
+    if (h.count === 0) return;
     // Each sample is the sampling timer's period plus its delay.
-    this.#delayMs = h.count > 0 ? Math.max(0, h.mean / 1e6 - SAMPLE_MS) : 0;
+    this.#delayMs = Math.max(0, h.mean / 1e6 - SAMPLE_MS);
     h.reset();
     if (!this.#saturated && this.#delayMs >= this.#on) this.#saturated = true;
     else if (this.#saturated && this.#delayMs < this.#off) this.#saturated = false;
