@@ -58,7 +58,8 @@ export async function renderMetrics(sources: MetricsSources): Promise<string> {
       lines.push(`mxgate_store_wal_reset_pause_seconds_total ${s.walResetPauseMs / 1000}`);
     }
   }
-  const outbox = sources.outbox ? await sources.outbox() : null;
+  // Read from the database: while it is unreachable the rest of the page still answers (the queues' depths).
+  const outbox = sources.outbox ? await sources.outbox().catch(() => null) : null;
   if (outbox) {
     lines.push('# HELP mxgate_outbox_rows Outbox rows not yet handed to the queues (counted up to 10000), and those being retried.', '# TYPE mxgate_outbox_rows gauge');
     lines.push(`mxgate_outbox_rows{state="pending"} ${outbox.pending}`, `mxgate_outbox_rows{state="retrying"} ${outbox.retrying}`);

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { renderMetrics } from '../../src/http/routes/metrics.js';
+import type { QueueInfo, QueueService } from '../../src/ports/queues.js';
+
+/** The queue port as /metrics uses it: one queue with a known backlog. */
+const queues = {
+  listQueues: async (): Promise<QueueInfo[]> => [
+    {
+      name: 'mx.processing.fifo',
+      fifo: true,
+      contentBasedDedup: false,
+      visibilityTimeoutS: 30,
+      maxReceiveCount: null,
+      deadLetterQueue: null,
+      retentionS: 345_600,
+      delayS: 0,
+      maxMessageBytes: 262_144,
+      createdAt: 1_796_083_200_000,
+      metrics: { visible: 7, inFlight: 2, delayed: 0, oldestAgeS: 3 },
+    },
+  ],
+} as unknown as QueueService;
+
+test('the outbox of the distributed engine is on the page: rows by state and the age of the oldest', async () => {
+  const page = await renderMetrics({ queues, outbox: async () => ({ pending: 12, retrying: 3, oldestAgeS: 41 }) });
+  assert.match(page, /^mxgate_outbox_rows\{state="pending"\} 12$/m);
+  assert.match(page, /^mxgate_outbox_rows\{state="retrying"\} 3$/m);
+  assert.match(page, /^mxgate_outbox_oldest_age_seconds 41$/m);
+});
+
+test('an engine without an outbox shows none, and an unreachable database leaves the rest of the page', async () => {
+  const embedded = await renderMetrics({ queues, outbox: async () => null });
+  assert.doesNotMatch(embedded, /mxgate_outbox/);
+  const outage = await renderMetrics({ queues, outbox: () => Promise.reject(new Error('connection refused')) });
+  assert.doesNotMatch(outage, /mxgate_outbox/);
+  assert.match(outage, /^mxgate_queue_messages\{queue="mx\.processing\.fifo",state="visible"\} 7$/m);
+});
