@@ -169,6 +169,12 @@ export const ConfigSchema = Type.Object(
           pattern: '^[a-z][a-z0-9]{0,15}$',
           description: 'Distributed engine: prefix of every JetStream stream, subject and bucket (several hubs can share a NATS cluster).',
         }),
+        replicas: Int(
+          1,
+          5,
+          1,
+          'Distributed engine: copies of every JetStream stream and KV bucket the hub creates (3 in a 3-node cluster); at start the existing ones of the namespace are brought to this count.',
+        ),
         dedupWindowS: Int(1, 86_400, 300, 'Deduplication window of queue messages, seconds.'),
         sweepIntervalMs: Int(100, 60_000, 1000, 'How often expired messages and dedup keys are removed.'),
         sweepBatchMax: Int(1, 100_000, 5000, 'Most rows one sweep removes.'),

@@ -66,6 +66,7 @@ export async function openDistributedEngine(options: DistributedEngineOptions): 
     dedupWindowS: config.broker.dedupWindowS,
     sweepBatchMax: config.broker.sweepBatchMax,
     prefix: config.broker.namespace,
+    replicas: config.broker.replicas,
   });
   const auth = new AuthService({ store: pg.auth, clock, ids, logger, config: config.auth });
   // The active relay is a duty of the scheduler lease's holder: one process relays, woken by NOTIFY on each

@@ -3,6 +3,10 @@
  * the name, created with compare-and-set), the stream and consumer each has, their metrics, and what deleting or
  * purging one removes. Attributes are cached per process for CACHE_MS: a change of a queue reaches the other
  * processes within that time.
+ *
+ * Every stream (and the KV buckets of queues.ts) has `replicas` copies in the JetStream cluster (broker.replicas):
+ * 1 on a single server, 3 in a 3-node cluster. alignReplicas brings what was created before a change of it to the
+ * new count, so that queues created at run time (participant queues) never need fixing by hand.
  */
 import { nanos } from '@nats-io/transport-node';
 import { JetStreamApiError, type JetStreamManager } from '@nats-io/jetstream';
@@ -29,6 +33,8 @@ export interface QueueCatalogOptions {
   maxQueues: number;
   dedupWindowS: number;
   ackGraceS: number;
+  /** Copies of each queue stream in the cluster (1..5). */
+  replicas: number;
 }
 
 export class QueueCatalog {
@@ -171,7 +177,7 @@ export class QueueCatalog {
       subjects: [names.subjects(key)],
       retention: 'workqueue' as const,
       storage: 'file' as const,
-      num_replicas: 1,
+      num_replicas: this.#o.replicas,
       // The stream may not dedup longer than it keeps messages; the adapter's own dedup records still hold the
       // full window (a retried publish after that long is the only case the stream would not catch).
       duplicate_window: nanos(Math.min(this.#o.dedupWindowS, attrs.retentionS) * 1000),
@@ -201,4 +207,28 @@ export class QueueCatalog {
     const bucket = this.#o.names.stateBucket;
     for (const kind of ['r', 'g']) await this.#o.jsm.streams.purge(`KV_${bucket}`, { filter: `$KV.${bucket}.${kind}.${key}.>` });
   }
+}
+
+/**
+ * Brings every queue stream of the prefix, and the streams of the named KV buckets, to `replicas` copies: a change
+ * of the setting reaches the streams created before it (JetStream copies or drops the replicas online). One list
+ * request per 256 streams and one update per stream that differs. Returns the names of the streams changed.
+ */
+export async function alignReplicas(o: { jsm: JetStreamManager; names: NatsNames; buckets: string[]; replicas: number }): Promise<string[]> {
+  const streams: Array<{ name: string; replicas: number }> = [];
+  for await (const info of o.jsm.streams.list(`${o.names.prefix}.>`)) {
+    // The subject filter also matches streams of other prefixes whose subjects overlap a wildcard; keep ours.
+    if (info.config.name.startsWith(o.names.streamPrefix())) streams.push({ name: info.config.name, replicas: info.config.num_replicas });
+  }
+  for (const bucket of o.buckets) {
+    const info = await o.jsm.streams.info(`KV_${bucket}`);
+    streams.push({ name: info.config.name, replicas: info.config.num_replicas });
+  }
+  const changed: string[] = [];
+  for (const stream of streams) {
+    if (stream.replicas === o.replicas) continue;
+    await o.jsm.streams.update(stream.name, { num_replicas: o.replicas });
+    changed.push(stream.name);
+  }
+  return changed;
 }

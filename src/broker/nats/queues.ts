@@ -6,7 +6,8 @@
  * differs from the embedded engine and why).
  *
  * Storage: one stream per queue (WorkQueue retention: an acknowledged message is removed), one durable pull
- * consumer on it, and three KV buckets: queue attributes, receipts of handed-out messages, and dedup keys. FIFO
+ * consumer on it, and three KV buckets: queue attributes, receipts of handed-out messages, and dedup keys; each with
+ * `replicas` copies in the cluster. FIFO
  * order needs no lock of its own: only a group's head is handed out (see #takeGroup in pool.ts).
  *
  * This module holds the port's methods, the feeds that fetch for the receives waiting in this process, and wires
@@ -37,7 +38,7 @@
  * (visibility timeout + ackGraceS): then JetStream delivers them again, one delivery more than counted.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { MxError, isMxError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -57,7 +58,7 @@ import {
 } from '../../ports/queues.js';
 import { checkQueueName, normalizeQueue, type QueueDefaults } from '../../queues/rules.js';
 import { CONSUMER, NatsNames, type QueueRef } from './names.js';
-import { QueueCatalog } from './catalog.js';
+import { alignReplicas, QueueCatalog } from './catalog.js';
 import { Leases } from './leases.js';
 import { Pool } from './pool.js';
 import { NatsSender } from './send.js';
@@ -86,6 +87,11 @@ export interface NatsQueuesOptions {
   tickMs?: number;
   /** Timeout of one request to the server; default 5000. */
   requestTimeoutMs?: number;
+  /**
+   * Copies of every stream and KV bucket in the JetStream cluster (broker.replicas, 1..5; 3 in a 3-node cluster);
+   * default 1. At open, what exists of the prefix is brought to this count (see alignReplicas in catalog.ts).
+   */
+  replicas?: number;
 }
 
 const PULL_ROUNDS = 10;
@@ -95,6 +101,11 @@ const FEED_BATCH_MAX = 256;
 const NO_WAIT_GRACE_MS = 250;
 const POOL_MAX = 1000;
 const STATE_MAX_AGE_S = QUEUE_LIMITS.retentionSMax + 86_400;
+/**
+ * JetStream's answers to more replicas than it has servers for: not clustered (10074), too few servers or no
+ * suitable peers (10023, 10005).
+ */
+const REPLICAS_REFUSED = new Set([10074, 10023, 10005]);
 
 export class NatsQueues implements QueueService {
   readonly #o: Required<NatsQueuesOptions>;
@@ -131,6 +142,7 @@ export class NatsQueues implements QueueService {
       maxQueues: o.maxQueues,
       dedupWindowS: o.dedupWindowS,
       ackGraceS: o.ackGraceS,
+      replicas: o.replicas,
     });
     this.#stateKv = buckets.state;
     this.#leases = new Leases({
@@ -189,7 +201,10 @@ export class NatsQueues implements QueueService {
     }
   }
 
-  /** Creates (or binds to) the KV buckets of the prefix and starts the housekeeping timer. */
+  /**
+   * Creates (or binds to) the KV buckets of the prefix, brings them and the queue streams to `replicas` copies,
+   * and starts the housekeeping timer.
+   */
   static async open(options: NatsQueuesOptions): Promise<NatsQueues> {
     const o: Required<NatsQueuesOptions> = {
       prefix: 'mxq',
@@ -198,16 +213,30 @@ export class NatsQueues implements QueueService {
       holdMaxMs: 5000,
       tickMs: 500,
       requestTimeoutMs: 5000,
+      replicas: 1,
       ...options,
     };
+    if (!Number.isInteger(o.replicas) || o.replicas < 1 || o.replicas > 5) {
+      throw new Error(`assertion failed: replicas ${o.replicas} must be an integer from 1 to 5`);
+    }
     const names = new NatsNames(o.prefix);
     const jsm = await jetstreamManager(o.connection, { timeout: o.requestTimeoutMs });
-    const kvm = new Kvm(o.connection);
-    const common = { history: 1, storage: 'file' as const, replicas: 1 };
-    const queues = await kvm.create(names.queuesBucket, common);
-    const state = await kvm.create(names.stateBucket, { ...common, ttl: STATE_MAX_AGE_S * 1000 });
-    const dedup = await kvm.create(`${names.upper}_dedup`, { ...common, ttl: (o.dedupWindowS + 60) * 1000 });
-    return new NatsQueues(o, jsm, { queues, state, dedup });
+    try {
+      const kvm = new Kvm(o.connection);
+      const common = { history: 1, storage: 'file' as const, replicas: o.replicas };
+      const queues = await kvm.create(names.queuesBucket, common);
+      const state = await kvm.create(names.stateBucket, { ...common, ttl: STATE_MAX_AGE_S * 1000 });
+      const dedupBucket = `${names.upper}_dedup`;
+      const dedup = await kvm.create(dedupBucket, { ...common, ttl: (o.dedupWindowS + 60) * 1000 });
+      const changed = await alignReplicas({ jsm, names, buckets: [names.queuesBucket, names.stateBucket, dedupBucket], replicas: o.replicas });
+      if (changed.length > 0) o.logger.info({ streams: changed.length, replicas: o.replicas, first: changed.slice(0, 10) }, 'JetStream streams brought to the configured replica count');
+      return new NatsQueues(o, jsm, { queues, state, dedup });
+    } catch (error) {
+      if (o.replicas > 1 && error instanceof JetStreamApiError && REPLICAS_REFUSED.has(error.code)) {
+        throw new MxError('CONFIG_INVALID', `broker.replicas is ${o.replicas} but JetStream cannot keep that many copies: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
   }
 
   /** Stops the timer, gives back every fetched message not handed out, and ends long polls. */
