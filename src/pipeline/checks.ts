@@ -17,7 +17,13 @@ export interface CheckRejection {
   index: number | null;
   /** ExternalStatusReason1Code, e.g. RR04 (regulatory), AM02 (amount above maximum), TM01 (after cut-off). */
   code: string;
+  /** What the sender reads: in the status report (AddtlInf) and the API's reason_text. */
   text: string;
+  /**
+   * What only operators read, when the sender must not (a sanctions hit names the list entry: telling the sender
+   * would tip them off). Kept in the transaction's audit trail and logged; never in a report or an API answer.
+   */
+  detail?: string;
   check: string;
 }
 

@@ -168,6 +168,23 @@ function decide(payments: PaymentRecord[], rejections: Rejection[], accepted: Pa
   return { all, outcomes, first: whole ?? rejections[0] };
 }
 
+/**
+ * The operator-only part of check rejections (CheckRejection.detail, e.g. which sanctions list entry matched): into
+ * the transaction's audit trail, in the transaction of the state change (auditDetails), and, once committed, into
+ * the log (logDetails).
+ */
+async function auditDetails(ctx: WorkflowContext, tx: Tx, id: string, rejections: readonly CheckRejection[]): Promise<void> {
+  for (const r of rejections) {
+    if (r.detail !== undefined) await tx.transactions.audit(id, 'check_rejection', { check: r.check, index: r.index, code: r.code, detail: r.detail }, ctx.deps.clock.now());
+  }
+}
+
+function logDetails(ctx: WorkflowContext, id: string, rejections: readonly CheckRejection[]): void {
+  for (const r of rejections) {
+    if (r.detail !== undefined) ctx.deps.logger.warn({ transactionId: id, check: r.check, index: r.index, code: r.code, detail: r.detail }, 'payment rejected by a check');
+  }
+}
+
 export async function processStage(ctx: WorkflowContext, message: ReceivedMessage): Promise<StageOutcome> {
   const body = parseStageMessage(message);
   const view = await stageView(ctx, body, 'ACTC');
@@ -185,7 +202,10 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
   let done = false;
   if (all) {
     await finalize(ctx, {
-      within: async (tx) => void (done = await settleIn(tx, 'processing', message)),
+      within: async (tx) => {
+        done = await settleIn(tx, 'processing', message);
+        await auditDetails(ctx, tx, id, checks);
+      },
       untilDurable: false,
       transaction: t,
       from: 'ACTC',
@@ -198,6 +218,7 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
         originalInvalid: rejections.some((r) => r.schema),
       },
     });
+    logDetails(ctx, id, checks);
     return done ? settled : ack;
   }
   const now = ctx.deps.clock.now();
@@ -210,6 +231,7 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
   let released = false;
   await ctx.deps.store.transaction(async (tx) => {
     done = await settleIn(tx, 'processing', message);
+    await auditDetails(ctx, tx, id, checks);
     if (release) {
       // ACTC -> ACSP -> ACSC (or PART) in one step: the payments rejected by processing are in the outcome.
       released = await release(tx);
@@ -225,6 +247,7 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
     const next: StageMessage = { transaction_id: id, hint: hintOf(t, rejected) };
     await tx.queues.send(stageQueue(stage), { body: ctx.stageBody(next, xml), groupId: t.groupKey ?? id, dedupId: `${id}:${stage}`, dedupScope: 'retry' });
   }, STAGE_TRANSACTION);
+  logDetails(ctx, id, checks);
   if (released) ctx.forget(id);
   return done ? settled : ack;
 }

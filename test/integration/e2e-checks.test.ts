@@ -39,7 +39,7 @@ describe('checks in the workflow', { skip }, () => {
     const id = res.json().transaction_id as string;
     const out = await awaitReport(e.url, token, id);
     assert.deepEqual(schemaFindings(out.text), []);
-    return (await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json();
+    return { ...(await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json(), report: out.text } as Record<string, unknown>;
   };
 
   // A Monday in the future, so that the calendar accepts it.
@@ -67,6 +67,9 @@ describe('checks in the workflow', { skip }, () => {
     const view = await outcome(xml);
     assert.equal(view.status, 'RJCT');
     assert.equal(view.reason_code, 'RR04');
+    // Tipping off: neither the API nor the status report says which list entry matched, or that a list did.
+    assert.doesNotMatch(String(view.reason_text), /sanction|SANCTDE1|line \d/i);
+    assert.doesNotMatch(String(view.report), /sanction|list line/i);
   });
 
   test('a settlement date on a weekend is rejected with DT01', async () => {

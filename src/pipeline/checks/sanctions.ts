@@ -275,7 +275,13 @@ function quote(entry: SanctionsEntry): string {
   return entry.text.length > ENTRY_TEXT_MAX ? `${entry.text.slice(0, ENTRY_TEXT_MAX - 3)}...` : entry.text;
 }
 
-/** The rejection text: the list entry and who matched it, never the party's own data. */
+/**
+ * What the sender reads of a hit: the code (RR04) and no more. Which list entry matched, and what of the message
+ * matched it, would tell a sanctioned party how it was caught.
+ */
+export const HIT_TEXT = 'rejected for regulatory reasons';
+
+/** The hit for operators (the audit trail): the list entry and who matched it, never the party's own data. */
 export function hitText(hit: SanctionsHit, others: number): string {
   const more = others > 0 ? ` (and ${others} more hit${others > 1 ? 's' : ''})` : '';
   return `sanctions list line ${hit.entry.line} "${quote(hit.entry)}" matches the ${hit.subject.role} ${hit.what}${more}`;
@@ -301,7 +307,7 @@ export function sanctionsCheck(list: () => SanctionsList): PaymentCheck {
       }
       const out: CheckRejection[] = [];
       for (const [index, group] of byIndex) {
-        out.push({ index, code: 'RR04', text: hitText(group[0]!, group.length - 1), check: SANCTIONS_CHECK });
+        out.push({ index, code: 'RR04', text: HIT_TEXT, detail: hitText(group[0]!, group.length - 1), check: SANCTIONS_CHECK });
       }
       return out;
     },

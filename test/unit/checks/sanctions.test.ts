@@ -70,14 +70,15 @@ describe('sanctions check', () => {
     assert.deepEqual(await run(list(), pacs008([{}, {}])), []);
   });
 
-  test('a name hit rejects only that payment with RR04, naming the list entry and not the party data', async () => {
+  test('a name hit rejects only that payment with RR04; the list entry is for operators only, never the party data', async () => {
     const xml = pacs008([{}, { creditor: { name: 'PETROV, Ivan', country: 'DE' } }]);
     const out = await run(list(), xml);
     assert.equal(out.length, 1);
     assert.equal(out[0]!.index, 1);
     assert.equal(out[0]!.code, 'RR04');
     assert.equal(out[0]!.check, 'sanctions');
-    assert.equal(out[0]!.text, 'sanctions list line 3 "Ivan Petrov" matches the creditor name');
+    assert.equal(out[0]!.text, 'rejected for regulatory reasons', 'the sender learns nothing of the list');
+    assert.equal(out[0]!.detail, 'sanctions list line 3 "Ivan Petrov" matches the creditor name');
   });
 
   test('accents and case do not hide a name; token-set match ignores order but not extra words', async () => {
@@ -90,7 +91,7 @@ describe('sanctions check', () => {
   test('NAME_CONTAINS matches names holding every token of the entry', async () => {
     const out = await run(list(), pacs008([{ ultimateCreditor: { name: 'The Volga Shipping Company Ltd' } }]));
     assert.equal(out.length, 1);
-    assert.match(out[0]!.text, /line 5 .* matches the ultimate creditor name/);
+    assert.match(out[0]!.detail ?? '', /line 5 .* matches the ultimate creditor name/);
     assert.equal((await run(list(), pacs008([{ ultimateCreditor: { name: 'Volga Trading' } }]))).length, 0);
   });
 
@@ -115,14 +116,14 @@ describe('sanctions check', () => {
     for (const [xml, what] of cases) {
       const out = await run(list(), xml);
       assert.equal(out.length, 1, what);
-      assert.ok(out[0]!.text.endsWith(`matches the ${what}`), `${what}: ${out[0]!.text}`);
+      assert.ok((out[0]!.detail ?? "").endsWith(`matches the ${what}`), `${what}: ${out[0]!.detail}`);
     }
   });
 
   test('several hits on one payment give one rejection that counts the others', async () => {
     const out = await run(list(), pacs008([{ creditor: { name: 'Acme Trading', country: 'KP' }, creditorAgentBic: 'BADBRUMM' }]));
     assert.equal(out.length, 1);
-    assert.match(out[0]!.text, /\(and 2 more hits\)$/);
+    assert.match(out[0]!.detail ?? '', /\(and 2 more hits\)$/);
   });
 
   test('a hit on a group header agent rejects the whole message (index null)', async () => {
