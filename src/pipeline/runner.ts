@@ -8,7 +8,8 @@
  *   ack          the work is committed; delete the message (unless the handler's transaction deleted it already:
  *                on the embedded engine the state change and the delete commit together).
  *   retry        a temporary failure; make the message visible again after a backoff that doubles per attempt
- *                (the queue's max_receive_count then moves it to the stage's dead-letter queue).
+ *                (the queue's max_receive_count then moves it to the stage's dead-letter queue, with the reason
+ *                of the last attempt in the same attribute).
  *   dead-letter  a permanent failure; move it to the dead-letter queue now, with the reason as an attribute.
  *
  * When a message is retried, the later messages of its group in the same batch are released untouched, so the
@@ -158,7 +159,8 @@ export class StageRunner {
         this.stats.retried += 1;
         const delayMs = Math.min(this.#o.retryMaxMs, this.#o.retryBaseMs * 2 ** (message.receiveCount - 1));
         this.#o.logger.warn({ stage: this.#o.name, attempt: message.receiveCount, delayMs, reason: outcome.reason, body: message.body }, 'stage will retry');
-        await this.#settle(() => this.#o.queues.changeVisibility(this.#o.queue, message.receiptHandle, Math.ceil(delayMs / 1000)));
+        // The reason stays with the message: the queue gives it as the dead-letter reason after the last attempt.
+        await this.#settle(() => this.#o.queues.changeVisibility(this.#o.queue, message.receiptHandle, Math.ceil(delayMs / 1000), { reason: outcome.reason }));
       } else {
         this.stats.deadLettered += 1;
         this.#o.logger.error({ stage: this.#o.name, reason: outcome.reason, body: message.body }, 'stage message dead-lettered');

@@ -10,6 +10,10 @@
  *                                                                   next receive) ──► dead-letter queue
  *   Any state ──(retention over)──► gone.   Dead-letter queue ──redrive──► source queue, receive count 0.
  *
+ * A message the engine moves to the dead-letter queue carries why, in the attribute DEAD_LETTER_REASON (added to
+ * its own attributes, beyond their limit): deadLetterReason() of its receives and of the last failure a consumer
+ * gave when it released the message (changeVisibility's `reason`). Redrive forgets the last failure.
+ *
  * FIFO queues add: messages of one group are delivered in send order, and none while another message of the
  * same group is in flight; one receive takes as many as it can from one group before going to the next.
  * Deduplication: a send whose dedup id (or body hash with content-based dedup) was seen on the queue within
@@ -36,7 +40,17 @@ export const QUEUE_LIMITS = {
   groupIdLengthMax: 128,
   dedupIdLengthMax: 128,
   batchEntryIdLengthMax: 80,
+  reasonLengthMax: 1000,
 } as const;
+
+/** The message attribute that says why a message is in a dead-letter queue (the stage runner sets it too). */
+export const DEAD_LETTER_REASON = 'reason';
+
+/** The reason an engine gives a message it moves to the dead-letter queue after `receives` receives. */
+export function deadLetterReason(receives: number, lastFailure: string | null): string {
+  const reason = `max_receive_count exceeded: received ${receives} times${lastFailure === null ? '' : `; last failure: ${lastFailure}`}`;
+  return reason.slice(0, QUEUE_LIMITS.reasonLengthMax);
+}
 
 export interface QueueAttributes {
   name: string;
@@ -167,8 +181,12 @@ export interface QueueService {
   receive(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]>;
   delete(queue: string, receiptHandle: string): Promise<void>;
   deleteBatch(queue: string, receiptHandles: string[]): Promise<BatchOutcome<void>[]>;
-  /** Sets when the message becomes visible again, counted from now; 0 makes it visible at once. */
-  changeVisibility(queue: string, receiptHandle: string, visibilityTimeoutS: number): Promise<void>;
+  /**
+   * Sets when the message becomes visible again, counted from now; 0 makes it visible at once. `reason`: why the
+   * consumer gives it back (its failure, at most reasonLengthMax characters are kept); the message keeps the last
+   * one given, unseen by receivers, for the dead-letter reason should the engine move it there.
+   */
+  changeVisibility(queue: string, receiptHandle: string, visibilityTimeoutS: number, options?: { reason?: string }): Promise<void>;
   /** Moves every message of a dead-letter queue back to the queue it came from. */
   redrive(deadLetterQueue: string): Promise<{ moved: number }>;
 }

@@ -252,6 +252,44 @@ export function queueConformance(engine: string, open: () => Promise<QueueHarnes
         assert.equal(back?.receiveCount, 1);
         assert.equal((await q.getQueue('dlq')).metrics.visible, 0);
       });
+
+      test('a message the engine dead-letters carries why: its receives and the last failure its consumer gave', async () => {
+        await q.createQueue({ name: 'dlq' });
+        await q.createQueue({ name: 'work', deadLetterQueue: 'dlq', maxReceiveCount: 2, visibilityTimeoutS: 10 });
+        await q.send('work', { body: 'failing', attributes: { kind: 'stage' } });
+        await q.send('work', { body: 'silent' });
+        const releaseFailing = async (reason: string) => {
+          const got = await q.receive('work', { max: 10 });
+          assert.deepEqual(bodies(got).sort(), ['failing', 'silent']);
+          const failing = got.find((m) => m.body === 'failing')!;
+          assert.deepEqual(failing.attributes, { kind: 'stage' }, 'a failure given back is not an attribute its receivers see');
+          await q.changeVisibility('work', failing.receiptHandle, 10, { reason });
+          h.clock.advance(10_000);
+        };
+        await releaseFailing('STORE_UNAVAILABLE: first attempt');
+        await releaseFailing('INTERNAL: second attempt');
+        assert.deepEqual(await q.receive('work', { max: 10 }), []);
+        const dead = await q.receive('dlq', { max: 10 });
+        const byBody = new Map(dead.map((m) => [m.body, m.attributes]));
+        assert.deepEqual(byBody.get('failing'), { kind: 'stage', reason: 'max_receive_count exceeded: received 2 times; last failure: INTERNAL: second attempt' });
+        assert.deepEqual(byBody.get('silent'), { reason: 'max_receive_count exceeded: received 2 times' });
+
+        // Redrive forgets the last failure: dead-lettered again without one, the reason says so.
+        for (const m of dead) await q.changeVisibility('dlq', m.receiptHandle, 0);
+        assert.deepEqual(await q.redrive('dlq'), { moved: 2 });
+        for (let i = 0; i < 2; i++) {
+          assert.equal((await q.receive('work', { max: 10 })).length, 2);
+          h.clock.advance(10_000);
+        }
+        assert.deepEqual(await q.receive('work', { max: 10 }), []);
+        const again = await q.receive('dlq', { max: 10 });
+        assert.deepEqual(
+          again.map((m) => m.attributes.reason),
+          ['max_receive_count exceeded: received 2 times', 'max_receive_count exceeded: received 2 times'],
+        );
+        const failingAgain = again.find((m) => m.body === 'failing');
+        assert.equal(failingAgain?.attributes.kind, 'stage');
+      });
     });
 
     describe('FIFO queues', () => {
@@ -328,7 +366,9 @@ export function queueConformance(engine: string, open: () => Promise<QueueHarnes
         assert.equal(p?.body, 'p');
         h.clock.advance(5_000);
         assert.deepEqual(bodies(await q.receive('w.fifo', { max: 10 })), ['q']);
-        assert.deepEqual(bodies(await q.receive('dead.fifo', { max: 10 })), ['p']);
+        const dead = await q.receive('dead.fifo', { max: 10 });
+        assert.deepEqual(bodies(dead), ['p']);
+        assert.deepEqual(dead[0]!.attributes, { reason: 'max_receive_count exceeded: received 1 times' });
       });
 
       test('concurrent consumers keep per-group order and process different groups in parallel', async () => {

@@ -16,6 +16,9 @@ import type { Migration } from '../../storage/sqlite/database.js';
  *   the group's other messages. The ready index carries tail_seq so that a receive reads no group row.
  * - queue_messages.dedup_key: the record of a send with dedup scope 'retry' is its own message (unique per queue
  *   while it holds the key), not a queue_dedup row with its expiry index and its later sweep.
+ *
+ * Version 3: queue_messages.last_failure, the reason the last consumer gave when it released the message
+ * (changeVisibility), for the reason of a move to the dead-letter queue; cleared by that move and by redrive.
  */
 export const QUEUE_MIGRATIONS: readonly Migration[] = [
   {
@@ -91,5 +94,10 @@ export const QUEUE_MIGRATIONS: readonly Migration[] = [
       ALTER TABLE queue_messages ADD COLUMN dedup_key TEXT;
       CREATE UNIQUE INDEX queue_messages_dedup ON queue_messages (queue_id, dedup_key) WHERE dedup_key IS NOT NULL;
     `,
+  },
+  {
+    version: 3,
+    description: 'the last failure a consumer gave for a message, for its dead-letter reason',
+    sql: `ALTER TABLE queue_messages ADD COLUMN last_failure TEXT;`,
   },
 ];

@@ -5,7 +5,7 @@
 import type Database from 'better-sqlite3';
 import { MxError } from '../../errors.js';
 import type { IdGenerator } from '../../ports/ids.js';
-import type { QueueAttributes, QueueMetrics, ReceivedMessage, SendResult } from '../../ports/queues.js';
+import { DEAD_LETTER_REASON, deadLetterReason, type QueueAttributes, type QueueMetrics, type ReceivedMessage, type SendResult } from '../../ports/queues.js';
 import type { CheckedMessage } from '../../queues/rules.js';
 import type { SqliteDatabase } from '../../storage/sqlite/database.js';
 
@@ -142,13 +142,16 @@ export class QueueTables {
       deleteGroup: p('DELETE FROM queue_groups WHERE queue_id = ? AND group_id = ?'),
       markReceived: p(`UPDATE queue_messages SET visible_at = ?, receive_count = receive_count + 1,
         first_received_at = COALESCE(first_received_at, ?), receipt_token = ? WHERE seq = ?`),
-      // A message leaves its queue's record of retry-scoped sends (its key could clash in the other queue).
+      // A message leaves its queue's record of retry-scoped sends (its key could clash in the other queue), and
+      // carries why it was moved as an attribute (ports/queues.ts, DEAD_LETTER_REASON).
+      lastFailure: p('SELECT last_failure FROM queue_messages WHERE seq = ?').pluck(),
       moveToDeadLetter: p(`UPDATE queue_messages SET queue_id = ?, source_queue_id = ?, visible_at = ?, expires_at = sent_at + ? * 1000,
-        receive_count = 0, first_received_at = NULL, receipt_token = NULL, dedup_key = NULL WHERE seq = ?`),
+        receive_count = 0, first_received_at = NULL, receipt_token = NULL, dedup_key = NULL, last_failure = NULL,
+        attributes = json_set(COALESCE(attributes, '{}'), ?, ?) WHERE seq = ?`),
       deleteBySeq: p('DELETE FROM queue_messages WHERE seq = ?'),
       deleteByReceipt: p('DELETE FROM queue_messages WHERE seq = ? AND queue_id = ? AND receipt_token = ? RETURNING seq, group_id'),
-      changeVisibility: p(`UPDATE queue_messages SET visible_at = ? WHERE seq = ? AND queue_id = ? AND receipt_token = ? AND visible_at > ?
-        RETURNING group_id`),
+      changeVisibility: p(`UPDATE queue_messages SET visible_at = ?, last_failure = COALESCE(?, last_failure)
+        WHERE seq = ? AND queue_id = ? AND receipt_token = ? AND visible_at > ? RETURNING group_id`),
       nextMessageTime: p('SELECT MIN(visible_at) FROM queue_messages WHERE queue_id = ? AND visible_at > ?').pluck(),
       nextGroupTime: p('SELECT MIN(available_at) FROM queue_groups WHERE queue_id = ? AND available_at > ?').pluck(),
       depth: p('SELECT COUNT(*) FROM queue_messages WHERE queue_id = ?').pluck(),
@@ -158,7 +161,7 @@ export class QueueTables {
       deadLettered: p(`SELECT seq, source_queue_id, group_id FROM queue_messages
         WHERE queue_id = ? AND source_queue_id IS NOT NULL AND visible_at <= ? AND seq > ? ORDER BY seq LIMIT ?`),
       redriveOne: p(`UPDATE queue_messages SET queue_id = ?, source_queue_id = NULL, visible_at = ?, expires_at = sent_at + ? * 1000,
-        receive_count = 0, first_received_at = NULL, receipt_token = NULL, dedup_key = NULL WHERE seq = ?`),
+        receive_count = 0, first_received_at = NULL, receipt_token = NULL, dedup_key = NULL, last_failure = NULL WHERE seq = ?`),
       orphanOne: p('UPDATE queue_messages SET source_queue_id = NULL WHERE seq = ?'),
       expiredMessages: p('SELECT seq, queue_id, group_id FROM queue_messages WHERE expires_at <= ? LIMIT ?'),
       expiredDedup: p(`DELETE FROM queue_dedup WHERE (queue_id, dedup_key) IN
@@ -340,7 +343,8 @@ export class QueueTables {
       this.#s.deleteBySeq.run(raw.seq);
       return;
     }
-    this.#s.moveToDeadLetter.run(dlqId, queue.id, now, dlq.attributes.retentionS, raw.seq);
+    const reason = deadLetterReason(raw.receive_count, (this.#s.lastFailure.get(raw.seq) as string | null) ?? null);
+    this.#s.moveToDeadLetter.run(dlqId, queue.id, now, dlq.attributes.retentionS, `$."${DEAD_LETTER_REASON}"`, reason, raw.seq);
     if (raw.group_id !== null) {
       if (queue.attributes.fifo) this.refreshGroup(queue.id, raw.group_id);
       if (dlq.attributes.fifo) this.refreshGroup(dlqId, raw.group_id);
@@ -383,9 +387,10 @@ export class QueueTables {
     return queue.attributes.fifo && row.group_id !== null ? { seq: row.seq, groupId: row.group_id } : null;
   }
 
-  changeVisibility(queue: QueueRow, receiptHandle: string, visibilityS: number, now: number): void {
+  /** `reason`: the consumer's failure, kept as the message's last one (null keeps the one it has). */
+  changeVisibility(queue: QueueRow, receiptHandle: string, visibilityS: number, now: number, reason: string | null = null): void {
     const { seq, token } = parseReceiptHandle(receiptHandle);
-    const row = this.#s.changeVisibility.get(now + visibilityS * 1000, seq, queue.id, token, now) as { group_id: string | null } | undefined;
+    const row = this.#s.changeVisibility.get(now + visibilityS * 1000, reason, seq, queue.id, token, now) as { group_id: string | null } | undefined;
     if (!row) throw new MxError('RECEIPT_HANDLE_INVALID', 'no in-flight message of this queue holds that receipt handle');
     if (queue.attributes.fifo && row.group_id !== null) this.refreshGroup(queue.id, row.group_id);
   }

@@ -11,6 +11,7 @@ import { MxError, isMxError } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
 import type { IdGenerator } from '../../ports/ids.js';
 import {
+  QUEUE_LIMITS,
   type BatchOutcome,
   type CreateQueueInput,
   type QueueAttributes,
@@ -240,12 +241,13 @@ export class EmbeddedQueues implements QueueService {
     });
   }
 
-  async changeVisibility(queue: string, receiptHandle: string, visibilityTimeoutS: number): Promise<void> {
+  async changeVisibility(queue: string, receiptHandle: string, visibilityTimeoutS: number, options?: { reason?: string }): Promise<void> {
     checkQueueName(queue);
     checkVisibility(visibilityTimeoutS);
+    const reason = options?.reason?.slice(0, QUEUE_LIMITS.reasonLengthMax) ?? null;
     await this.#db.run((ctx) => {
       const row = this.#queue(queue);
-      this.#tables.changeVisibility(row, receiptHandle, visibilityTimeoutS, this.#options.clock.now());
+      this.#tables.changeVisibility(row, receiptHandle, visibilityTimeoutS, this.#options.clock.now(), reason);
       ctx.afterCommit(() => this.#waiters.notify(row.attributes.name, 1));
     });
   }

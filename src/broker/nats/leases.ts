@@ -163,7 +163,8 @@ export class Leases {
    * Works from any process: the record holds the token and the ack subject. A holder in another process learns a
    * new deadline from the record when its own deadline comes.
    */
-  async changeVisibility(q: QueueRef, handle: string, visibilityTimeoutS: number): Promise<void> {
+  /** `reason`: the consumer's failure, kept in the receipt record as the message's last one (null keeps the one it has). */
+  async changeVisibility(q: QueueRef, handle: string, visibilityTimeoutS: number, reason: string | null = null): Promise<void> {
     const { seq, token } = parseReceiptHandle(handle);
     const rk = this.#o.names.receiptKey(q.key, seq);
     const own = this.#leases.get(`${q.key}:${seq}`);
@@ -176,7 +177,8 @@ export class Leases {
     }
     const dl = now + visibilityTimeoutS * 1000;
     const release = visibilityTimeoutS === 0;
-    const revision = await this.#o.stateKv.update(rk, encoder.encode(JSON.stringify({ ...rec, dl, st: release ? 'r' : 'h' })), entry.revision);
+    const next: Receipt = { ...rec, dl, st: release ? 'r' : 'h', ...(reason === null ? {} : { lf: reason }) };
+    const revision = await this.#o.stateKv.update(rk, encoder.encode(JSON.stringify(next)), entry.revision);
     const id = `${q.key}:${seq}`;
     const lease = this.#leases.get(id);
     if (release) {

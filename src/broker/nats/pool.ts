@@ -8,7 +8,7 @@
  *
  *   pulled ──add──► HELD (the port's VISIBLE, or DELAYED until Mx-Visible-At; +WPI every 2 s)
  *   HELD ──take──► CLAIMED ──receipt record put──► handed out: a lease (leases.ts) ──► gone from the pool
- *                  CLAIMED ──over max_receive_count──► published to the dead-letter queue, +ACK ──► gone
+ *                  CLAIMED ──over max_receive_count──► published to the dead-letter queue with its reason, +ACK ──► gone
  *                  CLAIMED ──failed, or its FIFO head still in flight for another holder──► HELD
  *   HELD ──past retention (at a take)──► +ACK ──► gone
  *   HELD ──held holdMaxMs (tick), or the engine closed──► given back: -NAK, not counted as a receive ──► gone
@@ -20,7 +20,7 @@ import type { KV } from '@nats-io/kv';
 import type { Logger } from '../../log.js';
 import type { Clock } from '../../ports/clock.js';
 import type { IdGenerator } from '../../ports/ids.js';
-import { QUEUE_LIMITS, type MessageAttributes, type ReceivedMessage } from '../../ports/queues.js';
+import { DEAD_LETTER_REASON, QUEUE_LIMITS, deadLetterReason, type MessageAttributes, type ReceivedMessage } from '../../ports/queues.js';
 import { STANDARD_GROUP, type NatsNames, type QueueRef } from './names.js';
 import { ack, ackWaitMs, nak, type Leases } from './leases.js';
 import { decodeAttributes, encodeAttributes, encoder, decoder, H, json, receiptHandle, type Receipt } from './records.js';
@@ -266,7 +266,7 @@ export class Pool {
     const count = e.dc - (rec?.sk ?? 0);
     const maxReceives = q.attrs.maxReceiveCount;
     if (maxReceives !== null && q.attrs.deadLetterQueue !== null && count > maxReceives) {
-      await this.#deadLetter(q, e);
+      await this.#deadLetter(q, e, deadLetterReason(count - 1, rec?.lf ?? null));
       return null;
     }
     return { count, rec };
@@ -280,6 +280,7 @@ export class Pool {
     const token = this.#o.ids.token(12);
     const firstReceivedAt = counted.rec?.f ?? now;
     const rec: Receipt = { t: token, rs: e.reply, dc: e.dc, dl, f: firstReceivedAt, sk: counted.rec?.sk ?? 0, st: 'h', g: e.group };
+    if (counted.rec?.lf !== undefined) rec.lf = counted.rec.lf;
     const unrecorded = local && counted.rec === null;
     const revision = unrecorded ? null : await this.#o.stateKv.put(this.#o.names.receiptKey(q.key, e.seq), encoder.encode(JSON.stringify(rec)));
     this.#pool.get(q.key)?.delete(e.seq);
@@ -309,14 +310,15 @@ export class Pool {
     };
   }
 
-  async #deadLetter(q: QueueRef, e: Fetched): Promise<void> {
+  /** Moves the message to the dead-letter queue, its attributes with DEAD_LETTER_REASON set to `reason`. */
+  async #deadLetter(q: QueueRef, e: Fetched, reason: string): Promise<void> {
     const dlq = await this.#o.queue(q.attrs.deadLetterQueue!).catch(() => null);
     if (dlq) {
       const h = newHeaders();
       h.set(H.messageId, e.messageId);
       h.set(H.sentAt, String(e.sentAt));
       if (e.groupId !== null) h.set(H.group, e.groupId);
-      if (Object.keys(e.attributes).length > 0) h.set(H.attributes, encodeAttributes(e.attributes));
+      h.set(H.attributes, encodeAttributes({ ...e.attributes, [DEAD_LETTER_REASON]: reason }));
       h.set(H.sourceQueue, q.attrs.name);
       // The id makes a retry after a failure between this publish and the ack a duplicate, not a second copy.
       await this.#o.js.publish(this.#o.names.subject(dlq.key, dlq.attrs.fifo ? e.group : STANDARD_GROUP, null), encoder.encode(e.body), {

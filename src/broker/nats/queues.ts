@@ -31,7 +31,8 @@
  *            delete: +ACK (confirmed) ◄─┼─► deadline passed (Clock): -NAK ──► redelivered, counts a receive
  *            ──► gone                   │
  *                                       └─► receive count over max_receive_count at the next fetch:
- *                                           published to the dead-letter queue's stream, then +ACK
+ *                                           published to the dead-letter queue's stream (with the reason
+ *                                           attribute, see ports/queues.ts), then +ACK
  *
  * receiveCount = server delivery count - deliveries the adapter did not hand out (recorded in the receipt
  * record as `sk`). A process that dies holds its pool and leases only until the consumer's ack wait
@@ -430,14 +431,15 @@ export class NatsQueues implements QueueService {
     });
   }
 
-  async changeVisibility(queue: string, receiptHandle: string, visibilityTimeoutS: number): Promise<void> {
+  async changeVisibility(queue: string, receiptHandle: string, visibilityTimeoutS: number, options?: { reason?: string }): Promise<void> {
     checkQueueName(queue);
+    const reason = options?.reason?.slice(0, QUEUE_LIMITS.reasonLengthMax) ?? null;
     if (!Number.isInteger(visibilityTimeoutS) || visibilityTimeoutS < 0 || visibilityTimeoutS > QUEUE_LIMITS.visibilityTimeoutSMax) {
       throw new MxError('INVALID_ATTRIBUTE', `visibility must be an integer from 0 to ${QUEUE_LIMITS.visibilityTimeoutSMax} s`);
     }
     await this.#guard(async () => {
       const q = await this.#queue(queue);
-      await this.#leases.changeVisibility(q, receiptHandle, visibilityTimeoutS);
+      await this.#leases.changeVisibility(q, receiptHandle, visibilityTimeoutS, reason);
     });
   }
 

@@ -36,6 +36,8 @@ export interface Receipt {
   st: 'h' | 'r';
   /** The FIFO group token (subject token) of the message. */
   g: string;
+  /** The last failure a consumer gave when it released the message (changeVisibility), for its dead-letter reason. */
+  lf?: string;
 }
 
 /** The first message sent under a dedup key, in KV under d.<key>.<hash>; `exp` is the Clock end of the window. */
