@@ -10,6 +10,7 @@ import { openEngine, type Engine } from './engines/index.js';
 import { buildApp } from './http/app.js';
 import { ensureBootstrapClient } from './auth/bootstrap.js';
 import type { AuthService, ClientInfo } from './auth/service.js';
+import { clientSlaMs } from './auth/attributes.js';
 import { isMxError } from './errors.js';
 import { buildChecks } from './pipeline/checks/index.js';
 import { directorySchemaSource } from './cli/schema-directory.js';
@@ -122,6 +123,7 @@ export function assembleWorkflow(options: { config: Config; engine: Engine; logg
       checks: checks.checks,
       downstream: config.downstream,
       clientProfile: async (id) => (await client(id))?.profile ?? null,
+      clientSlaMs: async (id) => clientSlaMs((await client(id))?.settings),
       engineBacklog: () => engine.backlog(config.workflow.backlogMax),
       // One process parses and runs every stage on the embedded engine (the parsed-message cache serves them);
       // on the distributed engine the stages run in other processes.

@@ -4,7 +4,7 @@
  * expects. Settings are opaque to the hub's auth layer; the component that uses a setting owns its schema.
  */
 import { Value } from '@sinclair/typebox/value';
-import type { Static, TSchema } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { MxError } from '../errors.js';
 import type { ClientSettings } from '../ports/auth.js';
 import { PROFILES } from '../iso20022/profiles/index.js';
@@ -35,10 +35,24 @@ export function checkProfile(profile: string | null): string | null {
   return profile;
 }
 
+/** The client setting that overrides `workflow.slaMs`: the deadline of its payments whose message sets none. */
+export const SLA_SETTING = 'slaMs';
+const SlaSchema = Type.Integer({ minimum: 100, maximum: 86_400_000 });
+
+/** A client's SLA in ms, or null without one (a stored value of another shape counts as none). */
+export function clientSlaMs(settings: ClientSettings | null | undefined): number | null {
+  const value = settings?.[SLA_SETTING];
+  return Value.Check(SlaSchema, value) ? value : null;
+}
+
 export function checkSettings(settings: Record<string, unknown>): Record<string, unknown> {
   if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
     throw new MxError('INVALID_ATTRIBUTE', 'client settings are a JSON object');
   }
   if (JSON.stringify(settings).length > SETTINGS_BYTES_MAX) throw new MxError('INVALID_ATTRIBUTE', `client settings are at most ${SETTINGS_BYTES_MAX} bytes of JSON`);
+  const sla = settings[SLA_SETTING];
+  if (sla !== undefined && !Value.Check(SlaSchema, sla)) {
+    throw new MxError('INVALID_ATTRIBUTE', `client setting ${SLA_SETTING} is an integer number of milliseconds, 100 to 86400000`);
+  }
   return settings;
 }

@@ -31,6 +31,8 @@ export interface WorkflowDeps {
   downstream: DownstreamConfig;
   /** The scheme profile a client's messages are checked against (null: the one the message declares, if any). */
   clientProfile(clientId: string): Promise<string | null>;
+  /** A client's own SLA in ms (its `slaMs` setting), or null: `config.slaMs`. Absent: every client has the global one. */
+  clientSlaMs?(clientId: string): Promise<number | null>;
   /** Work the engine holds before the queues (the distributed engine's outbox rows); none when absent. */
   engineBacklog?(): Promise<number>;
   /** Largest payment message a stage message carries (StageMessage.xml); 0 or absent: none. */

@@ -72,6 +72,7 @@ export class Intake {
     }
     this.ctx.admission.check();
     const { store, clock, ids } = this.ctx.deps;
+    const slaMs = (submission.deadlineAt === null ? await this.ctx.deps.clientSlaMs?.(input.clientId) : null) ?? this.ctx.deps.config.slaMs;
     const result = await store.transaction(async (tx) => {
       const now = clock.now();
       if (input.idempotencyKey !== undefined) {
@@ -94,7 +95,7 @@ export class Intake {
         messageType: submission.messageType,
         msgId: submission.msgId,
         contentHash: submission.contentHash,
-        deadlineAt: submission.deadlineAt ?? now + this.ctx.deps.config.slaMs,
+        deadlineAt: submission.deadlineAt ?? now + slaMs,
         groupKey: groupKey(input.clientId, submission),
         payments: submission.payments.map((p) => ({
           index: p.index, endToEndId: p.endToEndId, txId: p.txId, uetr: p.uetr, instrId: p.instrId, amount: p.amount, currency: p.currency,
