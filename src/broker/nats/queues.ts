@@ -234,7 +234,7 @@ export class NatsQueues implements QueueService {
       return new NatsQueues(o, jsm, { queues, state, dedup });
     } catch (error) {
       if (o.replicas > 1 && error instanceof JetStreamApiError && REPLICAS_REFUSED.has(error.code)) {
-        throw new MxError('CONFIG_INVALID', `broker.replicas is ${o.replicas} but JetStream cannot keep that many copies: ${error.message}`, { cause: error });
+        throw new MxError('CONFIG_INVALID', `broker.replicas is ${o.replicas} but JetStream cannot place that many copies (fewer servers in the cluster, or a cluster still forming): ${error.message}`, { cause: error });
       }
       throw error;
     }
