@@ -12,7 +12,8 @@ import { ensureBootstrapClient } from './auth/bootstrap.js';
 import type { AuthService, ClientInfo } from './auth/service.js';
 import { clientSlaMs } from './auth/attributes.js';
 import { isMxError } from './errors.js';
-import { buildChecks } from './pipeline/checks/index.js';
+import { BUILTIN_CHECKS, buildChecks, loadCheckPlugins } from './pipeline/checks/index.js';
+import type { PaymentCheck } from './pipeline/checks.js';
 import { directorySchemaSource } from './cli/schema-directory.js';
 import { SchemaValidator } from './iso20022/index.js';
 import { Workflow } from './pipeline/workflow.js';
@@ -45,7 +46,10 @@ export async function startHub(config: Config, options: HubOptions | Logger = {}
   const logger = opts.logger ?? createLogger({ level: config.logLevel });
   const serves = { api: role === 'all' || role === 'api', workers: role === 'all' || role === 'worker', scheduler: role === 'all' || role === 'scheduler' };
   const engine = await openEngine({ config, clock: systemClock, ids: randomIds, logger });
-  const { workflow, release } = assembleWorkflow({ config, engine, logger, clock: systemClock, ids: randomIds, workers: serves.workers });
+  // The operator's checks are loaded before anything runs, in every role (one configuration, one verdict): a
+  // plug-in that cannot load stops the start.
+  const plugins = await loadCheckPlugins(config.checks.plugins, logger, BUILTIN_CHECKS);
+  const { workflow, release } = assembleWorkflow({ config, engine, logger, clock: systemClock, ids: randomIds, workers: serves.workers, plugins });
   const scheduler = serves.scheduler
     ? new Scheduler({ store: engine.store, clock: systemClock, ids: randomIds, logger, duties: [...engine.schedulerDuties(), ...workflow.schedulerDuties()] })
     : null;
@@ -100,14 +104,23 @@ export async function startHub(config: Config, options: HubOptions | Logger = {}
  * The payment workflow on an engine, with the schema validator, the checks and the client lookups it uses.
  * `release` frees what it holds (compiled schemas, the sanctions list watcher) once the workflow has stopped.
  */
-export function assembleWorkflow(options: { config: Config; engine: Engine; logger: Logger; clock: Clock; ids: IdGenerator; workers: boolean }): {
+export function assembleWorkflow(options: {
+  config: Config;
+  engine: Engine;
+  logger: Logger;
+  clock: Clock;
+  ids: IdGenerator;
+  workers: boolean;
+  /** The operator's checks (`loadCheckPlugins`); none when absent. */
+  plugins?: readonly PaymentCheck[];
+}): {
   workflow: Workflow;
   release: () => void;
 } {
   const { config, engine, logger } = options;
   const schemas = config.workflow.schemaDir === null ? undefined : new SchemaValidator({ source: directorySchemaSource(config.workflow.schemaDir) });
   const client = clientLookup(engine.auth);
-  const checks = buildChecks(config.checks, { clientSettings: async (id) => (await client(id))?.settings ?? null, logger });
+  const checks = buildChecks(config.checks, { clientSettings: async (id) => (await client(id))?.settings ?? null, logger, plugins: options.plugins ?? [] });
   const xml = config.workflow.xmlWorkers > 0 ? new XmlPool({ size: config.workflow.xmlWorkers, logger, treesMax: config.workflow.parsedCacheMax }) : undefined;
   const onAboveMs = config.workflow.xmlOffloadDelayUs / 1000;
   const load = xml ? new LoopLoad({ onAboveMs, offBelowMs: onAboveMs / 3 }) : undefined;

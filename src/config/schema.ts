@@ -95,6 +95,21 @@ export const ChecksSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    plugins: Type.Array(
+      Type.Object(
+        {
+          module: Type.String({ minLength: 1, maxLength: 4096, description: 'Path (relative to the working directory) or package name of an ES module exporting createCheck.' }),
+          options: Type.Record(Type.String(), Type.Unknown(), { default: {}, description: 'Passed to createCheck as is.' }),
+        },
+        { additionalProperties: false },
+      ),
+      { maxItems: 32, default: [], description: 'Checks of your own, loaded at start (README "Checks of your own"); they run after the built-in ones unless checks.order says otherwise.' },
+    ),
+    order: Type.Array(Type.String({ pattern: '^[a-z][a-z0-9_-]{0,63}$' }), {
+      maxItems: 64,
+      default: [],
+      description: 'Names of checks in the order they run (sanctions, limits, calendar, plug-ins by name); checks not named follow in their default order.',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -19,8 +19,19 @@ describe('checks in the workflow', { skip }, () => {
     dir = mkdtempSync(join(tmpdir(), 'mxgate-checks-'));
     const list = join(dir, 'sanctions.txt');
     writeFileSync(list, '# test list\nBIC:SANCTDE1\n');
+    // A check of the operator's own: holds payments of one amount (checks.plugins).
+    const plugin = join(dir, 'hold.mjs');
+    writeFileSync(
+      plugin,
+      `export function createCheck({ options }) {
+        return { name: 'hold', run: ({ submission }) => submission.payments.filter((p) => p.amount === options.amount)
+          .map((p) => ({ index: p.index, code: 'AM09', text: 'amount held for review' })) };
+      }\n`,
+    );
     e = await startE2eHub({
       checks: {
+        plugins: [{ module: plugin, options: { amount: '4242.42' } }],
+        order: ['hold'],
         sanctions: { file: list },
         limits: { EUR: '1000000' },
         calendar: { timeZone: 'Europe/Berlin', businessDays: ['MON', 'TUE', 'WED', 'THU', 'FRI'] },
@@ -70,6 +81,17 @@ describe('checks in the workflow', { skip }, () => {
     // Tipping off: neither the API nor the status report says which list entry matched, or that a list did.
     assert.doesNotMatch(String(view.reason_text), /sanction|SANCTDE1|line \d/i);
     assert.doesNotMatch(String(view.report), /sanction|list line/i);
+  });
+
+  test("a check of the operator's own (checks.plugins) rejects with its code, first as checks.order says", async () => {
+    const held = (xml: string) => xml.replace(/(IntrBkSttlmAmt Ccy="EUR">)[^<]+</, '$14242.42<').replace(/(InstdAmt Ccy="EUR">)[^<]+</, '$14242.42<');
+    const view = await outcome(held(base()));
+    assert.equal(view.status, 'RJCT');
+    assert.equal(view.reason_code, 'AM09');
+    assert.equal(view.reason_text, 'amount held for review');
+    const sanctioned = await outcome(held(base()).replace(/(<(?:\w+:)?CdtrAgt>\s*<(?:\w+:)?FinInstnId>\s*<(?:\w+:)?BICFI>)[^<]+</, '$1SANCTDE1XXX<'));
+    assert.equal(sanctioned.reason_code, 'AM09', 'the plug-in runs before screening here');
+    assert.equal((await outcome(base())).status, 'ACSC', 'other amounts pass');
   });
 
   test('a settlement date on a weekend is rejected with DT01', async () => {

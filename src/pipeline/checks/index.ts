@@ -1,16 +1,18 @@
 /**
- * The built-in checks, built from `config.checks` in a fixed order: sanctions screening (RR04), amount limits
- * (AM02), business calendar (DT01, TM01). The stage runs every check, and a payment takes the reason of the first
- * check that rejects it, so a sanctions hit is always what a screened payment is rejected for.
+ * The checks, built from `config.checks`: the built-in ones, sanctions screening (RR04), amount limits (AM02),
+ * business calendar (DT01, TM01), in that order, then the operator's own (`checks.plugins`, loaded by plugins.ts),
+ * unless `checks.order` says otherwise. The stage runs every check, and a payment takes the reason of the first
+ * check that rejects it: by default a sanctions hit is always what a screened payment is rejected for.
  *
  * Public API of the checks; the modules behind it are internal.
  */
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log.js';
 import type { PaymentCheck } from '../checks.js';
-import { calendarCheck, compileCalendar } from './calendar.js';
-import { limitsCheck, toMinorLimits, type ClientSettings } from './limits.js';
-import { sanctionsCheck } from './sanctions.js';
+import { CALENDAR_CHECK, calendarCheck, compileCalendar } from './calendar.js';
+import { LIMITS_CHECK, limitsCheck, toMinorLimits, type ClientSettings } from './limits.js';
+import { orderChecks } from './plugins.js';
+import { SANCTIONS_CHECK, sanctionsCheck } from './sanctions.js';
 import { SanctionsListFile } from './sanctions-file.js';
 
 export type ChecksConfig = Config['checks'];
@@ -19,11 +21,17 @@ export { CALENDAR_CHECK, judgeDate, localDateTime, type CalendarRules } from './
 export { LIMITS_CHECK, LIMITS_SETTING, MESSAGE_LIMITS_SETTING } from './limits.js';
 export { SANCTIONS_CHECK, normalizeName, parseSanctionsList, SanctionsListError, type SanctionsList } from './sanctions.js';
 export { SanctionsListFile } from './sanctions-file.js';
+export { loadCheckPlugins, type CheckPluginContext, type CreateCheck } from './plugins.js';
+
+/** The names of the built-in checks, whether configured or not. */
+export const BUILTIN_CHECKS: ReadonlySet<string> = new Set([SANCTIONS_CHECK, LIMITS_CHECK, CALENDAR_CHECK]);
 
 export interface ChecksDeps {
   /** A client's settings (null when it has none), read for per-client limits. Omitted: no per-client overrides. */
   clientSettings?: (clientId: string) => Promise<ClientSettings | null>;
   logger: Logger;
+  /** The operator's checks (`loadCheckPlugins` of `config.plugins`), after the built-in ones unless `config.order` says otherwise. */
+  plugins?: readonly PaymentCheck[];
 }
 
 export interface BuiltChecks {
@@ -63,11 +71,12 @@ export function buildChecks(config: ChecksConfig, deps: ChecksDeps): BuiltChecks
     checks.push(limitsCheck({ payment, message, clientSettings: deps.clientSettings }));
   }
   if (calendar !== null) checks.push(calendarCheck(calendar));
+  const ordered = orderChecks([...checks, ...(deps.plugins ?? [])], config.order, BUILTIN_CHECKS);
 
   sanctions?.start();
-  deps.logger.info({ checks: checks.map((c) => c.name) }, 'payment checks configured');
+  deps.logger.info({ checks: ordered.map((c) => c.name) }, 'payment checks configured');
   return {
-    checks,
+    checks: ordered,
     sanctions,
     close: () => sanctions?.close(),
   };
