@@ -1,8 +1,23 @@
 /**
  * The status report that answers a transaction's message: pacs.002 for pacs.008/009/004, pain.002 for pain.001,
  * camt.029 for camt.056, built from the original through the message layer's builders (real XML, original ids).
+ *
+ * A camt.029 speaks in its own codes: each transaction's TxCxlSts is ACCR, RJCR or PDCR (the cancellation stage
+ * decides it, PaymentOutcome.cancellation), Sts/Conf sums them up (CNCL, RJCR, PDCR, PECR), and the reasons of a
+ * rejection come from the cancellation rejection list; a workflow reason outside it (FF01 of a schema failure,
+ * AB06 of a timeout, AM05 of a duplicate) is given as NARR with the code and its text in AddtlInf.
  */
-import { buildCamt029, buildPacs002, buildPain002, toXml, type BuiltMessage, type SplitMessage } from '../iso20022/index.js';
+import {
+  buildCamt029,
+  buildPacs002,
+  buildPain002,
+  isCancellationStatusReason,
+  toXml,
+  type BuiltMessage,
+  type CancellationStatus,
+  type ReasonInput,
+  type SplitMessage,
+} from '../iso20022/index.js';
 import type { PaymentStatus, TransactionStatus } from '../domain/status.js';
 
 export interface PaymentOutcome {
@@ -10,6 +25,11 @@ export interface PaymentOutcome {
   status: PaymentStatus;
   reasonCode: string | null;
   reasonText: string | null;
+  /**
+   * camt.056 only: what became of the cancellation of this transaction (TxCxlSts), as the cancellation stage
+   * decided it. Without it a rejected transaction is RJCR and any other PDCR: the report claims nothing undone.
+   */
+  cancellation?: CancellationStatus;
 }
 
 export interface Outcome {
@@ -32,8 +52,25 @@ function splitText(text: string): string[] {
   return lines;
 }
 
-/** camt.029 speaks of cancellations: a cancelled (ACSC) request is CNCL, a rejected one RJCR. */
-const resolution = (status: string) => (status === 'RJCT' || status === 'CANC' ? 'RJCR' : 'CNCL');
+function cancellationStatus(p: PaymentOutcome): CancellationStatus {
+  return p.cancellation ?? (p.status === 'RJCT' || p.status === 'CANC' ? 'RJCR' : 'PDCR');
+}
+
+/** CxlStsRsnInf: the code when the cancellation rejection list has it, else NARR with the code in the text. */
+function cancellationReasons(status: CancellationStatus, code: string | null, text: string | null): ReasonInput[] {
+  if (status === 'ACCR') return [];
+  if (code === null) return text ? [{ additionalInfo: splitText(text) }] : [];
+  if (isCancellationStatusReason(code)) return reasons(code, text);
+  return [{ code: 'NARR', additionalInfo: splitText(text ? `${code} ${text}` : code) }];
+}
+
+/** Sts/Conf of the case from its transactions' statuses (the group status when it has none). */
+function confirmation(statuses: readonly CancellationStatus[], group: TransactionStatus): string {
+  if (statuses.length === 0) return group === 'RJCT' || group === 'CANC' ? 'RJCR' : 'PDCR';
+  if (statuses.every((s) => s === 'ACCR')) return 'CNCL';
+  if (statuses.every((s) => s === 'RJCR')) return 'RJCR';
+  return statuses.includes('PDCR') ? 'PDCR' : 'PECR';
+}
 
 export function buildReport(original: SplitMessage, outcome: Outcome, ids: { msgId: string; now: number }): { messageType: string; xml: string } {
   const family = original.documentId?.family;
@@ -45,12 +82,17 @@ export function buildReport(original: SplitMessage, outcome: Outcome, ids: { msg
   if (family === 'pain.001') {
     built = buildPain002(original, { msgId: ids.msgId, creDtTm, groupStatus: outcome.status, groupReasons, transactions, ...agents });
   } else if (family === 'camt.056') {
+    const answers = outcome.payments.map((p) => {
+      const status = cancellationStatus(p);
+      return { index: p.index, status, reasons: cancellationReasons(status, p.reasonCode, p.reasonText) };
+    });
     built = buildCamt029(original, {
       assignmentId: ids.msgId,
       creDtTm,
-      confirmation: resolution(outcome.status),
-      reasons: reasons(outcome.reasonCode, outcome.reasonText),
-      transactions: outcome.payments.map((p) => ({ index: p.index, status: resolution(p.status), reasons: reasons(p.reasonCode, p.reasonText) })),
+      confirmation: confirmation(answers.map((a) => a.status), outcome.status),
+      transactionStatus: outcome.status === 'RJCT' || outcome.status === 'CANC' ? 'RJCR' : 'PDCR',
+      reasons: cancellationReasons('RJCR', outcome.reasonCode, outcome.reasonText),
+      transactions: answers,
     });
   } else {
     built = buildPacs002(original, { msgId: ids.msgId, creDtTm, groupStatus: outcome.status, groupReasons, transactions, ...agents });

@@ -31,6 +31,7 @@ import type { Outcome, PaymentOutcome } from './report.js';
 import type { Submission } from './submission.js';
 import { decisionFromReport, forward, readAnswer, type Decision } from './downstream.js';
 import { builtinAndProfileFindings } from './xml-work.js';
+import { resolveCancellation } from './cancellation.js';
 
 interface Rejection {
   index: number | null;
@@ -219,6 +220,11 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
       },
     });
     logDetails(ctx, id, checks);
+    return done ? settled : ack;
+  }
+  if (submission.family === 'camt.056') {
+    // A cancellation request is decided here, against the payments it names, and answered (cancellation.ts).
+    await resolveCancellation(ctx, { transaction: t, submission, outcomes, within: async (tx) => void (done = await settleIn(tx, 'processing', message)) });
     return done ? settled : ack;
   }
   const now = ctx.deps.clock.now();

@@ -118,6 +118,30 @@ export interface TransactionFilter {
   limit: number;
 }
 
+/**
+ * What a cancellation request (camt.056) says of the payment it would cancel: the client's own payments only, in
+ * messages of the given families, every reference given matching. The lookup goes by the UETR, else the
+ * EndToEndId, else the MsgId: a request with none of them names no payment.
+ */
+export interface CancellationRefs {
+  clientId: string;
+  /** Families of the messages a cancellation may name (e.g. pacs.008), whatever the version. */
+  families: readonly string[];
+  msgId?: string;
+  endToEndId?: string;
+  txId?: string;
+  instrId?: string;
+  uetr?: string;
+}
+
+/** A payment a cancellation request names, with the statuses it has now. */
+export interface CancellablePayment {
+  transactionId: string;
+  index: number;
+  transactionStatus: TransactionStatus;
+  paymentStatus: PaymentStatus;
+}
+
 export interface OriginalRefs {
   clientId?: string;
   msgId?: string;
@@ -164,6 +188,8 @@ export interface TransactionsTx {
   overdue(now: number, limit: number): Promise<string[]>;
   /** Finds the transaction an answer refers to (downstream pacs.002): by original message id and/or payment ids. */
   findOriginal(refs: OriginalRefs): Promise<string | null>;
+  /** The payments a cancellation request names (CancellationRefs), newest first, at most `limit`. */
+  findCancellable(refs: CancellationRefs, limit: number): Promise<CancellablePayment[]>;
   /** Removes business keys past their retention, at most `limit`. */
   sweepKeys(now: number, limit: number): Promise<number>;
 }

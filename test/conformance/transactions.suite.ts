@@ -6,7 +6,7 @@
 import { describe, test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Store } from '../../src/ports/store.js';
-import type { BusinessKey, NewTransaction } from '../../src/ports/transactions.js';
+import type { BusinessKey, CancellationRefs, NewTransaction } from '../../src/ports/transactions.js';
 
 export interface TransactionsHarness {
   store: Store;
@@ -259,6 +259,35 @@ export function transactionsConformance(engine: string, open: () => Promise<Tran
       assert.equal(await h.store.transaction((tx) => tx.transactions.findOriginal({ endToEndId: t.payments[0]!.endToEndId!, msgId: t.msgId! })), t.id);
       assert.equal(await h.store.transaction((tx) => tx.transactions.findOriginal({ msgId: t.msgId! })), t.id);
       assert.equal(await h.store.transaction((tx) => tx.transactions.findOriginal({ msgId: 'nothing' })), null);
+    });
+
+    test("findCancellable finds the client's own payments of the given families, every given reference matching", async () => {
+      const uetr = '8a562c67-ca16-48ba-b074-65581be6f011';
+      const t = newTransaction();
+      // A cancellation request quotes the original's ids in its own payments: it is never taken for the original.
+      const request = newTransaction({ messageType: 'camt.056.001.08', payments: [{ ...t.payments[1]!, index: 0 }] });
+      const other = newTransaction({ clientId: 'client-b' });
+      await h.store.transaction(async (tx) => {
+        for (const x of [t, request, other]) await tx.transactions.create(x);
+        await tx.transactions.move(t.id, { from: 'ACTC', to: 'ACSP', at: 600_000 });
+      });
+      const find = (refs: Omit<CancellationRefs, 'clientId' | 'families'>, clientId = 'client-a') =>
+        h.store.read((tx) => tx.transactions.findCancellable({ clientId, families: ['pacs.008', 'pacs.009'], ...refs }, 10));
+      const one = [{ transactionId: t.id, index: 1, transactionStatus: 'ACSP', paymentStatus: 'ACSP' }];
+      assert.deepEqual(await find({ uetr }), one);
+      assert.deepEqual(await find({ uetr, endToEndId: t.payments[1]!.endToEndId!, txId: 'TX1', instrId: 'I1', msgId: t.msgId! }), one);
+      assert.deepEqual(await find({ endToEndId: t.payments[1]!.endToEndId!, msgId: t.msgId! }), one);
+      assert.deepEqual((await find({ msgId: t.msgId! })).map((m) => m.index), [0, 1]);
+      assert.deepEqual(await find({ msgId: t.msgId!, txId: 'TX1' }), one);
+      assert.deepEqual(await find({ uetr, txId: 'OTHER' }), [], 'a reference given must match');
+      assert.deepEqual(await find({ uetr, msgId: 'OTHER' }), []);
+      assert.deepEqual(await find({ txId: 'TX1' }), [], 'neither UETR, EndToEndId nor MsgId: nothing to go by');
+      assert.deepEqual(await find({ uetr }, 'client-c'), [], "another client's payments are not found");
+      assert.deepEqual(
+        await h.store.read((tx) => tx.transactions.findCancellable({ clientId: 'client-a', families: ['pacs.009'], uetr }, 10)),
+        [],
+        'only the given families',
+      );
     });
 
     test('listing filters by client, status, ids and time, newest first, with a cursor that never skips or repeats', async () => {

@@ -1,7 +1,14 @@
 /**
- * camt.029 (resolution of investigation) answering a camt.056 (cancellation request): the case is resolved as
- * cancelled (CNCL), rejected (RJCR, with a reason such as LEGL, AC04, NOOR) or pending (PDCR).
+ * camt.029 (resolution of investigation) answering a camt.056 (cancellation request). Two code lists meet here:
+ *  - Sts/Conf, the case as a whole, is external (ExternalInvestigationExecutionConfirmation1Code): CNCL cancelled,
+ *    RJCR rejected, PDCR pending, PECR partly executed, ...;
+ *  - TxCxlSts, each transaction, is an XSD enumeration (CancellationIndividualStatus1Code): ACCR accepted, RJCR
+ *    rejected, PDCR pending, nothing else. CNCL in TxCxlSts makes the message invalid.
+ * Reasons (CxlStsRsnInf) come from ExternalPaymentCancellationRejection1Code (ARDT, AGNT, CUST, LEGL, NOOR, ...),
+ * not from the status reasons of a pacs.002: a code outside it is refused here, and the caller maps its own first.
  */
+import { MxError } from '../../errors.js';
+import { CODE_SETS } from '../codes/index.js';
 import type { SplitMessage } from '../message.js';
 import { readAgent, readParty } from '../models/common.js';
 import { child, childrenNamed, textAt, type XmlElement } from '../xml/tree.js';
@@ -10,21 +17,56 @@ import { answerFor, finish, nodesFor, originalDocument, type BuiltMessage, type 
 import type { ReasonInput } from './nodes.js';
 import { answerVersion } from './versions.js';
 
+/** TxCxlSts (CancellationIndividualStatus1Code) in every version of camt.029. */
+export const CANCELLATION_STATUSES = ['ACCR', 'RJCR', 'PDCR'] as const;
+export type CancellationStatus = (typeof CANCELLATION_STATUSES)[number];
+
+/** The TxCxlSts a confirmation stands for when every transaction shares it. */
+const STATUS_OF_CONFIRMATION: Readonly<Record<string, CancellationStatus>> = { CNCL: 'ACCR', RJCR: 'RJCR', PDCR: 'PDCR' };
+
 export interface ResolutionOptions {
   /** Assgnmt/Id of the resolution. */
   assignmentId: string;
   creDtTm: string;
   version?: string;
-  /** Sts/Conf: CNCL, RJCR or PDCR (ExternalInvestigationExecutionConfirmation1Code). */
+  /** Sts/Conf: CNCL, RJCR, PDCR, PECR, ... (ExternalInvestigationExecutionConfirmation1Code). */
   confirmation: string;
-  /** TxCxlSts for every transaction (default: the confirmation). */
-  transactionStatus?: string;
+  /** TxCxlSts of every transaction without an answer of its own (default: the one the confirmation stands for). */
+  transactionStatus?: CancellationStatus;
+  /** CxlStsRsnInf of those transactions. */
   reasons?: ReasonInput[];
+  /** Per transaction (0-based over every Undrlyg/TxInf): TxCxlSts and its reasons. */
   transactions?: readonly TransactionAnswer[];
+}
+
+/** Whether a code may stand in CxlStsRsnInf/Rsn/Cd (ExternalPaymentCancellationRejection1Code). */
+export function isCancellationStatusReason(code: string): boolean {
+  return CODE_SETS['payment-cancellation-rejection'].codes.has(code);
+}
+
+function checkCodes(options: ResolutionOptions): void {
+  const confirmations = CODE_SETS['investigation-execution-confirmation'];
+  if (!confirmations.codes.has(options.confirmation)) {
+    throw new MxError('BAD_REQUEST', `${options.confirmation} is not an investigation confirmation code (${confirmations.name})`);
+  }
+  const rejections = CODE_SETS['payment-cancellation-rejection'];
+  const answers = [{ status: options.transactionStatus, reasons: options.reasons }, ...(options.transactions ?? [])];
+  for (const answer of answers) {
+    if (answer.status !== undefined && !(CANCELLATION_STATUSES as readonly string[]).includes(answer.status)) {
+      throw new MxError('BAD_REQUEST', `${answer.status} is not a transaction cancellation status (${CANCELLATION_STATUSES.join(', ')})`);
+    }
+    for (const r of answer.reasons ?? []) {
+      if (r.code !== undefined && !isCancellationStatusReason(r.code)) {
+        throw new MxError('BAD_REQUEST', `${r.code} is not a cancellation status reason code (${rejections.name})`);
+      }
+    }
+  }
 }
 
 export function buildCamt029(original: SplitMessage, options: ResolutionOptions): BuiltMessage {
   const doc = originalDocument(original, ['camt.056'], 'camt.029');
+  checkCodes(options);
+  const defaultStatus = options.transactionStatus ?? STATUS_OF_CONFIRMATION[options.confirmation];
   const origId = original.documentId!;
   const id = answerVersion(origId, 'camt.029', options.version);
   const n = nodesFor(id);
@@ -49,7 +91,7 @@ export function buildCamt029(original: SplitMessage, options: ResolutionOptions)
   for (const undrlyg of childrenNamed(body, 'Undrlyg')) {
     const grp = child(undrlyg, 'OrgnlGrpInfAndCxl');
     for (const tx of childrenNamed(undrlyg, 'TxInf')) {
-      const answer = answerFor(position++, options.transactions, options.transactionStatus ?? options.confirmation, options.reasons);
+      const answer = answerFor(position++, options.transactions, defaultStatus, options.reasons);
       if (answer === undefined) continue;
       const msgId = textAt(tx, 'OrgnlGrpInf/OrgnlMsgId') ?? textAt(grp, 'OrgnlMsgId');
       const msgNmId = textAt(tx, 'OrgnlGrpInf/OrgnlMsgNmId') ?? textAt(grp, 'OrgnlMsgNmId');

@@ -29,6 +29,7 @@ import type {
   TransactionsTx,
 } from '../../ports/transactions.js';
 import { decodeCursor, encodeCursor, toPaymentRecord, toTransactionRecord, type PaymentRow, type TransactionRow } from '../rows.js';
+import { cancellableStatements, findCancellable, type CancellableStatements } from './cancellable.js';
 import type { PostgresDatabase, Statement } from './database.js';
 import { query, type DeferredMessage, type HeldWriter, type Session } from './session.js';
 
@@ -95,6 +96,7 @@ export function messageArrays(rows: DeferredMessage[]): unknown[][] {
 export class PostgresTransactions {
   readonly #t: Record<'transactions' | 'payments' | 'history' | 'audit' | 'messages' | 'keys', string>;
   readonly #sql;
+  readonly #cancellable: CancellableStatements;
 
   constructor(database: PostgresDatabase) {
     const t = (this.#t = {
@@ -112,6 +114,7 @@ export class PostgresTransactions {
       SELECT ${from}.id, p.idx, p.e2e, p.tx, p.uetr, p.instr, p.amount, p.currency, ${status}
       FROM ${from} CROSS JOIN unnest($${first}::int[], $${first + 1}::text[], $${first + 2}::text[], $${first + 3}::text[],
         $${first + 4}::text[], $${first + 5}::text[], $${first + 6}::text[]) AS p(idx, e2e, tx, uetr, instr, amount, currency)`;
+    this.#cancellable = cancellableStatements(database);
     this.#sql = database.statements({
       create: `WITH ${createCtes(t, 1)} SELECT 1`,
       get: `SELECT ${TRANSACTION_COLUMNS} FROM ${t.transactions} WHERE id = $1`,
@@ -336,6 +339,7 @@ export class PostgresTransactions {
         if (refs.msgId) return (await one<{ id: string }>(s.byMsgId, [refs.msgId, refs.clientId ?? null]))?.id ?? null;
         return null;
       },
+      findCancellable: (refs, limit) => findCancellable(session, this.#cancellable, refs, limit),
       sweepKeys: (now, limit) => count(s.sweepKeys, [now, limit]),
     };
   }

@@ -16,6 +16,7 @@ import type {
   TransactionsTx,
 } from '../../ports/transactions.js';
 import type { Migration, SqliteDatabase } from './database.js';
+import { sqliteFindCancellable, type FindCancellable } from './cancellable.js';
 import { decodeCursor, encodeCursor, toPaymentRecord, toTransactionRecord, type PaymentRow, type TransactionRow } from '../rows.js';
 
 export const WORKFLOW_MIGRATIONS: readonly Migration[] = [
@@ -131,6 +132,7 @@ const CLAIM_ROWS_MAX = 16;
 export class SqliteTransactions {
   readonly #s;
   readonly #database: SqliteDatabase;
+  readonly #findCancellable: FindCancellable;
   /** Listing statements by their SQL: a handful of filter combinations, each prepared once. */
   readonly #listStatements = new Map<string, ReturnType<SqliteDatabase['prepare']>>();
   /** Key claims of 1..CLAIM_ROWS_MAX keys, by number of keys. */
@@ -139,6 +141,7 @@ export class SqliteTransactions {
   constructor(database: SqliteDatabase) {
     this.#database = database;
     database.migrate('workflow', WORKFLOW_MIGRATIONS);
+    this.#findCancellable = sqliteFindCancellable(database);
     const p = (sql: string) => database.prepare(sql);
     this.#s = {
       insert: p(`INSERT INTO transactions (id, client_id, status, message_type, msg_id, content_hash, deadline_at, group_key,
@@ -315,6 +318,7 @@ export class SqliteTransactions {
         if (refs.msgId) return (s.byMsgId.get({ msgId: refs.msgId, clientId: refs.clientId ?? null }) as string | undefined) ?? null;
         return null;
       },
+      findCancellable: this.#findCancellable,
       sweepKeys: async (now, limit) => s.sweepKeys.run(now, limit).changes,
     };
     return repository;

@@ -1,0 +1,273 @@
+/**
+ * Cancellation requests end to end over HTTP on the embedded engine: a client submits a pacs.008, then a camt.056
+ * for it (the reference sample with its references rewritten to the payment's), and gets a camt.029 that its
+ * official XSD accepts, quotes the original's ids and says what really happened to the payment:
+ *  - no payment of the client matches: RJCR with NOOR;
+ *  - the payment is settled already: RJCR (AGNT), and it stays ACSC with its one report;
+ *  - the payment waits for a downstream system's answer: PDCR, and the answer still decides it;
+ *  - the payment is still in the hub (held before processing): ACCR / CNCL, and it becomes RJCT with CUST and a
+ *    pacs.002 saying so; when its processing runs after all, nothing changes.
+ *  - a camt.056 that fails its schema: RJCR with a code of the cancellation rejection list (NARR + FF01 in the text).
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  buildPacs002,
+  parseMessage,
+  readModel,
+  readStatusReport,
+  toXml,
+  type CreditTransfer,
+  type InvestigationResolution,
+} from '../../src/iso20022/index.js';
+import { api, awaitReport, fresh, sample, schemaFindings, startE2eHub, type E2eHub } from '../helpers/e2e.js';
+import { sharedIso20022Available } from '../helpers/shared.js';
+
+const skip = !sharedIso20022Available() && process.env.CI !== 'true' ? 'ISO 20022 reference material not found at ../shared/iso20022' : false;
+
+const PACS008 = 'pacs.008.001.08-cbpr-single.xml';
+
+/** The camt.056 sample, as a new request (its own Assgnmt/Id) to cancel the first payment of `pacs008`. */
+function cancellationFor(pacs008: string, tag: string): string {
+  const model = readModel(parseMessage(pacs008)) as CreditTransfer;
+  const tx = model.transactions[0]!;
+  const put = (xml: string, name: string, value: string | undefined) =>
+    value === undefined ? xml.replace(new RegExp(`\\s*<${name}>[^<]*</${name}>`), '') : xml.replace(new RegExp(`<${name}>[^<]*</${name}>`), `<${name}>${value}</${name}>`);
+  let xml = sample('camt.056.001.08-fednow-dupl.xml');
+  xml = xml.replace('<Id>20260703021040078RETREQ0001</Id>', `<Id>${`CXL-${tag}-${Date.now()}`.slice(0, 35)}</Id>`);
+  xml = put(xml, 'OrgnlMsgId', model.groupHeader.msgId);
+  xml = put(xml, 'OrgnlMsgNmId', 'pacs.008.001.08');
+  xml = put(xml, 'OrgnlCreDtTm', model.groupHeader.creDtTm);
+  xml = put(xml, 'OrgnlInstrId', tx.instrId);
+  xml = put(xml, 'OrgnlEndToEndId', tx.endToEndId);
+  xml = put(xml, 'OrgnlUETR', tx.uetr);
+  xml = xml.replace(/<OrgnlIntrBkSttlmAmt Ccy="[A-Z]+">[^<]+</, `<OrgnlIntrBkSttlmAmt Ccy="${tx.amount!.currency}">${tx.amount!.value}<`);
+  return put(xml, 'OrgnlIntrBkSttlmDt', tx.settlementDate ?? model.groupHeader.interbankSettlementDate);
+}
+
+async function submit(e: E2eHub, token: string, xml: string): Promise<string> {
+  const answer = await api(e.url, token, 'POST', '/v1/messages', { xml });
+  assert.equal(answer.status, 202, answer.text);
+  return answer.json().transaction_id as string;
+}
+
+/** The camt.029 of a request: valid against its XSD, read back. */
+async function resolutionOf(e: E2eHub, token: string, id: string): Promise<InvestigationResolution> {
+  const out = await awaitReport(e.url, token, id);
+  assert.deepEqual(schemaFindings(out.text), [], out.text);
+  const resolution = readModel(parseMessage(out.text)) as InvestigationResolution;
+  assert.equal(resolution.family, 'camt.029');
+  return resolution;
+}
+
+const view = async (e: E2eHub, token: string, id: string) => (await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json();
+
+/** Checks that the resolution quotes the payment's ids. */
+function quotes(resolution: InvestigationResolution, pacs008: string): void {
+  const tx = (readModel(parseMessage(pacs008)) as CreditTransfer).transactions[0]!;
+  const answered = resolution.transactions[0]!;
+  assert.equal(answered.originalEndToEndId, tx.endToEndId);
+  assert.equal(answered.originalUetr, tx.uetr);
+  assert.equal(answered.originalMsgId, (readModel(parseMessage(pacs008)) as CreditTransfer).groupHeader.msgId);
+}
+
+describe('cancellation requests (camt.056), embedded engine', { skip }, () => {
+  let e: E2eHub;
+  let token: string;
+  before(async () => {
+    e = await startE2eHub();
+    ({ token } = await e.token());
+  });
+  after(async () => {
+    await e.close();
+  });
+
+  test('a request for no payment of the client is rejected with NOOR', async () => {
+    const unknown = fresh(sample(PACS008), 'none1'); // never submitted
+    const id = await submit(e, token, cancellationFor(unknown, 'none1'));
+    const resolution = await resolutionOf(e, token, id);
+    assert.equal(resolution.confirmation, 'RJCR');
+    assert.equal(resolution.transactions[0]!.status, 'RJCR');
+    assert.equal(resolution.transactions[0]!.reasons[0]!.code, 'NOOR');
+    quotes(resolution, unknown);
+    const request = await view(e, token, id);
+    assert.equal(request.status, 'RJCT');
+    assert.equal(request.reason_code, 'NOOR');
+  });
+
+  test("another client's payment is not found either", async () => {
+    const { token: other } = await e.token();
+    const pacs008 = fresh(sample(PACS008), 'tenant1');
+    await awaitReport(e.url, other, await submit(e, other, pacs008));
+    const resolution = await resolutionOf(e, token, await submit(e, token, cancellationFor(pacs008, 'tenant1')));
+    assert.equal(resolution.transactions[0]!.reasons[0]!.code, 'NOOR');
+  });
+
+  test('a settled payment is not cancelled: RJCR (AGNT), and it keeps its status and its one report', async () => {
+    const pacs008 = fresh(sample(PACS008), 'final1');
+    const original = await submit(e, token, pacs008);
+    const report = (await awaitReport(e.url, token, original)).text;
+    assert.equal((await view(e, token, original)).status, 'ACSC');
+    const id = await submit(e, token, cancellationFor(pacs008, 'final1'));
+    const resolution = await resolutionOf(e, token, id);
+    assert.equal(resolution.confirmation, 'RJCR');
+    assert.equal(resolution.transactions[0]!.status, 'RJCR');
+    assert.equal(resolution.transactions[0]!.reasons[0]!.code, 'AGNT');
+    quotes(resolution, pacs008);
+    assert.equal((await view(e, token, original)).status, 'ACSC');
+    assert.equal((await awaitReport(e.url, token, original)).text, report);
+  });
+
+  test('a rejected payment is not cancelled again: RJCR with ARDT', async () => {
+    // A payment with a schema error is rejected by processing.
+    const pacs008 = fresh(sample(PACS008), 'rjct1').replace(/<(\w+:)?ChrgBr>[A-Z]+</, '<$1ChrgBr>XXXX<');
+    const original = await submit(e, token, pacs008);
+    await awaitReport(e.url, token, original);
+    assert.equal((await view(e, token, original)).status, 'RJCT');
+    const resolution = await resolutionOf(e, token, await submit(e, token, cancellationFor(pacs008, 'rjct1')));
+    assert.equal(resolution.transactions[0]!.status, 'RJCR');
+    assert.equal(resolution.transactions[0]!.reasons[0]!.code, 'ARDT');
+  });
+
+  test('a request that fails its schema is rejected with a code of the cancellation rejection list', async () => {
+    const pacs008 = fresh(sample(PACS008), 'xsd1');
+    const invalid = cancellationFor(pacs008, 'xsd1').replace('<Cd>DUPL</Cd>', '<Cd>DUPLICATE</Cd>');
+    const id = await submit(e, token, invalid);
+    const resolution = await resolutionOf(e, token, id);
+    assert.equal(resolution.confirmation, 'RJCR');
+    assert.equal(resolution.transactions[0]!.status, 'RJCR');
+    assert.equal(resolution.transactions[0]!.reasons[0]!.code, 'NARR');
+    assert.match(resolution.transactions[0]!.reasons[0]!.additionalInfo[0] ?? '', /^FF01 /);
+    assert.equal((await view(e, token, id)).status, 'RJCT');
+  });
+});
+
+/** A downstream payment system that takes every payment (202) and answers later. */
+class Downstream {
+  readonly received: string[] = [];
+  #server: Server | null = null;
+  url = '';
+
+  async start(): Promise<void> {
+    this.#server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        this.received.push(String(req.headers['x-transaction-id']));
+        res.writeHead(202).end();
+      });
+    });
+    this.#server.listen(0, '127.0.0.1');
+    await once(this.#server, 'listening');
+    const address = this.#server.address();
+    this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/payments`;
+  }
+
+  async stop(): Promise<void> {
+    this.#server?.closeAllConnections();
+    await new Promise((r) => this.#server?.close(r));
+  }
+}
+
+describe('cancellation requests for a payment forwarded downstream', { skip }, () => {
+  const downstream = new Downstream();
+  let e: E2eHub;
+  let token: string;
+  let answerToken: string;
+  before(async () => {
+    await downstream.start();
+    const dataDir = mkdtempSync(join(tmpdir(), 'mxgate-e2e-cxl-'));
+    const first = await startE2eHub({}, { dataDir, keepData: true });
+    const created = await first.hub.engine.auth.createClient({ name: 'payment-system' });
+    await first.close();
+    e = await startE2eHub({ downstream: { url: downstream.url, mode: 'async', answerClientIds: [created!.client.id] }, workflow: { slaMs: 60_000 } }, { dataDir });
+    ({ token } = await e.token());
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: created!.client.id, client_secret: created!.secret });
+    const res = await fetch(`${e.url}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+    answerToken = ((await res.json()) as { access_token: string }).access_token;
+  });
+  after(async () => {
+    await e.close();
+    await downstream.stop();
+  });
+
+  test('the cancellation is pending (PDCR) while the downstream system has the payment; its answer still decides it', async () => {
+    const pacs008 = fresh(sample(PACS008), 'pdcr1');
+    const original = await submit(e, token, pacs008);
+    for (let i = 0; i < 500 && !downstream.received.includes(original); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(downstream.received.includes(original), 'forwarded');
+    const id = await submit(e, token, cancellationFor(pacs008, 'pdcr1'));
+    const resolution = await resolutionOf(e, token, id);
+    assert.equal(resolution.confirmation, 'PDCR');
+    assert.equal(resolution.transactions[0]!.status, 'PDCR');
+    quotes(resolution, pacs008);
+    assert.equal((await view(e, token, id)).status, 'ACSC', 'the request was answered');
+    assert.equal((await view(e, token, original)).status, 'ACSP', 'the payment still waits for its answer');
+    const answer = buildPacs002(parseMessage(pacs008), { msgId: `DS${Date.now()}`, creDtTm: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), groupStatus: 'ACSC', transactionStatus: 'ACSC' });
+    assert.equal((await api(e.url, answerToken, 'POST', '/v1/inbox', { xml: toXml(answer) })).status, 202);
+    await awaitReport(e.url, token, original);
+    assert.equal((await view(e, token, original)).status, 'ACSC');
+  });
+});
+
+describe('cancellation requests for a payment still in the hub', { skip }, () => {
+  test('the payment is stopped: ACCR / CNCL, the payment RJCT with CUST and its pacs.002; its late processing changes nothing', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mxgate-e2e-cxl-'));
+    // Accepted by a process that serves the API only, and held there: an operator takes its processing message
+    // with a long visibility timeout, as a worker that stalls on it would.
+    const intake = await startE2eHub({ workflow: { slaMs: 120_000 } }, { dataDir, keepData: true, role: 'api' });
+    const { token } = await intake.token();
+    const { token: admin } = await intake.token({ scopes: ['mx/admin', 'mx/write', 'mx/read'] });
+    const pacs008 = fresh(sample(PACS008), 'accr1');
+    const original = await submit(intake, token, pacs008);
+    const held = await api(intake.url, admin, 'GET', '/v1/queues/mx.processing.fifo/messages?max=1&visibility_s=600');
+    assert.equal(held.status, 200, held.text);
+    const message = (held.json().messages as Array<{ receipt_handle: string; body: string }>)[0]!;
+    assert.equal(JSON.parse(message.body).transaction_id, original);
+    await intake.close();
+
+    const e = await startE2eHub({ workflow: { slaMs: 120_000 } }, { dataDir });
+    try {
+      // The signing keys live in the data directory: the client's token holds across the restart.
+      const token2 = token;
+      assert.equal((await view(e, token2, original)).status, 'ACTC');
+      const id = await submit(e, token2, cancellationFor(pacs008, 'accr1'));
+      const resolution = await resolutionOf(e, token2, id);
+      assert.equal(resolution.confirmation, 'CNCL');
+      assert.equal(resolution.transactions[0]!.status, 'ACCR');
+      quotes(resolution, pacs008);
+      assert.equal((await view(e, token2, id)).status, 'ACSC');
+
+      const stopped = await view(e, token2, original);
+      assert.equal(stopped.status, 'RJCT');
+      assert.equal(stopped.reason_code, 'CUST');
+      const report = (await awaitReport(e.url, token2, original)).text;
+      assert.deepEqual(schemaFindings(report), []);
+      const parsed = parseMessage(report);
+      const status = readStatusReport(parsed.document!, parsed.documentId!);
+      assert.equal(status.transactions[0]!.status, 'RJCT');
+      assert.equal(status.transactions[0]!.reasons[0]!.code, 'CUST');
+
+      // The held message comes back: processing finds the payment final and leaves it as it is.
+      const adminToken = await e.token({ scopes: ['mx/admin', 'mx/write', 'mx/read'] });
+      const released = await api(e.url, adminToken.token, 'PATCH', `/v1/queues/mx.processing.fifo/messages/${encodeURIComponent(message.receipt_handle)}`, { json: { visibility_s: 0 } });
+      assert.equal(released.status, 204, released.text);
+      for (let i = 0; i < 500; i++) {
+        const q = (await api(e.url, adminToken.token, 'GET', '/v1/queues/mx.processing.fifo')).json() as { metrics: { visible: number; in_flight: number } };
+        if (q.metrics.visible + q.metrics.in_flight === 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const after = await view(e, token2, original);
+      assert.equal(after.status, 'RJCT');
+      assert.equal(after.reason_code, 'CUST');
+      assert.deepEqual((after.history as Array<{ status: string }>).map((h) => h.status).filter((s) => s !== 'RCVD'), ['ACTC', 'RJCT']);
+      assert.equal((await awaitReport(e.url, token2, original)).text, report);
+    } finally {
+      await e.close();
+    }
+  });
+});
