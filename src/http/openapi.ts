@@ -9,6 +9,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, FastifySchema } from 'fastify';
 import type { RouteScope } from '../auth/scopes.js';
+import { errorAnswers } from './schemas.js';
 
 const TOKEN_URL = '/oauth2/token';
 
@@ -18,17 +19,17 @@ const SCOPE_TEXT: Record<Exclude<RouteScope, 'public'>, string> = {
   'mx/admin': 'manage queues, clients and signing keys',
 };
 
-const ErrorBody = {
-  type: 'object',
-  properties: {
-    error: {
-      type: 'object',
-      properties: { code: { type: 'string', description: 'a code of docs/ERRORS.md' }, message: { type: 'string' }, correlation_id: { type: 'string' } },
-      required: ['code', 'message'],
-    },
-  },
-  required: ['error'],
-} as const;
+/**
+ * The body of a route that `consumes` XML: the route reads it as bytes (its content-type parser) and the message
+ * layer validates it, so it has no JSON schema to validate with; the document shows it as an XML string.
+ */
+const XmlMessage = { type: 'string', description: 'an ISO 20022 message (XML, UTF-8), optionally in a business application header envelope' } as const;
+
+const AUTH_ERRORS = errorAnswers(['UNAUTHENTICATED', 'FORBIDDEN']);
+
+function isXmlOnly(consumes: unknown): consumes is string[] {
+  return Array.isArray(consumes) && consumes.length > 0 && consumes.every((type) => typeof type === 'string' && /xml$/.test(type));
+}
 
 function packageVersion(): string {
   try {
@@ -56,6 +57,8 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'auth', description: 'access tokens and their verification keys' },
         { name: 'queues', description: 'durable queues with SQS semantics' },
         { name: 'admin', description: 'clients and signing keys' },
+        { name: 'transactions', description: 'submit ISO 20022 messages, follow their transactions, fetch their status reports' },
+        { name: 'compatibility', description: "the calls of the reference workflow sample's clients" },
       ],
       components: {
         securitySchemes: {
@@ -71,10 +74,11 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
       const base = { ...(schema ?? {}) } as Omit<FastifySchema, 'response'> & { response?: Record<string, unknown> };
       const resource = /^\/v1\/([a-z-]+)/.exec(url)?.[1];
       if (!base.tags && resource) base.tags = [resource];
+      if (!base.body && isXmlOnly(base.consumes)) base.body = XmlMessage;
       if (scope === 'public') return { schema: { ...base, security: [] }, url };
       const response = { ...(base.response ?? {}) };
-      response['401'] ??= { description: 'UNAUTHENTICATED: no valid bearer token', ...ErrorBody };
-      response['403'] ??= { description: `FORBIDDEN: the token lacks ${scope ?? 'the needed scope'}`, ...ErrorBody };
+      response['401'] ??= { ...AUTH_ERRORS[401], description: 'UNAUTHENTICATED: no valid bearer token' };
+      response['403'] ??= { ...AUTH_ERRORS[403], description: `FORBIDDEN: the token lacks ${scope ?? 'the needed scope'}` };
       return { schema: { ...base, response, security: [{ oauth2: scope ? [scope] : [] }] }, url };
     },
   });

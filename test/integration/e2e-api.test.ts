@@ -70,6 +70,8 @@ describe('end to end over HTTP', { skip }, () => {
     assert.equal(first.status, 202);
     const again = await api(e.url, token, 'POST', '/v1/messages', { xml, headers: { 'idempotency-key': 'key-1' } });
     assert.equal(again.json().transaction_id, first.json().transaction_id);
+    assert.equal(again.json().duplicate, true);
+    assert.equal(again.json().report_url, `/v1/outbox/${first.json().transaction_id as string}`);
     const other = await api(e.url, token, 'POST', '/v1/messages', { xml: fresh(xml, 'x'), headers: { 'idempotency-key': 'key-1' } });
     assert.equal(other.status, 422);
     assert.equal((other.json().error as { code: string }).code, 'IDEMPOTENCY_KEY_REUSED');
@@ -124,12 +126,34 @@ describe('end to end over HTTP', { skip }, () => {
     const xml = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'dup1');
     const first = await api(e.url, token, 'POST', '/v1/messages', { xml });
     const id = first.json().transaction_id as string;
-    await awaitReport(e.url, token, id);
+    assert.equal(first.json().report_url, `/v1/outbox/${id}`);
+    const report = await awaitReport(e.url, token, id);
     const resend = await api(e.url, token, 'POST', '/v1/messages', { xml });
     assert.equal(resend.status, 200);
     assert.equal(resend.json().transaction_id, id);
     assert.equal(resend.json().duplicate, true);
     assert.equal(resend.json().status, 'ACSC');
+    // The duplicate's answer leads to the original's status report.
+    assert.equal(resend.json().report_url, `/v1/outbox/${id}`);
+    const again = await api(e.url, token, 'GET', resend.json().report_url as string);
+    assert.equal(again.status, 200);
+    assert.equal(again.text, report.text);
+    assert.equal(again.headers.get('x-transaction-id'), id);
+    // Sent with a reserved id of its own, the duplicate's id stands for the original: its outbox is the original's report.
+    const reserved = (await api(e.url, token, 'POST', '/v1/transactions')).json().transaction_id as string;
+    const viaReserved = await api(e.url, token, 'POST', '/inbox', { xml, headers: { 'x-transaction-id': reserved } });
+    assert.equal(viaReserved.status, 200);
+    assert.deepEqual(viaReserved.json(), { transaction_id: id, status: 'ACSC', duplicate: true, report_url: `/v1/outbox/${id}` });
+    for (const fetched of [
+      await api(e.url, token, 'GET', `/v1/outbox/${reserved}`),
+      await api(e.url, token, 'POST', '/outbox', { headers: { 'x-transaction-id': reserved } }),
+    ]) {
+      assert.equal(fetched.status, 200);
+      assert.equal(fetched.text, report.text);
+      assert.equal(fetched.headers.get('x-transaction-id'), id);
+      assert.equal(reportOf(fetched.text).original.originalMsgId, /<(?:\w+:)?MsgId>([^<]+)</.exec(xml)![1]);
+    }
+    assert.equal((await api(e.url, token, 'GET', `/v1/transactions/${reserved}`)).json().transaction_id, id);
     const modified = xml.replace(/(IntrBkSttlmAmt Ccy="EUR">)750000</, '$1750001<');
     const conflict = await api(e.url, token, 'POST', '/v1/messages', { xml: modified });
     const conflictId = conflict.json().transaction_id as string;

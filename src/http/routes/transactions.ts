@@ -5,16 +5,18 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { MxError } from '../../errors.js';
+import { MxError, type ErrorCode } from '../../errors.js';
 import { TRANSACTION_STATUSES, type TransactionStatus } from '../../domain/status.js';
 import type { TransactionView, Workflow } from '../../pipeline/workflow.js';
 import { checkTransactionId } from '../../pipeline/intake.js';
+import { errorAnswers, nullable, responseHeader } from '../schemas.js';
 
 const READ = { scope: 'mx/read' } as const;
 const WRITE = { scope: 'mx/write' } as const;
 const XML_TYPES = /^(application|text)\/([\w.-]+\+)?xml$/;
 
-const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const TransactionIdText = 'a transaction id: a lower-case UUID';
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64, description: TransactionIdText }) });
 const ListQuery = Type.Object(
   {
     status: Type.Optional(Type.Union(TRANSACTION_STATUSES.map((s) => Type.Literal(s)))),
@@ -23,13 +25,109 @@ const ListQuery = Type.Object(
     msg_id: Type.Optional(Type.String({ maxLength: 35 })),
     end_to_end_id: Type.Optional(Type.String({ maxLength: 35 })),
     uetr: Type.Optional(Type.String({ maxLength: 36 })),
-    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200, description: 'next_cursor of the previous page' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
   },
   { additionalProperties: false },
 );
-/** XML bodies are not validated by JSON schema (the message layer does it); `consumes` documents them. */
+/**
+ * XML bodies are not validated by JSON schema: they arrive as bytes and the message layer checks them. `consumes`
+ * names their content types; the document shows the body as an XML string (src/http/openapi.ts).
+ */
 const XML_CONSUMES = ['application/xml', 'text/xml'];
+
+// Request headers. Checked by the handlers (checkTransactionId, the intake), which keep their coded errors; the
+// schemas bound their length and describe them.
+const MessageTypeHeader = Type.String({ maxLength: 64, description: 'the message type, e.g. pacs.008; refused (400) when the message is another' });
+const IdempotencyKeyHeader = Type.String({ maxLength: 255, description: 'the same key with the same message answers the same transaction for 24 hours; with another message, 422 IDEMPOTENCY_KEY_REUSED' });
+const InboxHeaders = Type.Object({
+  'x-transaction-id': Type.Optional(Type.String({ maxLength: 64, description: `${TransactionIdText}, reserved with POST /v1/transactions or GET /uuid; absent, the hub assigns one` })),
+  'x-message-type': Type.Optional(MessageTypeHeader),
+  'idempotency-key': Type.Optional(IdempotencyKeyHeader),
+});
+const MessagesHeaders = Type.Object({
+  'x-message-type': Type.Optional(MessageTypeHeader),
+  'idempotency-key': Type.Optional(IdempotencyKeyHeader),
+});
+const UuidHeaders = Type.Object({ 'x-message-type': Type.Optional(Type.String({ maxLength: 64, description: 'sent by the reference sample\'s clients; not used' })) });
+const OutboxHeaders = Type.Object({ 'x-transaction-id': Type.String({ minLength: 1, maxLength: 64, description: TransactionIdText }) });
+
+// Answers. A response schema also serializes: it names every field the handler returns.
+const Status = Type.Unsafe<TransactionStatus>({ type: 'string', enum: [...TRANSACTION_STATUSES] });
+const Timestamp = Type.String({ format: 'date-time' });
+const Reserved = Type.Object({ transaction_id: Type.String({ description: TransactionIdText }), status: Status }, { description: 'a new transaction id, status ACCP' });
+const Submitted = Type.Object(
+  {
+    transaction_id: Type.String({ description: 'the transaction; for a duplicate, the original one' }),
+    status: Status,
+    duplicate: Type.Optional(Type.Boolean({ description: 'an exact duplicate (or a repeated Idempotency-Key): nothing new was created' })),
+    report_url: Type.Optional(Type.String({ description: 'where the status report of the transaction is fetched (GET; 202 while in flight)' })),
+    applied: Type.Optional(Type.Boolean({ description: 'a downstream answer (pacs.002): whether it decided the payment it answers' })),
+  },
+  { headers: { location: responseHeader('/v1/transactions/{transaction_id} (not for a downstream answer)') } },
+);
+const Payment = Type.Object({
+  end_to_end_id: nullable('string'),
+  tx_id: nullable('string'),
+  uetr: nullable('string'),
+  instr_id: nullable('string'),
+  amount: nullable('string', { description: 'a decimal string exactly as in the message' }),
+  currency: nullable('string'),
+  status: Type.Unsafe<string>({ type: 'string', enum: TRANSACTION_STATUSES.filter((s) => s !== 'ACCP' && s !== 'PART') }),
+  reason_code: nullable('string'),
+});
+const TransactionFields = {
+  transaction_id: Type.String({ description: TransactionIdText }),
+  status: Status,
+  reason_code: nullable('string', { description: 'an ISO 20022 status reason code' }),
+  reason_text: nullable('string'),
+  message_type: nullable('string', { description: 'e.g. pacs.008.001.08; null before a message is submitted' }),
+  msg_id: nullable('string'),
+  created_at: Timestamp,
+  updated_at: Timestamp,
+  deadline_at: nullable('string', { format: 'date-time', description: 'when a final status is due; null once final' }),
+  received_at: nullable('string', { format: 'date-time', description: 'the first fetch of the outgoing message (RCVD)' }),
+  payments: Type.Array(Payment),
+};
+const TransactionView = Type.Object(
+  {
+    ...TransactionFields,
+    history: Type.Array(
+      Type.Object({ status: Type.Unsafe<string>({ type: 'string', enum: [...TRANSACTION_STATUSES, 'RCVD'] }), reason_code: nullable('string'), at: Timestamp }),
+      { description: 'the statuses applied, oldest first' },
+    ),
+  },
+  { description: 'the transaction with its payments and history' },
+);
+const TransactionPage = Type.Object(
+  {
+    transactions: Type.Array(Type.Object(TransactionFields), { description: 'newest first, without history' }),
+    next_cursor: nullable('string', { description: 'pass as cursor for the next page; null on the last page' }),
+  },
+  { description: 'a page of transactions' },
+);
+const InFlight = Type.Object(
+  { transaction_id: Type.String({ description: TransactionIdText }), status: Status },
+  { description: 'not released yet: ask again after Retry-After seconds', headers: { 'retry-after': responseHeader('seconds') } },
+);
+const Report = {
+  description: 'the outgoing message (the status report), released',
+  headers: { 'x-message-type': responseHeader('e.g. pacs.002.001.10'), 'x-transaction-id': responseHeader('the transaction (for a duplicate, the original)') },
+  content: { 'application/xml': { schema: Type.String({ description: 'an ISO 20022 message' }) } },
+};
+
+// The errors each route answers with (their statuses come from the one list of errors).
+const SUBMIT_ERRORS = [
+  'INVALID_ATTRIBUTE', 'BAD_REQUEST', 'XML_MALFORMED', 'XML_UNSAFE', 'PAYLOAD_TOO_LARGE', 'XML_LIMIT_EXCEEDED', 'UNSUPPORTED_MEDIA_TYPE',
+  'MESSAGE_UNSUPPORTED', 'IDEMPOTENCY_KEY_REUSED', 'ORIGINAL_NOT_FOUND', 'OVERLOADED', 'STORE_UNAVAILABLE', 'SHUTTING_DOWN',
+  // A status report (a downstream answer) from a client that does not answer for the downstream system.
+  'FORBIDDEN',
+] as const satisfies readonly ErrorCode[];
+const submitResponses = (errors: readonly ErrorCode[]) => ({
+  202: { ...Submitted, description: 'accepted: the workflow runs (or a downstream answer decided its payment)' },
+  200: { ...Submitted, description: 'an exact duplicate: the original transaction, whose status report is at report_url (or a downstream answer that changed nothing)' },
+  ...errorAnswers(errors),
+});
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -80,6 +178,9 @@ function toMs(value: string | undefined, name: string): number | undefined {
   return ms;
 }
 
+/** Where a transaction's outgoing message (its status report) is fetched. */
+const reportUrl = (transactionId: string) => `/v1/outbox/${transactionId}`;
+
 export const transactionRoutes: FastifyPluginAsync<{ workflow: Workflow }> = async (app, { workflow }) => {
   // XML bodies arrive as bytes: the message layer checks the encoding and parses them safely.
   app.addContentTypeParser(XML_TYPES, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
@@ -88,11 +189,18 @@ export const transactionRoutes: FastifyPluginAsync<{ workflow: Workflow }> = asy
     const { transactionId, status } = await workflow.intake.reserve(request.client.id);
     return { transaction_id: transactionId, status };
   };
-  app.post('/v1/transactions', { config: WRITE, schema: { summary: 'Reserve a transaction id (ACCP)', tags: ['transactions'] } }, async (request, reply) =>
-    reply.code(201).send(await reserve(request)),
+  app.post(
+    '/v1/transactions',
+    { config: WRITE, schema: { summary: 'Reserve a transaction id (ACCP)', tags: ['transactions'], response: { 201: Reserved, ...errorAnswers(['STORE_UNAVAILABLE']) } } },
+    async (request, reply) => reply.code(201).send(await reserve(request)),
   );
-  app.get('/uuid', { config: WRITE, schema: { summary: 'Reserve a transaction id (reference-sample compatible)', tags: ['compatibility'] } }, async (request) =>
-    reserve(request),
+  app.get(
+    '/uuid',
+    {
+      config: WRITE,
+      schema: { summary: 'Reserve a transaction id (reference-sample compatible)', tags: ['compatibility'], headers: UuidHeaders, response: { 200: Reserved, ...errorAnswers(['STORE_UNAVAILABLE']) } },
+    },
+    async (request) => reserve(request),
   );
 
   const submit = async (request: FastifyRequest, reply: FastifyReply, options: { assign: boolean }) => {
@@ -108,27 +216,63 @@ export const transactionRoutes: FastifyPluginAsync<{ workflow: Workflow }> = asy
       // A downstream answer: 202 when it decides the payment (released shortly), 200 when it changes nothing.
       return reply.code(result.answer.applied ? 202 : 200).send({ transaction_id: result.transactionId, status: result.status, applied: result.answer.applied });
     }
+    // An exact duplicate names the original transaction: its report is the duplicate's answer, at report_url (and
+    // at the outbox of a reserved id the duplicate was sent with, which stands for the original).
     reply.header('location', `/v1/transactions/${result.transactionId}`);
-    return reply.code(result.duplicate ? 200 : 202).send({ transaction_id: result.transactionId, status: result.status, duplicate: result.duplicate });
+    return reply
+      .code(result.duplicate ? 200 : 202)
+      .send({ transaction_id: result.transactionId, status: result.status, duplicate: result.duplicate, report_url: reportUrl(result.transactionId) });
   };
-  const inboxSchema = { summary: 'Submit an ISO 20022 message for a (reserved or new) transaction', tags: ['transactions'], consumes: XML_CONSUMES };
+  const inboxSchema = {
+    summary: 'Submit an ISO 20022 message for a (reserved or new) transaction',
+    tags: ['transactions'],
+    consumes: XML_CONSUMES,
+    headers: InboxHeaders,
+    // A reserved id: unknown (404), or used already (409).
+    response: submitResponses([...SUBMIT_ERRORS, 'NOT_FOUND', 'TRANSACTION_STATE']),
+  };
   app.post('/v1/inbox', { config: WRITE, schema: inboxSchema }, (request, reply) => submit(request, reply, { assign: false }));
   app.post('/inbox', { config: WRITE, schema: { ...inboxSchema, tags: ['compatibility'] } }, (request, reply) => submit(request, reply, { assign: false }));
   app.post(
     '/v1/messages',
-    { config: WRITE, schema: { summary: 'Submit a message; the hub assigns the transaction id (Idempotency-Key honoured)', tags: ['transactions'], consumes: XML_CONSUMES } },
+    {
+      config: WRITE,
+      schema: {
+        summary: 'Submit a message; the hub assigns the transaction id (Idempotency-Key honoured)',
+        tags: ['transactions'],
+        consumes: XML_CONSUMES,
+        headers: MessagesHeaders,
+        response: submitResponses(SUBMIT_ERRORS),
+      },
+    },
     (request, reply) => submit(request, reply, { assign: true }),
   );
 
   app.get<{ Params: Static<typeof IdParams> }>(
     '/v1/transactions/:id',
-    { config: READ, schema: { summary: 'A transaction with its payments and history', tags: ['transactions'], params: IdParams } },
+    {
+      config: READ,
+      schema: {
+        summary: 'A transaction with its payments and history',
+        tags: ['transactions'],
+        params: IdParams,
+        response: { 200: TransactionView, ...errorAnswers(['INVALID_ATTRIBUTE', 'NOT_FOUND']) },
+      },
+    },
     async (request) => viewJson(await workflow.transaction(request.client.id, checkTransactionId(request.params.id))),
   );
 
   app.get<{ Querystring: Static<typeof ListQuery> }>(
     '/v1/transactions',
-    { config: READ, schema: { summary: 'List transactions, newest first, with cursor pagination', tags: ['transactions'], querystring: ListQuery } },
+    {
+      config: READ,
+      schema: {
+        summary: 'List transactions, newest first, with cursor pagination',
+        tags: ['transactions'],
+        querystring: ListQuery,
+        response: { 200: TransactionPage, ...errorAnswers(['INVALID_ATTRIBUTE']) },
+      },
+    },
     async (request) => {
       const q = request.query;
       const page = await workflow.list({
@@ -157,12 +301,23 @@ export const transactionRoutes: FastifyPluginAsync<{ workflow: Workflow }> = asy
     reply.header('x-transaction-id', result.transactionId);
     return reply.code(200).type('application/xml; charset=utf-8').send(result.xml);
   };
+  const outboxResponses = { 200: Report, 202: InFlight, ...errorAnswers(['INVALID_ATTRIBUTE', 'BAD_REQUEST', 'NOT_FOUND']) };
   app.get<{ Params: Static<typeof IdParams> }>(
     '/v1/outbox/:id',
-    { config: READ, schema: { summary: 'The outgoing message (status report) once released; 202 while in flight', tags: ['transactions'], params: IdParams } },
+    {
+      config: READ,
+      schema: {
+        summary: 'The outgoing message (status report) once released; 202 while in flight',
+        tags: ['transactions'],
+        params: IdParams,
+        response: outboxResponses,
+      },
+    },
     (request, reply) => outbox(request, reply, request.params.id),
   );
-  app.post('/outbox', { config: READ, schema: { summary: 'The outgoing message (reference-sample compatible)', tags: ['compatibility'] } }, (request, reply) =>
-    outbox(request, reply, header(request, 'x-transaction-id')),
+  app.post(
+    '/outbox',
+    { config: READ, schema: { summary: 'The outgoing message (reference-sample compatible)', tags: ['compatibility'], headers: OutboxHeaders, response: outboxResponses } },
+    (request, reply) => outbox(request, reply, header(request, 'x-transaction-id')),
   );
 };
