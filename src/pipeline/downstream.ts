@@ -19,8 +19,11 @@ export interface DownstreamConfig {
 
 export type Decision = NonNullable<StageMessage['decision']>;
 
-/** Statuses that settle a payment as accepted, rejected, or say nothing final yet. */
-const ACCEPTED = new Set(['ACSC', 'ACCC', 'ACWC', 'ACSP']);
+/**
+ * Statuses that settle a payment as accepted (settlement completed) or rejected. Every other status (ACSP, ACWC,
+ * ACWP, ACTC, PDNG, ...) is interim: the payment stays ACSP and waits for the final answer or its deadline.
+ */
+const ACCEPTED = new Set(['ACSC', 'ACCC']);
 const REJECTED = new Set(['RJCT', 'CANC']);
 
 /** Reads a pacs.002 into a decision for the original's payments; null when it holds no final status. */

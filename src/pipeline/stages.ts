@@ -343,13 +343,16 @@ export async function applyAnswer(ctx: WorkflowContext, input: { clientId: strin
   const first = model.transactions[0];
   const refs = {
     ...(model.original.originalMsgId ? { msgId: model.original.originalMsgId } : {}),
+    ...(model.original.originalMsgNmId ? { messageType: model.original.originalMsgNmId } : {}),
     ...(first?.originalEndToEndId ? { endToEndId: first.originalEndToEndId } : {}),
     ...(first?.originalUetr ? { uetr: first.originalUetr } : {}),
   };
   const now = ctx.deps.clock.now();
   return ctx.deps.store.transaction(async (tx) => {
-    const id = await tx.transactions.findOriginal(refs);
-    if (id === null) throw new MxError('ORIGINAL_NOT_FOUND', 'no forwarded payment matches this pacs.002 (OrgnlMsgId, OrgnlEndToEndId, OrgnlUETR)');
+    const id = await tx.transactions.findForwarded(refs);
+    if (id === null) {
+      throw new MxError('ORIGINAL_NOT_FOUND', 'no forwarded payment matches this pacs.002 (OrgnlMsgId, OrgnlMsgNmId, OrgnlEndToEndId, OrgnlUETR)');
+    }
     const t = (await tx.transactions.get(id))!;
     await tx.transactions.putMessage(id, { kind: 'downstream', messageType: input.submission.messageType, xml: input.xml, createdAt: now });
     if (t.status !== 'ACSP') {

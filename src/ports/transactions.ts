@@ -38,7 +38,10 @@ export interface TransactionRecord {
   deadlineAt: number | null;
   /** The FIFO group the stages use for this transaction (sender + debtor account). */
   groupKey: string | null;
-  /** Whether the payment waits for a downstream answer (after forwarding). */
+  /**
+   * Whether the payment was forwarded to the downstream system: it waits for the answer while not final, and the
+   * flag stays once final, so that a late answer still finds the payment it answers.
+   */
   awaitingDownstream: boolean;
   createdAt: number;
   updatedAt: number;
@@ -118,6 +121,16 @@ export interface TransactionFilter {
   limit: number;
 }
 
+/** What a downstream answer (pacs.002) says of the message it answers; a reference given must match. */
+export interface AnswerRefs {
+  /** OrgnlMsgId: the forwarded message's MsgId. */
+  msgId?: string;
+  /** OrgnlMsgNmId: its message type; compared by family (e.g. pacs.008), whatever the version. */
+  messageType?: string;
+  endToEndId?: string;
+  uetr?: string;
+}
+
 /**
  * What a cancellation request (camt.056) says of the payment it would cancel: the client's own payments only, in
  * messages of the given families, every reference given matching. The lookup goes by the UETR, else the
@@ -140,14 +153,6 @@ export interface CancellablePayment {
   index: number;
   transactionStatus: TransactionStatus;
   paymentStatus: PaymentStatus;
-}
-
-export interface OriginalRefs {
-  clientId?: string;
-  msgId?: string;
-  endToEndId?: string;
-  uetr?: string;
-  txId?: string;
 }
 
 export interface TransactionsTx {
@@ -186,8 +191,12 @@ export interface TransactionsTx {
   list(filter: TransactionFilter): Promise<{ items: TransactionRecord[]; nextCursor: string | null }>;
   /** Transactions whose deadline passed and that are not final yet, oldest deadline first. */
   overdue(now: number, limit: number): Promise<string[]>;
-  /** Finds the transaction an answer refers to (downstream pacs.002): by original message id and/or payment ids. */
-  findOriginal(refs: OriginalRefs): Promise<string | null>;
+  /**
+   * Finds the forwarded transaction a downstream answer refers to: only transactions forwarded downstream, whose
+   * given references all match (by UETR, else by EndToEndId, else by MsgId alone); one still waiting (ACSP) before
+   * one already final, then the newest.
+   */
+  findForwarded(refs: AnswerRefs): Promise<string | null>;
   /** The payments a cancellation request names (CancellationRefs), newest first, at most `limit`. */
   findCancellable(refs: CancellationRefs, limit: number): Promise<CancellablePayment[]>;
   /** Removes business keys past their retention, at most `limit`. */

@@ -4,7 +4,7 @@
  */
 import type { PaymentStatus, TransactionStatus } from '../domain/status.js';
 import { MxError } from '../errors.js';
-import type { PaymentRecord, TransactionRecord } from '../ports/transactions.js';
+import type { AnswerRefs, PaymentRecord, TransactionRecord } from '../ports/transactions.js';
 
 export interface TransactionRow {
   id: string;
@@ -72,6 +72,28 @@ export function toPaymentRecord(r: PaymentRow): PaymentRecord {
     status: r.status,
     reasonCode: r.reason_code,
     reasonText: r.reason_text,
+  };
+}
+
+/** The parameters of both engines' `findForwarded` lookups; null for a reference the answer does not give. */
+export interface AnswerLookup {
+  msgId: string | null;
+  /** The message family (`pacs.008`) of OrgnlMsgNmId, compared with the first 8 characters of message_type. */
+  family: string | null;
+  endToEndId: string | null;
+  uetr: string | null;
+}
+
+/** A message type's family, `pacs.008` of `pacs.008.001.08`; null for anything else. */
+const FAMILY = /^([a-z]{4}\.\d{3})(\.|$)/;
+
+export function answerLookup(refs: AnswerRefs): AnswerLookup {
+  return {
+    msgId: refs.msgId ?? null,
+    family: FAMILY.exec(refs.messageType ?? '')?.[1] ?? null,
+    // NOTPROVIDED is the value of every payment without an EndToEndId: it identifies none of them.
+    endToEndId: refs.endToEndId !== undefined && refs.endToEndId !== 'NOTPROVIDED' ? refs.endToEndId : null,
+    uetr: refs.uetr ?? null,
   };
 }
 

@@ -6,7 +6,7 @@
 import { describe, test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Store } from '../../src/ports/store.js';
-import type { BusinessKey, CancellationRefs, NewTransaction } from '../../src/ports/transactions.js';
+import type { BusinessKey, CancellationRefs, NewTransaction, TransactionsTx } from '../../src/ports/transactions.js';
 
 export interface TransactionsHarness {
   store: Store;
@@ -202,7 +202,7 @@ export function transactionsConformance(engine: string, open: () => Promise<Tran
       );
       got = await h.store.transaction((tx) => tx.transactions.get(t.id));
       assert.equal(got?.deadlineAt, null, 'a final step clears the deadline');
-      assert.equal(got?.awaitingDownstream, false);
+      assert.equal(got?.awaitingDownstream, true, 'a final step keeps the forwarded flag: a late answer still finds the payment');
       const payments = await h.store.transaction((tx) => tx.transactions.payments(t.id));
       assert.deepEqual(payments.map((p) => [p.status, p.reasonCode]), [['ACSC', 'G000'], ['RJCT', 'AM04']]);
     });
@@ -252,13 +252,32 @@ export function transactionsConformance(engine: string, open: () => Promise<Tran
       assert.deepEqual(await h.store.transaction((tx) => tx.transactions.overdue(1_000, 1)), [b.id]);
     });
 
-    test('findOriginal matches by UETR, end-to-end id (with message id) or message id', async () => {
-      const t = newTransaction();
-      await h.store.transaction((tx) => tx.transactions.create(t));
-      assert.equal(await h.store.transaction((tx) => tx.transactions.findOriginal({ uetr: '8a562c67-ca16-48ba-b074-65581be6f011' })), t.id);
-      assert.equal(await h.store.transaction((tx) => tx.transactions.findOriginal({ endToEndId: t.payments[0]!.endToEndId!, msgId: t.msgId! })), t.id);
-      assert.equal(await h.store.transaction((tx) => tx.transactions.findOriginal({ msgId: t.msgId! })), t.id);
-      assert.equal(await h.store.transaction((tx) => tx.transactions.findOriginal({ msgId: 'nothing' })), null);
+    test('findForwarded finds only forwarded transactions whose given references all match, a waiting one first', async () => {
+      const uetr = uuid();
+      const payments = [{ index: 0, endToEndId: 'E2E-FWD', txId: null, uetr, instrId: null, amount: '5.00', currency: 'EUR' }];
+      const notForwarded = newTransaction({ msgId: 'MSG-FWD', payments, at: 1 });
+      const waiting = newTransaction({ msgId: 'MSG-FWD', payments, at: 2 });
+      const settled = newTransaction({ msgId: 'MSG-FWD', payments, at: 3 });
+      await h.store.transaction(async (tx) => {
+        for (const t of [notForwarded, waiting, settled]) await tx.transactions.create(t);
+        for (const t of [waiting, settled]) {
+          await tx.transactions.move(t.id, { from: 'ACTC', to: 'ACSP', at: 10 });
+          await tx.transactions.markForwarded(t.id, 11);
+        }
+        await tx.transactions.move(settled.id, { from: 'ACSP', to: 'ACSC', at: 12 });
+      });
+      const find = (refs: Parameters<TransactionsTx['findForwarded']>[0]) => h.store.transaction((tx) => tx.transactions.findForwarded(refs));
+      assert.equal((await h.store.transaction((tx) => tx.transactions.get(settled.id)))?.awaitingDownstream, true, 'the flag stays once final');
+      assert.equal(await find({ uetr }), waiting.id, 'the waiting one before a newer final one; never the one not forwarded');
+      assert.equal(await find({ uetr, msgId: 'MSG-FWD', messageType: 'pacs.008.001.10' }), waiting.id, 'the family matches whatever the version');
+      assert.equal(await find({ endToEndId: 'E2E-FWD', msgId: 'MSG-FWD' }), waiting.id);
+      assert.equal(await find({ msgId: 'MSG-FWD' }), waiting.id);
+      assert.equal(await find({ uetr, msgId: 'OTHER' }), null, 'a given message id must match');
+      assert.equal(await find({ uetr, messageType: 'pacs.009.001.08' }), null, 'a given message type must match');
+      assert.equal(await find({ endToEndId: 'NOTPROVIDED' }), null, 'NOTPROVIDED identifies no payment');
+      assert.equal(await find({}), null);
+      await h.store.transaction((tx) => tx.transactions.move(waiting.id, { from: 'ACSP', to: 'RJCT', reasonCode: 'AB05', at: 13 }));
+      assert.equal(await find({ uetr }), settled.id, 'among final ones, the newest');
     });
 
     test("findCancellable finds the client's own payments of the given families, every given reference matching", async () => {

@@ -1,6 +1,7 @@
 /**
  * The hub as a proxy in front of a payment system (a real HTTP server on loopback): sync answers, async answers
- * posted back to the inbox, timeouts with AB05, late answers that change nothing.
+ * posted back to the inbox, interim answers that settle nothing, answers matched to the payment that was forwarded,
+ * timeouts with AB05, late answers that change nothing.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,7 +47,7 @@ class Downstream {
 }
 
 /** The pacs.002 a downstream system would send about `original`. */
-function statusReportFor(original: string, status: 'ACSC' | 'RJCT', reason?: string): string {
+function statusReportFor(original: string, status: 'ACSC' | 'ACSP' | 'RJCT', reason?: string): string {
   return toXml(
     buildPacs002(parseMessage(original), {
       msgId: `DS${Date.now()}`,
@@ -100,6 +101,19 @@ describe('downstream connector, sync mode', { skip }, () => {
     assert.equal(readStatusReport(parsed.document!, parsed.documentId!).transactions[0]?.reasons[0]?.code, 'AM04');
   });
 
+  test('an interim ACSP in the response settles nothing: the payment stays ACSP, waiting for the final answer', async () => {
+    downstream.answer = (xml) => ({ status: 200, body: statusReportFor(xml, 'ACSP') });
+    const xml = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'sync4');
+    const id = (await api(e.url, token, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
+    for (let i = 0; i < 300 && !downstream.received.some((r) => r.transactionId === id); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(downstream.received.some((r) => r.transactionId === id), 'the payment was forwarded');
+    // The answer is applied in the same transaction that records the forwarding: give it time to commit.
+    await new Promise((r) => setTimeout(r, 300));
+    const view = (await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json();
+    assert.equal(view.status, 'ACSP');
+    assert.equal((await api(e.url, token, 'GET', `/v1/outbox/${id}`)).status, 202);
+  });
+
   test('a downstream failure is retried until the system answers', async () => {
     let calls = 0;
     downstream.answer = (xml) => (++calls < 2 ? { status: 503, body: '' } : { status: 200, body: statusReportFor(xml, 'ACSC') });
@@ -146,6 +160,75 @@ describe('downstream connector, async mode', { skip }, () => {
     assert.equal(answer.json().transaction_id, id);
     const view = await finalStatus(e, token, id);
     assert.equal(view.status, 'ACSC');
+  });
+
+  test('an interim ACSP answer keeps the payment waiting; the final one completes it', async () => {
+    downstream.answer = () => ({ status: 202, body: '' });
+    const xml = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'async4');
+    const id = (await api(e.url, token, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
+    for (let i = 0; i < 300 && !downstream.received.some((r) => r.transactionId === id); i++) await new Promise((r) => setTimeout(r, 10));
+    const interim = await api(e.url, answerToken, 'POST', '/v1/inbox', { xml: statusReportFor(xml, 'ACSP') });
+    assert.equal(interim.json().transaction_id, id, interim.text);
+    assert.equal(interim.json().status, 'ACSP');
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal((await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json().status, 'ACSP');
+    await api(e.url, answerToken, 'POST', '/v1/inbox', { xml: statusReportFor(xml, 'ACSC') });
+    assert.equal((await finalStatus(e, token, id)).status, 'ACSC');
+  });
+
+  test('an answer goes to the payment that was forwarded, not to another with the same ids', async () => {
+    downstream.answer = () => ({ status: 202, body: '' });
+    const xml = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'async5');
+    // The same message from a client whose scheme (FedNow: USD only) rejects it: same UETR, EndToEndId and MsgId,
+    // created first, never forwarded.
+    const other = (await e.token({ profile: 'fednow' })).token;
+    const decoy = (await api(e.url, other, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
+    assert.equal((await finalStatus(e, other, decoy)).status, 'RJCT');
+    const id = (await api(e.url, token, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
+    for (let i = 0; i < 300 && !downstream.received.some((r) => r.transactionId === id); i++) await new Promise((r) => setTimeout(r, 10));
+    const answer = await api(e.url, answerToken, 'POST', '/v1/inbox', { xml: statusReportFor(xml, 'ACSC') });
+    assert.equal(answer.status, 202, answer.text);
+    assert.equal(answer.json().transaction_id, id);
+    assert.equal((await finalStatus(e, token, id)).status, 'ACSC');
+    assert.equal((await api(e.url, other, 'GET', `/v1/transactions/${decoy}`)).json().status, 'RJCT');
+  });
+
+  test("the deadline comes from the message's SttlmTmReq, else the client's SLA, else the global one", async () => {
+    downstream.answer = () => ({ status: 202, body: '' });
+    /** Milliseconds from ACTC to the RJCT of the deadline, by the hub's own history. */
+    const waited = async (accessToken: string, xml: string): Promise<number> => {
+      const id = (await api(e.url, accessToken, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
+      const view = await finalStatus(e, accessToken, id);
+      assert.equal(view.status, 'RJCT');
+      // AB05 once forwarded, AB06 when the deadline came first (a cold hub, a short deadline).
+      assert.match(String(view.reason_code), /^AB0[56]$/);
+      const history = view.history as Array<{ status: string; at: string }>;
+      const at = (status: string) => Date.parse(history.find((h) => h.status === status)!.at);
+      return at('RJCT') - at('ACTC');
+    };
+    // The global SLA of this hub is 1500 ms, its sweeper wakes every 200 ms or so.
+    const created = await e.hub.engine.auth.createClient({ name: 'tight-sla', settings: { slaMs: 300 } });
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: created!.client.id, client_secret: created!.secret });
+    const res = await fetch(`${e.url}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
+    const tight = ((await res.json()) as { access_token: string }).access_token;
+    const byClient = await waited(tight, fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'sla1'));
+    assert.ok(byClient >= 300 && byClient < 1500, `the client's SLA (300 ms) set the deadline: rejected after ${byClient} ms`);
+
+    const till = new Date(Date.now() + 400);
+    const day = till.toISOString().slice(0, 10);
+    const time = `${till.toISOString().slice(11, 23)}Z`;
+    const timed = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'sla2')
+      .replace(/<(\w+:)?IntrBkSttlmDt>[^<]+<\/(?:\w+:)?IntrBkSttlmDt>/, (_m, ns: string | undefined) => {
+        const p = ns ?? '';
+        return `<${p}IntrBkSttlmDt>${day}</${p}IntrBkSttlmDt><${p}SttlmTmReq><${p}TillTm>${time}</${p}TillTm></${p}SttlmTmReq>`;
+      });
+    assert.ok(timed.includes('SttlmTmReq>'), 'the sample has an IntrBkSttlmDt to put SttlmTmReq after');
+    const byMessage = await waited(token, timed);
+    assert.ok(byMessage < 1500, `the message's TillTm (about 400 ms after submission) set the deadline: rejected after ${byMessage} ms`);
+  });
+
+  test('a client setting slaMs out of range is refused when stored', async () => {
+    await assert.rejects(e.hub.engine.auth.createClient({ name: 'bad-sla', settings: { slaMs: 50 } }), (error: { code?: string }) => error.code === 'INVALID_ATTRIBUTE');
   });
 
   test('only configured clients may answer; an answer about nothing is refused', async () => {

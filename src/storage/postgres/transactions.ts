@@ -16,19 +16,19 @@
 import type pg from 'pg';
 import { canMove, isTerminal, type HistoryStatus } from '../../domain/status.js';
 import type {
+  AnswerRefs,
   BusinessKey,
   HistoryEntry,
   KeyClaim,
   MessageKind,
   NewTransaction,
-  OriginalRefs,
   StatusChange,
   StoredMessage,
   TransactionFilter,
   TransactionRecord,
   TransactionsTx,
 } from '../../ports/transactions.js';
-import { decodeCursor, encodeCursor, toPaymentRecord, toTransactionRecord, type PaymentRow, type TransactionRow } from '../rows.js';
+import { answerLookup, decodeCursor, encodeCursor, toPaymentRecord, toTransactionRecord, type PaymentRow, type TransactionRow } from '../rows.js';
 import { cancellableStatements, findCancellable, type CancellableStatements } from './cancellable.js';
 import type { PostgresDatabase, Statement } from './database.js';
 import { query, type DeferredMessage, type HeldWriter, type Session } from './session.js';
@@ -107,6 +107,8 @@ export class PostgresTransactions {
       messages: database.name('transaction_messages'),
       keys: database.name('business_keys'),
     });
+    const forwarded = `t.awaiting_downstream AND ($2::text IS NULL OR t.msg_id = $2) AND ($3::text IS NULL OR left(t.message_type, 8) = $3)`;
+    const waitingFirst = `t.status = 'ACSP' DESC, t.created_at DESC, t.id DESC`;
     const nextSeq = (id: string) => `(SELECT COALESCE(MAX(seq), 0) + 1 FROM ${t.history} WHERE transaction_id = ${id})`;
     // $p1..$p7: the payment arrays; the transaction id and the payments' status come from the statement.
     const insertPayments = (from: string, first: number, status: string) => `INSERT INTO ${t.payments}
@@ -194,11 +196,13 @@ export class PostgresTransactions {
         INSERT INTO ${t.history} (transaction_id, seq, status, reason_code, at) SELECT u.id, ${nextSeq('u.id')}, 'RCVD', NULL, $2 FROM u`,
       audit: `INSERT INTO ${t.audit} (transaction_id, kind, detail, at) VALUES ($1, $2, $3, $4)`,
       overdue: `SELECT id FROM ${t.transactions} WHERE deadline_at IS NOT NULL AND deadline_at <= $1 ORDER BY deadline_at, id LIMIT $2`,
-      byMsgId: `SELECT id FROM ${t.transactions} WHERE msg_id = $1 AND ($2::text IS NULL OR client_id = $2)
-        ORDER BY created_at DESC LIMIT 1`,
-      byE2e: `SELECT p.transaction_id AS id FROM ${t.payments} p JOIN ${t.transactions} t ON t.id = p.transaction_id
-        WHERE p.end_to_end_id = $1 AND ($2::text IS NULL OR t.msg_id = $2) ORDER BY t.created_at DESC LIMIT 1`,
-      byUetr: `SELECT transaction_id AS id FROM ${t.payments} WHERE uetr = $1 LIMIT 1`,
+      // findForwarded ($1 the reference, $2 msg id, $3 family): forwarded transactions only, every given
+      // reference matching, one still waiting first.
+      forwardedByUetr: `SELECT t.id FROM ${t.payments} p JOIN ${t.transactions} t ON t.id = p.transaction_id
+        WHERE p.uetr = $1 AND ${forwarded} ORDER BY ${waitingFirst} LIMIT 1`,
+      forwardedByE2e: `SELECT t.id FROM ${t.payments} p JOIN ${t.transactions} t ON t.id = p.transaction_id
+        WHERE p.end_to_end_id = $1 AND ${forwarded} ORDER BY ${waitingFirst} LIMIT 1`,
+      forwardedByMsgId: `SELECT t.id FROM ${t.transactions} t WHERE t.msg_id = $1 AND ${forwarded} ORDER BY ${waitingFirst} LIMIT 1`,
       // Concurrent sweepers skip each other's rows; the outer condition is checked again on the locked row.
       sweepKeys: `DELETE FROM ${t.keys} b USING (
           SELECT client_id, kind, value FROM ${t.keys} WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED) s
@@ -290,7 +294,7 @@ export class PostgresTransactions {
             change.reasonText ?? null,
             final ? null : change.deadlineAt ?? null,
             final || change.deadlineAt !== undefined,
-            final ? false : change.awaitingDownstream ?? null,
+            change.awaitingDownstream ?? null, // stays once final: a late answer still finds the payment (findForwarded)
             change.at,
             change.from,
             change.to !== 'PART',
@@ -327,17 +331,11 @@ export class PostgresTransactions {
       },
       list: (f: TransactionFilter) => session.run((client) => this.#list(client, f)),
       overdue: async (now, limit) => (await all<{ id: string }>(s.overdue, [now, limit])).map((r) => r.id),
-      findOriginal: async (refs: OriginalRefs) => {
-        if (refs.uetr) {
-          const hit = await one<{ id: string }>(s.byUetr, [refs.uetr]);
-          if (hit) return hit.id;
-        }
-        if (refs.endToEndId) {
-          const hit = await one<{ id: string }>(s.byE2e, [refs.endToEndId, refs.msgId ?? null]);
-          if (hit) return hit.id;
-        }
-        if (refs.msgId) return (await one<{ id: string }>(s.byMsgId, [refs.msgId, refs.clientId ?? null]))?.id ?? null;
-        return null;
+      findForwarded: async (refs: AnswerRefs) => {
+        const { uetr, endToEndId, msgId, family } = answerLookup(refs);
+        const [statement, value] = uetr !== null ? [s.forwardedByUetr, uetr] : endToEndId !== null ? [s.forwardedByE2e, endToEndId] : [s.forwardedByMsgId, msgId];
+        if (value === null) return null;
+        return (await one<{ id: string }>(statement, [value, msgId, family]))?.id ?? null;
       },
       findCancellable: (refs, limit) => findCancellable(session, this.#cancellable, refs, limit),
       sweepKeys: (now, limit) => count(s.sweepKeys, [now, limit]),

@@ -3,12 +3,12 @@
  */
 import { canMove, isTerminal, type HistoryStatus } from '../../domain/status.js';
 import type {
+  AnswerRefs,
   BusinessKey,
   HistoryEntry,
   KeyClaim,
   MessageKind,
   NewTransaction,
-  OriginalRefs,
   StatusChange,
   StoredMessage,
   TransactionFilter,
@@ -17,7 +17,7 @@ import type {
 } from '../../ports/transactions.js';
 import type { Migration, SqliteDatabase } from './database.js';
 import { sqliteFindCancellable, type FindCancellable } from './cancellable.js';
-import { decodeCursor, encodeCursor, toPaymentRecord, toTransactionRecord, type PaymentRow, type TransactionRow } from '../rows.js';
+import { answerLookup, decodeCursor, encodeCursor, toPaymentRecord, toTransactionRecord, type PaymentRow, type TransactionRow } from '../rows.js';
 
 export const WORKFLOW_MIGRATIONS: readonly Migration[] = [
   {
@@ -143,6 +143,9 @@ export class SqliteTransactions {
     database.migrate('workflow', WORKFLOW_MIGRATIONS);
     this.#findCancellable = sqliteFindCancellable(database);
     const p = (sql: string) => database.prepare(sql);
+    const forwarded = `t.awaiting_downstream = 1 AND (@msgId IS NULL OR t.msg_id = @msgId)
+      AND (@family IS NULL OR substr(t.message_type, 1, 8) = @family)`;
+    const waitingFirst = `t.status = 'ACSP' DESC, t.created_at DESC, t.id DESC`;
     this.#s = {
       insert: p(`INSERT INTO transactions (id, client_id, status, message_type, msg_id, content_hash, deadline_at, group_key,
         reason_code, reason_text, created_at, updated_at, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`),
@@ -178,11 +181,12 @@ export class SqliteTransactions {
       markReceived: p('UPDATE transactions SET received_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND received_at IS NULL'),
       audit: p('INSERT INTO audit (transaction_id, kind, detail, at) VALUES (?, ?, ?, ?)'),
       overdue: p('SELECT id FROM transactions WHERE deadline_at IS NOT NULL AND deadline_at <= ? ORDER BY deadline_at LIMIT ?').pluck(),
-      byMsgId: p(`SELECT id FROM transactions WHERE msg_id = @msgId AND (@clientId IS NULL OR client_id = @clientId)
-        ORDER BY created_at DESC LIMIT 1`).pluck(),
-      byE2e: p(`SELECT p.transaction_id FROM payments p JOIN transactions t ON t.id = p.transaction_id
-        WHERE p.end_to_end_id = ? AND (? IS NULL OR t.msg_id = ?) ORDER BY t.created_at DESC LIMIT 1`).pluck(),
-      byUetr: p('SELECT transaction_id FROM payments WHERE uetr = ? LIMIT 1').pluck(),
+      // findForwarded: forwarded transactions only, every given reference matching, one still waiting first.
+      forwardedByUetr: p(`SELECT t.id FROM payments p JOIN transactions t ON t.id = p.transaction_id
+        WHERE p.uetr = @uetr AND ${forwarded} ORDER BY ${waitingFirst} LIMIT 1`).pluck(),
+      forwardedByE2e: p(`SELECT t.id FROM payments p JOIN transactions t ON t.id = p.transaction_id
+        WHERE p.end_to_end_id = @endToEndId AND ${forwarded} ORDER BY ${waitingFirst} LIMIT 1`).pluck(),
+      forwardedByMsgId: p(`SELECT t.id FROM transactions t WHERE t.msg_id = @msgId AND ${forwarded} ORDER BY ${waitingFirst} LIMIT 1`).pluck(),
       releaseKey: p('DELETE FROM business_keys WHERE client_id = ? AND kind = ? AND value = ? AND transaction_id = ?'),
       sweepKeys: p(`DELETE FROM business_keys WHERE (client_id, kind, value) IN
         (SELECT client_id, kind, value FROM business_keys WHERE expires_at <= ? LIMIT ?)`),
@@ -262,8 +266,9 @@ export class SqliteTransactions {
           reasonText: change.reasonText ?? null,
           setDeadline: final || change.deadlineAt !== undefined ? 1 : 0,
           deadline: final ? null : (change.deadlineAt ?? null),
-          setAwaiting: final || change.awaitingDownstream !== undefined ? 1 : 0,
-          awaiting: !final && change.awaitingDownstream ? 1 : 0,
+          // The flag stays once final: a late answer from downstream still finds the payment (findForwarded).
+          setAwaiting: change.awaitingDownstream !== undefined ? 1 : 0,
+          awaiting: change.awaitingDownstream ? 1 : 0,
           at: change.at,
           id,
           from: change.from,
@@ -306,17 +311,10 @@ export class SqliteTransactions {
       },
       list: async (f: TransactionFilter) => this.#list(f),
       overdue: async (now, limit) => s.overdue.all(now, limit) as string[],
-      findOriginal: async (refs: OriginalRefs) => {
-        if (refs.uetr) {
-          const id = s.byUetr.get(refs.uetr) as string | undefined;
-          if (id) return id;
-        }
-        if (refs.endToEndId) {
-          const id = s.byE2e.get(refs.endToEndId, refs.msgId ?? null, refs.msgId ?? null) as string | undefined;
-          if (id) return id;
-        }
-        if (refs.msgId) return (s.byMsgId.get({ msgId: refs.msgId, clientId: refs.clientId ?? null }) as string | undefined) ?? null;
-        return null;
+      findForwarded: async (refs: AnswerRefs) => {
+        const lookup = answerLookup(refs);
+        const statement = lookup.uetr !== null ? s.forwardedByUetr : lookup.endToEndId !== null ? s.forwardedByE2e : lookup.msgId !== null ? s.forwardedByMsgId : null;
+        return (statement?.get(lookup) as string | undefined) ?? null;
       },
       findCancellable: this.#findCancellable,
       sweepKeys: async (now, limit) => s.sweepKeys.run(now, limit).changes,
