@@ -201,6 +201,7 @@ export const ConfigSchema = Type.Object(
       {
         slaMs: Int(100, 86_400_000, 10_000, 'Deadline of a payment when its message sets none, from submission.'),
         keyRetentionDays: Int(1, 3650, 90, 'How long business keys (MsgId, EndToEndId, TxId, UETR) block duplicates.'),
+        reservationTtlMs: Int(60_000, 365 * 86_400_000, 86_400_000, 'How long an id reserved by POST /v1/transactions or GET /uuid waits for its message; then it is removed (404).'),
         schemaDir: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
           default: null,
           description: 'Directory of official ISO 20022 XSDs (<message id>.xsd); null skips schema validation.',

@@ -84,7 +84,7 @@ export class Workflow {
     this.#runners.length = 0;
   }
 
-  /** The workflow's jobs for the scheduler: the timeout sweeper and the retention of business keys. */
+  /** The workflow's jobs for the scheduler: the timeout sweeper, the retention of business keys, the expiry of unused reserved ids. */
   schedulerDuties(): Duty[] {
     const { store, clock, logger } = this.ctx.deps;
     const keys = periodic(
@@ -93,7 +93,13 @@ export class Workflow {
       () => store.transaction((tx) => tx.transactions.sweepKeys(clock.now(), 10_000)),
       (err) => logger.error({ err }, 'sweep of expired business keys failed'),
     );
-    return [this.timeouts, keys];
+    const reservations = periodic(
+      'reservation-expiry',
+      60_000,
+      () => store.transaction((tx) => tx.transactions.sweepReservations(clock.now() - this.ctx.deps.config.reservationTtlMs, 10_000)),
+      (err) => logger.error({ err }, 'expiry of unused reserved ids failed'),
+    );
+    return [this.timeouts, keys, reservations];
   }
 
   get stageStats(): Record<string, { handled: number; retried: number; deadLettered: number }> {

@@ -201,4 +201,9 @@ export interface TransactionsTx {
   findCancellable(refs: CancellationRefs, limit: number): Promise<CancellablePayment[]>;
   /** Removes business keys past their retention, at most `limit`. */
   sweepKeys(now: number, limit: number): Promise<number>;
+  /**
+   * Removes reserved ids (ACCP, no message, not pointing at a duplicate) created at or before `before`, oldest
+   * first, at most `limit`; returns how many. A submission to a removed id is NOT_FOUND.
+   */
+  sweepReservations(before: number, limit: number): Promise<number>;
 }

@@ -309,6 +309,30 @@ export function transactionsConformance(engine: string, open: () => Promise<Tran
       );
     });
 
+    test('sweepReservations removes unused reserved ids up to a time, oldest first and bounded, and nothing else', async () => {
+      const reserved = (at: number) =>
+        newTransaction({ status: 'ACCP', messageType: null, msgId: null, contentHash: null, deadlineAt: null, groupKey: null, payments: [], at });
+      const old1 = reserved(100);
+      const old2 = reserved(150);
+      const young = reserved(300);
+      const pointing = reserved(100);
+      const submitted = newTransaction({ at: 100 });
+      await h.store.transaction(async (tx) => {
+        for (const t of [old1, old2, young, pointing, submitted]) await tx.transactions.create(t);
+        await tx.transactions.markDuplicateOf(pointing.id, submitted.id, 120);
+        await tx.transactions.audit(old1.id, 'note', { a: 1 }, 110);
+      });
+      assert.equal(await h.store.transaction((tx) => tx.transactions.sweepReservations(200, 1)), 1, 'bounded by the limit');
+      assert.equal(await h.store.transaction((tx) => tx.transactions.get(old1.id)), null, 'the oldest first');
+      assert.deepEqual(await h.store.transaction((tx) => tx.transactions.history(old1.id)), []);
+      assert.equal(await h.store.transaction((tx) => tx.transactions.sweepReservations(200, 10)), 1);
+      assert.equal(await h.store.transaction((tx) => tx.transactions.get(old2.id)), null);
+      for (const kept of [young, pointing, submitted]) {
+        assert.notEqual(await h.store.transaction((tx) => tx.transactions.get(kept.id)), null, 'a younger reservation, one a duplicate points at, a submitted transaction stay');
+      }
+      assert.equal(await h.store.transaction((tx) => tx.transactions.sweepReservations(200, 10)), 0);
+    });
+
     test('listing filters by client, status, ids and time, newest first, with a cursor that never skips or repeats', async () => {
       const made: string[] = [];
       for (let i = 0; i < 7; i++) {

@@ -169,6 +169,12 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE UNIQUE INDEX auth_one_current_key ON auth_signing_keys (state) WHERE state = 'current';
     `,
   },
+  {
+    component: 'workflow',
+    version: 2,
+    description: 'an index of reserved ids (ACCP) by age, for their expiry',
+    sql: `CREATE INDEX transactions_reserved ON transactions (created_at) WHERE status = 'ACCP' AND duplicate_of IS NULL;`,
+  },
 ];
 
 /** Advisory lock class of migrations (the second key is the hash of the schema name). */

@@ -203,6 +203,15 @@ export class PostgresTransactions {
       forwardedByE2e: `SELECT t.id FROM ${t.payments} p JOIN ${t.transactions} t ON t.id = p.transaction_id
         WHERE p.end_to_end_id = $1 AND ${forwarded} ORDER BY ${waitingFirst} LIMIT 1`,
       forwardedByMsgId: `SELECT t.id FROM ${t.transactions} t WHERE t.msg_id = $1 AND ${forwarded} ORDER BY ${waitingFirst} LIMIT 1`,
+      // Reserved ids never used, oldest first: their history and audit rows go in the same statement (the only rows
+      // a reservation has). A submission that took the row first wins: the condition is checked on the locked row.
+      sweepReservations: `WITH s AS (
+          SELECT id FROM ${t.transactions} WHERE status = 'ACCP' AND duplicate_of IS NULL AND created_at <= $1
+          ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+        d AS (DELETE FROM ${t.transactions} x USING s WHERE x.id = s.id AND x.status = 'ACCP' AND x.duplicate_of IS NULL RETURNING x.id),
+        h AS (DELETE FROM ${t.history} WHERE transaction_id IN (SELECT id FROM d)),
+        a AS (DELETE FROM ${t.audit} WHERE transaction_id IN (SELECT id FROM d))
+        SELECT count(*)::int AS n FROM d`,
       // Concurrent sweepers skip each other's rows; the outer condition is checked again on the locked row.
       sweepKeys: `DELETE FROM ${t.keys} b USING (
           SELECT client_id, kind, value FROM ${t.keys} WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED) s
@@ -339,6 +348,7 @@ export class PostgresTransactions {
       },
       findCancellable: (refs, limit) => findCancellable(session, this.#cancellable, refs, limit),
       sweepKeys: (now, limit) => count(s.sweepKeys, [now, limit]),
+      sweepReservations: async (before, limit) => (await one<{ n: number }>(s.sweepReservations, [before, limit]))?.n ?? 0,
     };
   }
 

@@ -124,6 +124,11 @@ export const WORKFLOW_MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX transaction_messages_key ON transaction_messages (transaction_id, kind);
     `,
   },
+  {
+    version: 3,
+    description: 'an index of reserved ids (ACCP) by age, for their expiry',
+    sql: `CREATE INDEX transactions_reserved ON transactions (created_at) WHERE status = 'ACCP' AND duplicate_of IS NULL;`,
+  },
 ];
 
 /** Most keys claimed in one statement; a message with more (a batch of many payments) claims them one by one. */
@@ -187,6 +192,11 @@ export class SqliteTransactions {
       forwardedByE2e: p(`SELECT t.id FROM payments p JOIN transactions t ON t.id = p.transaction_id
         WHERE p.end_to_end_id = @endToEndId AND ${forwarded} ORDER BY ${waitingFirst} LIMIT 1`).pluck(),
       forwardedByMsgId: p(`SELECT t.id FROM transactions t WHERE t.msg_id = @msgId AND ${forwarded} ORDER BY ${waitingFirst} LIMIT 1`).pluck(),
+      reservedBefore: p(`SELECT id FROM transactions WHERE status = 'ACCP' AND duplicate_of IS NULL AND created_at <= ?
+        ORDER BY created_at LIMIT ?`).pluck(),
+      deleteReservedHistory: p('DELETE FROM history WHERE transaction_id = ?'),
+      deleteReservedAudit: p('DELETE FROM audit WHERE transaction_id = ?'),
+      deleteReserved: p(`DELETE FROM transactions WHERE id = ? AND status = 'ACCP' AND duplicate_of IS NULL`),
       releaseKey: p('DELETE FROM business_keys WHERE client_id = ? AND kind = ? AND value = ? AND transaction_id = ?'),
       sweepKeys: p(`DELETE FROM business_keys WHERE (client_id, kind, value) IN
         (SELECT client_id, kind, value FROM business_keys WHERE expires_at <= ? LIMIT ?)`),
@@ -318,6 +328,15 @@ export class SqliteTransactions {
       },
       findCancellable: this.#findCancellable,
       sweepKeys: async (now, limit) => s.sweepKeys.run(now, limit).changes,
+      sweepReservations: async (before, limit) => {
+        let removed = 0;
+        for (const id of s.reservedBefore.all(before, limit) as string[]) {
+          s.deleteReservedHistory.run(id);
+          s.deleteReservedAudit.run(id);
+          removed += s.deleteReserved.run(id).changes;
+        }
+        return removed;
+      },
     };
     return repository;
   }
