@@ -206,6 +206,11 @@ export const ConfigSchema = Type.Object(
           default: null,
           description: 'Directory of official ISO 20022 XSDs (<message id>.xsd); null skips schema validation.',
         }),
+        fifoGroup: Type.Union([Type.Literal('debtor'), Type.Literal('sender'), Type.Literal('message')], {
+          default: 'debtor',
+          description:
+            "What keeps its order through the stages: 'debtor' (sender + debtor account), 'sender' (all of a client's messages), 'message' (none: every message on its own).",
+        }),
         stageConcurrency: Int(1, 256, 16, 'Concurrent consumers per workflow stage.'),
         stageAttemptsMax: Int(1, 100, 5, 'Attempts of a stage on one message before it is dead-lettered.'),
         retryBaseMs: Int(10, 600_000, 200, 'First retry delay of a failed stage; doubles per attempt.'),

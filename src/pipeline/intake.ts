@@ -96,7 +96,7 @@ export class Intake {
         msgId: submission.msgId,
         contentHash: submission.contentHash,
         deadlineAt: submission.deadlineAt ?? now + slaMs,
-        groupKey: groupKey(input.clientId, submission),
+        groupKey: groupKey(input.clientId, submission, this.ctx.deps.config.fifoGroup, id),
         payments: submission.payments.map((p) => ({
           index: p.index, endToEndId: p.endToEndId, txId: p.txId, uetr: p.uetr, instrId: p.instrId, amount: p.amount, currency: p.currency,
         })),
@@ -173,8 +173,14 @@ export class Intake {
   }
 }
 
-/** The FIFO group of a transaction's stage messages: sending participant + debtor account. */
-export function groupKey(clientId: string, submission: Submission): string {
-  const account = submission.payments[0]?.debtorAccount ?? submission.msgId ?? 'none';
-  return `${clientId}:${account}`.slice(0, 128).replace(/[^\x21-\x7e]/g, '_');
+/**
+ * The FIFO group of a transaction's stage messages (`workflow.fifoGroup`): messages of one group go through the
+ * stages in the order they came, different groups in parallel. 'debtor': sending participant + debtor account (a
+ * message whose payments have several debtors, a pain.001 with several payment information blocks, goes as a whole
+ * under its first one); 'sender': one order per client; 'message': every message on its own.
+ */
+export function groupKey(clientId: string, submission: Submission, mode: 'debtor' | 'sender' | 'message', transactionId: string): string {
+  const value =
+    mode === 'message' ? transactionId : mode === 'sender' ? '' : (submission.payments[0]?.debtorAccount ?? submission.msgId ?? 'none');
+  return `${clientId}:${value}`.slice(0, 128).replace(/[^\x21-\x7e]/g, '_');
 }
