@@ -18,6 +18,7 @@ const modules: Array<Promise<{ register(program: Command): void }>> = [
   import('./clients.js'),
   import('./validate.js'),
   import('./inspect.js'),
+  import('./migrate-store.js'),
 ];
 
 for (const mod of await Promise.all(modules)) mod.register(program);
