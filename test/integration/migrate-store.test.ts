@@ -12,7 +12,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,6 +20,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { AuthService, OAuthError } from '../../src/auth/service.js';
 import { loadConfig } from '../../src/config/index.js';
+import { MxError } from '../../src/errors.js';
 import { DATABASE_FILE, openEmbeddedEngine } from '../../src/engines/embedded.js';
 import { silentLogger } from '../../src/log.js';
 import { startHub, type RunningHub } from '../../src/main.js';
@@ -225,6 +226,37 @@ describe('mxgate migrate-store', { skip: skip || !ok }, () => {
     assert.notEqual(again.code, 0);
     assert.match(again.stderr, /mxgate: CONFIG_INVALID: migrate-store refused, nothing was written: the target schema .* already holds data \(.*auth_clients.*transactions/);
     assert.deepEqual(await schemaCounts(schema), before);
+  });
+
+  test('a write to the embedded database during the copy rolls the whole copy back', async () => {
+    const copyDir = mkdtempSync(join(tmpdir(), 'mxgate-migrate-copy-'));
+    const target = freshSchemaName();
+    schemas.push(target);
+    try {
+      copyFileSync(join(dataDir, DATABASE_FILE), join(copyDir, DATABASE_FILE));
+      const move = moveEmbeddedToPostgres({
+        path: join(copyDir, DATABASE_FILE),
+        url: POSTGRES_URL,
+        schema: target,
+        dryRun: false,
+        leaveParticipantMessages: true,
+        clock: systemClock,
+        logger: silentLogger(),
+        // As a hub started too early would: a commit on the file while the copy runs.
+        onTable: (count) => {
+          if (count.table !== 'auth_clients') return;
+          const writer = new Database(join(copyDir, DATABASE_FILE));
+          writer.prepare("INSERT INTO kv (namespace, key, value, version) VALUES ('test', 'late', 'x', 1)").run();
+          writer.close();
+        },
+      });
+      await assert.rejects(move, (e: unknown) => e instanceof MxError && e.code === 'STORE_UNAVAILABLE' && /changed during the copy/.test(e.message));
+      const counts = await schemaCounts(target);
+      assert.ok(counts, 'the schema was migrated');
+      assert.deepEqual(Object.values(counts).filter((n) => n > 0), [], 'no row committed');
+    } finally {
+      rmSync(copyDir, { recursive: true, force: true });
+    }
   });
 
   test('a hub stopped with a payment in flight is refused, and nothing is written', async () => {
