@@ -18,21 +18,27 @@ export interface Topology {
   processes: Map<string, HubProcess>;
   /** Starts (or restarts) a named process with a role. */
   start(name: string, role: 'api' | 'worker' | 'scheduler' | 'all'): Promise<HubProcess>;
+  /**
+   * Starts named processes side by side; when one fails, waits for the others first (so that `close` knows every
+   * process that runs) and then throws its error.
+   */
+  startAll(roles: Record<string, 'api' | 'worker' | 'scheduler' | 'all'>): Promise<void>;
   url(name: string): string;
   close(): Promise<void>;
 }
 
 export async function startTopology(roles: Record<string, 'api' | 'worker' | 'scheduler' | 'all'>, extraEnv: Record<string, string> = {}): Promise<Topology> {
   const id = randomBytes(4).toString('hex');
-  const schema = `mx_test_${id}`;
+  // A schema the caller made (to create clients before the processes start) is used, and dropped like a fresh one.
+  const schema = extraEnv.MXGATE_POSTGRES_SCHEMA ?? `mx_test_${id}`;
   const namespace = `t${id}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'mxgate-topology-'));
   const env: Record<string, string> = {
     MXGATE_STORE: POSTGRES_URL,
     MXGATE_QUEUES: NATS_URL.startsWith('nats://') ? NATS_URL : `nats://${NATS_URL}`,
-    MXGATE_POSTGRES_SCHEMA: schema,
     MXGATE_BROKER_NAMESPACE: namespace,
     ...extraEnv,
+    MXGATE_POSTGRES_SCHEMA: schema,
   };
   const processes = new Map<string, HubProcess>();
   const ports = new Map<string, number>();
@@ -47,6 +53,11 @@ export async function startTopology(roles: Record<string, 'api' | 'worker' | 'sc
       const hub = await startHubProcess({ dataDir: join(dataDir, name), port, env, role, timeoutMs: 30_000 });
       processes.set(name, hub);
       return hub;
+    },
+    async startAll(named) {
+      const started = await Promise.allSettled(Object.entries(named).map(([name, role]) => topology.start(name, role)));
+      const failed = started.find((outcome) => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
     },
     url: (name) => processes.get(name)!.url,
     async close() {
@@ -78,9 +89,12 @@ export async function startTopology(roles: Record<string, 'api' | 'worker' | 'sc
     },
   };
   try {
-    // The API first: it creates the schema, the streams and the bootstrap client the others need nothing of.
-    const ordered = Object.entries(roles).sort(([, a], [, b]) => (a === 'api' || a === 'all' ? -1 : b === 'api' || b === 'all' ? 1 : 0));
-    for (const [name, role] of ordered) await topology.start(name, role);
+    // The API first: it creates the schema and the streams. The others need nothing of each other and start side
+    // by side (each start is seconds of loading and connecting).
+    const entries = Object.entries(roles);
+    const first = entries.filter(([, role]) => role === 'api' || role === 'all');
+    for (const [name, role] of first) await topology.start(name, role);
+    await topology.startAll(Object.fromEntries(entries.filter((entry) => !first.includes(entry))));
   } catch (error) {
     await topology.close();
     throw error;

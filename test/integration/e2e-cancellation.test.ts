@@ -1,5 +1,5 @@
 /**
- * Cancellation requests end to end over HTTP on the embedded engine: a client submits a pacs.008, then a camt.056
+ * Cancellation requests end to end over HTTP, on each engine: a client submits a pacs.008, then a camt.056
  * for it (the reference sample with its references rewritten to the payment's), and gets a camt.029 that its
  * official XSD accepts, quotes the original's ids and says what really happened to the payment:
  *  - no payment of the client matches: RJCR with NOOR;
@@ -9,13 +9,10 @@
  *    pacs.002 saying so; when its processing runs after all, nothing changes.
  *  - a camt.056 that fails its schema: RJCR with a code of the cancellation rejection list (NARR + FF01 in the text).
  */
-import { test, describe, before, after } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   buildPacs002,
   parseMessage,
@@ -25,10 +22,9 @@ import {
   type CreditTransfer,
   type InvestigationResolution,
 } from '../../src/iso20022/index.js';
-import { api, awaitReport, fresh, sample, schemaFindings, startE2eHub, type E2eHub } from '../helpers/e2e.js';
-import { sharedIso20022Available } from '../helpers/shared.js';
+import { api, awaitReport, describeOnEngines, e2eEngines, fresh, sample, schemaFindings, startE2eHub, type E2eHub } from '../helpers/e2e.js';
 
-const skip = !sharedIso20022Available() && process.env.CI !== 'true' ? 'ISO 20022 reference material not found at ../shared/iso20022' : false;
+const engines = await e2eEngines();
 
 const PACS008 = 'pacs.008.001.08-cbpr-single.xml';
 
@@ -76,11 +72,11 @@ function quotes(resolution: InvestigationResolution, pacs008: string): void {
   assert.equal(answered.originalMsgId, (readModel(parseMessage(pacs008)) as CreditTransfer).groupHeader.msgId);
 }
 
-describe('cancellation requests (camt.056), embedded engine', { skip }, () => {
+describeOnEngines(engines, 'cancellation requests (camt.056)', (engine) => {
   let e: E2eHub;
   let token: string;
   before(async () => {
-    e = await startE2eHub();
+    e = await startE2eHub({}, { engine });
     ({ token } = await e.token());
   });
   after(async () => {
@@ -173,22 +169,20 @@ class Downstream {
   }
 }
 
-describe('cancellation requests for a payment forwarded downstream', { skip }, () => {
+describeOnEngines(engines, 'cancellation requests for a payment forwarded downstream', (engine) => {
   const downstream = new Downstream();
-  let e: E2eHub;
+  let e: E2eHub<'answering'>;
   let token: string;
   let answerToken: string;
   before(async () => {
     await downstream.start();
-    const dataDir = mkdtempSync(join(tmpdir(), 'mxgate-e2e-cxl-'));
-    const first = await startE2eHub({}, { dataDir, keepData: true });
-    const created = await first.hub.engine.auth.createClient({ name: 'payment-system' });
-    await first.close();
-    e = await startE2eHub({ downstream: { url: downstream.url, mode: 'async', answerClientIds: [created!.client.id] }, workflow: { slaMs: 60_000 } }, { dataDir });
+    // The answering system's client must be named in the configuration: it is created before the hub starts.
+    e = await startE2eHub(
+      (clients) => ({ downstream: { url: downstream.url, mode: 'async', answerClientIds: [clients.answering.id] }, workflow: { slaMs: 60_000 } }),
+      { engine, clients: { answering: { name: 'payment-system' } } },
+    );
     ({ token } = await e.token());
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: created!.client.id, client_secret: created!.secret });
-    const res = await fetch(`${e.url}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form });
-    answerToken = ((await res.json()) as { access_token: string }).access_token;
+    answerToken = await e.tokenOf(e.clients.answering);
   });
   after(async () => {
     await e.close();
@@ -214,38 +208,36 @@ describe('cancellation requests for a payment forwarded downstream', { skip }, (
   });
 });
 
-describe('cancellation requests for a payment still in the hub', { skip }, () => {
+describeOnEngines(engines, 'cancellation requests for a payment still in the hub', (engine) => {
   test('the payment is stopped: ACCR / CNCL, the payment RJCT with CUST and its pacs.002; its late processing changes nothing', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'mxgate-e2e-cxl-'));
-    // Accepted by a process that serves the API only, and held there: an operator takes its processing message
-    // with a long visibility timeout, as a worker that stalls on it would.
-    const intake = await startE2eHub({ workflow: { slaMs: 120_000 } }, { dataDir, keepData: true, role: 'api' });
-    const { token } = await intake.token();
-    const { token: admin } = await intake.token({ scopes: ['mx/admin', 'mx/write', 'mx/read'] });
-    const pacs008 = fresh(sample(PACS008), 'accr1');
-    const original = await submit(intake, token, pacs008);
-    const held = await api(intake.url, admin, 'GET', '/v1/queues/mx.processing.fifo/messages?max=1&visibility_s=600');
-    assert.equal(held.status, 200, held.text);
-    const message = (held.json().messages as Array<{ receipt_handle: string; body: string }>)[0]!;
-    assert.equal(JSON.parse(message.body).transaction_id, original);
-    await intake.close();
-
-    const e = await startE2eHub({ workflow: { slaMs: 120_000 } }, { dataDir });
+    // Accepted by a hub without workers, and held there: an operator takes its processing message with a long
+    // visibility timeout, as a worker that stalls on it would.
+    const e = await startE2eHub({ workflow: { slaMs: 120_000 } }, { engine, workers: false });
     try {
-      // The signing keys live in the data directory: the client's token holds across the restart.
-      const token2 = token;
-      assert.equal((await view(e, token2, original)).status, 'ACTC');
-      const id = await submit(e, token2, cancellationFor(pacs008, 'accr1'));
-      const resolution = await resolutionOf(e, token2, id);
+      const { token } = await e.token();
+      const { token: admin } = await e.token({ scopes: ['mx/admin', 'mx/write', 'mx/read'] });
+      const pacs008 = fresh(sample(PACS008), 'accr1');
+      const original = await submit(e, token, pacs008);
+      // A long poll: on the distributed engine the message reaches the queue a little later (the outbox relay).
+      const held = await api(e.url, admin, 'GET', '/v1/queues/mx.processing.fifo/messages?max=1&visibility_s=600&wait_s=10');
+      assert.equal(held.status, 200, held.text);
+      const message = (held.json().messages as Array<{ receipt_handle: string; body: string }>)[0]!;
+      assert.equal(JSON.parse(message.body).transaction_id, original);
+      await e.startWorkers();
+
+      // The tokens hold when the embedded hub restarts on its data: the signing keys are kept there.
+      assert.equal((await view(e, token, original)).status, 'ACTC');
+      const id = await submit(e, token, cancellationFor(pacs008, 'accr1'));
+      const resolution = await resolutionOf(e, token, id);
       assert.equal(resolution.confirmation, 'CNCL');
       assert.equal(resolution.transactions[0]!.status, 'ACCR');
       quotes(resolution, pacs008);
-      assert.equal((await view(e, token2, id)).status, 'ACSC');
+      assert.equal((await view(e, token, id)).status, 'ACSC');
 
-      const stopped = await view(e, token2, original);
+      const stopped = await view(e, token, original);
       assert.equal(stopped.status, 'RJCT');
       assert.equal(stopped.reason_code, 'CUST');
-      const report = (await awaitReport(e.url, token2, original)).text;
+      const report = (await awaitReport(e.url, token, original)).text;
       assert.deepEqual(schemaFindings(report), []);
       const parsed = parseMessage(report);
       const status = readStatusReport(parsed.document!, parsed.documentId!);
@@ -253,19 +245,18 @@ describe('cancellation requests for a payment still in the hub', { skip }, () =>
       assert.equal(status.transactions[0]!.reasons[0]!.code, 'CUST');
 
       // The held message comes back: processing finds the payment final and leaves it as it is.
-      const adminToken = await e.token({ scopes: ['mx/admin', 'mx/write', 'mx/read'] });
-      const released = await api(e.url, adminToken.token, 'PATCH', `/v1/queues/mx.processing.fifo/messages/${encodeURIComponent(message.receipt_handle)}`, { json: { visibility_s: 0 } });
+      const released = await api(e.url, admin, 'PATCH', `/v1/queues/mx.processing.fifo/messages/${encodeURIComponent(message.receipt_handle)}`, { json: { visibility_s: 0 } });
       assert.equal(released.status, 204, released.text);
       for (let i = 0; i < 500; i++) {
-        const q = (await api(e.url, adminToken.token, 'GET', '/v1/queues/mx.processing.fifo')).json() as { metrics: { visible: number; in_flight: number } };
+        const q = (await api(e.url, admin, 'GET', '/v1/queues/mx.processing.fifo')).json() as { metrics: { visible: number; in_flight: number } };
         if (q.metrics.visible + q.metrics.in_flight === 0) break;
         await new Promise((r) => setTimeout(r, 20));
       }
-      const after = await view(e, token2, original);
+      const after = await view(e, token, original);
       assert.equal(after.status, 'RJCT');
       assert.equal(after.reason_code, 'CUST');
       assert.deepEqual((after.history as Array<{ status: string }>).map((h) => h.status).filter((s) => s !== 'RCVD'), ['ACTC', 'RJCT']);
-      assert.equal((await awaitReport(e.url, token2, original)).text, report);
+      assert.equal((await awaitReport(e.url, token, original)).text, report);
     } finally {
       await e.close();
     }

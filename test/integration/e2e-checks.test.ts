@@ -1,18 +1,15 @@
 /**
- * The processing stage's checks in the running hub: sanctions (RR04), amount limits (AM02) and the business
- * calendar (DT01), each configured and answered with a status report.
+ * The processing stage's checks in the running hub, on each engine: sanctions (RR04), amount limits (AM02), the
+ * business calendar (DT01) and an operator's plug-in, each configured and answered with a status report.
  */
-import { test, describe, before, after } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { api, awaitReport, fresh, sample, schemaFindings, startE2eHub, type E2eHub } from '../helpers/e2e.js';
-import { sharedIso20022Available } from '../helpers/shared.js';
+import { api, awaitReport, describeOnEngines, e2eEngines, fresh, sample, schemaFindings, startE2eHub, type E2eHub } from '../helpers/e2e.js';
 
-const skip = !sharedIso20022Available() && process.env.CI !== 'true' ? 'ISO 20022 reference material not found at ../shared/iso20022' : false;
-
-describe('checks in the workflow', { skip }, () => {
+describeOnEngines(await e2eEngines(), 'checks in the workflow', (engine) => {
   let e: E2eHub;
   let dir: string;
   before(async () => {
@@ -28,15 +25,14 @@ describe('checks in the workflow', { skip }, () => {
           .map((p) => ({ index: p.index, code: 'AM09', text: 'amount held for review' })) };
       }\n`,
     );
-    e = await startE2eHub({
-      checks: {
-        plugins: [{ module: plugin, options: { amount: '4242.42' } }],
-        order: ['hold'],
-        sanctions: { file: list },
-        limits: { EUR: '1000000' },
-        calendar: { timeZone: 'Europe/Berlin', businessDays: ['MON', 'TUE', 'WED', 'THU', 'FRI'] },
-      },
-    });
+    const checks = {
+      plugins: [{ module: plugin, options: { amount: '4242.42' } }],
+      order: ['hold'],
+      sanctions: { file: list },
+      limits: { EUR: '1000000' },
+      calendar: { timeZone: 'Europe/Berlin', businessDays: ['MON', 'TUE', 'WED', 'THU', 'FRI'] },
+    };
+    e = await startE2eHub({ checks }, { engine });
   });
   after(async () => {
     await e.close();
