@@ -192,9 +192,10 @@ export interface TransactionsTx {
   /** Transactions whose deadline passed and that are not final yet, oldest deadline first. */
   overdue(now: number, limit: number): Promise<string[]>;
   /**
-   * Finds the forwarded transaction a downstream answer refers to: only transactions forwarded downstream, whose
-   * given references all match (by UETR, else by EndToEndId, else by MsgId alone); one still waiting (ACSP) before
-   * one already final, then the newest.
+   * Finds the forwarded transaction a downstream answer refers to: only transactions forwarded downstream or
+   * being forwarded (ACSP: a fast system answers before the forwarding stage has its HTTP response and commits),
+   * whose given references all match (by UETR, else by EndToEndId, else by MsgId alone); one still waiting (ACSP)
+   * before one already final, then the newest.
    */
   findForwarded(refs: AnswerRefs): Promise<string | null>;
   /** The payments a cancellation request names (CancellationRefs), newest first, at most `limit`. */

@@ -278,6 +278,20 @@ export function transactionsConformance(engine: string, open: () => Promise<Tran
       assert.equal(await find({}), null);
       await h.store.transaction((tx) => tx.transactions.move(waiting.id, { from: 'ACSP', to: 'RJCT', reasonCode: 'AB05', at: 13 }));
       assert.equal(await find({ uetr }), settled.id, 'among final ones, the newest');
+      // A payment in the forwarding stage (ACSP, its HTTP request under way) is found before its flag is set: a fast
+      // system's answer can come first. One final without having been forwarded never is.
+      const other = uuid();
+      const p2 = [{ ...payments[0]!, uetr: other }];
+      const rejected = newTransaction({ payments: p2, at: 20 });
+      const beingForwarded = newTransaction({ payments: p2, at: 21 });
+      await h.store.transaction(async (tx) => {
+        await tx.transactions.create(rejected);
+        await tx.transactions.move(rejected.id, { from: 'ACTC', to: 'RJCT', reasonCode: 'FF01', at: 22 });
+        await tx.transactions.create(beingForwarded);
+      });
+      assert.equal(await find({ uetr: other }), null, 'not ACSP and never forwarded');
+      await h.store.transaction((tx) => tx.transactions.move(beingForwarded.id, { from: 'ACTC', to: 'ACSP', at: 23 }));
+      assert.equal(await find({ uetr: other }), beingForwarded.id);
     });
 
     test("findCancellable finds the client's own payments of the given families, every given reference matching", async () => {

@@ -107,7 +107,7 @@ export class PostgresTransactions {
       messages: database.name('transaction_messages'),
       keys: database.name('business_keys'),
     });
-    const forwarded = `t.awaiting_downstream AND ($2::text IS NULL OR t.msg_id = $2) AND ($3::text IS NULL OR left(t.message_type, 8) = $3)`;
+    const forwarded = `(t.awaiting_downstream OR t.status = 'ACSP') AND ($2::text IS NULL OR t.msg_id = $2) AND ($3::text IS NULL OR left(t.message_type, 8) = $3)`;
     const waitingFirst = `t.status = 'ACSP' DESC, t.created_at DESC, t.id DESC`;
     const nextSeq = (id: string) => `(SELECT COALESCE(MAX(seq), 0) + 1 FROM ${t.history} WHERE transaction_id = ${id})`;
     // $p1..$p7: the payment arrays; the transaction id and the payments' status come from the statement.

@@ -148,7 +148,7 @@ export class SqliteTransactions {
     database.migrate('workflow', WORKFLOW_MIGRATIONS);
     this.#findCancellable = sqliteFindCancellable(database);
     const p = (sql: string) => database.prepare(sql);
-    const forwarded = `t.awaiting_downstream = 1 AND (@msgId IS NULL OR t.msg_id = @msgId)
+    const forwarded = `(t.awaiting_downstream = 1 OR t.status = 'ACSP') AND (@msgId IS NULL OR t.msg_id = @msgId)
       AND (@family IS NULL OR substr(t.message_type, 1, 8) = @family)`;
     const waitingFirst = `t.status = 'ACSP' DESC, t.created_at DESC, t.id DESC`;
     this.#s = {
