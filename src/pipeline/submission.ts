@@ -225,8 +225,17 @@ function paymentsOf(model: MessageModel): { msgId: string | null; payments: Subm
 }
 
 /**
+ * Messages whose payments are named by the ids of the payment they refer to (OrgnlEndToEndId, OrgnlUETR): a return
+ * and a cancellation request. Their own per-payment id is the one in `txId` (RtrId, CxlId).
+ */
+const QUOTING_FAMILIES = new Set(['pacs.004', 'camt.056']);
+
+/**
  * Business keys per sender: the message id, and per payment its end-to-end id, transaction id and UETR. Payment
  * keys are scoped by family, so that a return (pacs.004) quoting its original's end-to-end id is no duplicate of it.
+ * A return or a cancellation request keys its payments by its own id only (RtrId, CxlId): the ids it quotes are
+ * the original's, and a second return of a payment (a partial one) or a second request to cancel it (a chaser) is
+ * a new message, not a duplicate of the first.
  */
 function businessKeys(family: string, msgId: string | null, payments: SubmittedPayment[]): BusinessKey[] {
   const keys: BusinessKey[] = [];
@@ -239,10 +248,11 @@ function businessKeys(family: string, msgId: string | null, payments: SubmittedP
     seen.add(key);
     keys.push({ kind, value: `${family}|${value}` });
   };
+  const quoting = QUOTING_FAMILIES.has(family);
   for (const p of payments) {
-    add('end_to_end_id', p.endToEndId);
+    if (!quoting) add('end_to_end_id', p.endToEndId);
     add('tx_id', p.txId);
-    add('uetr', p.uetr);
+    if (!quoting) add('uetr', p.uetr);
   }
   return keys;
 }
