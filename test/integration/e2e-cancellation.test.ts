@@ -11,8 +11,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import { once } from 'node:events';
 import {
   buildPacs002,
   parseMessage,
@@ -23,6 +21,7 @@ import {
   type InvestigationResolution,
 } from '../../src/iso20022/index.js';
 import { api, awaitReport, describeOnEngines, e2eEngines, fresh, sample, schemaFindings, startE2eHub, type E2eHub } from '../helpers/e2e.js';
+import { Downstream } from '../helpers/downstream.js';
 
 const engines = await e2eEngines();
 
@@ -143,32 +142,6 @@ describeOnEngines(engines, 'cancellation requests (camt.056)', (engine) => {
   });
 });
 
-/** A downstream payment system that takes every payment (202) and answers later. */
-class Downstream {
-  readonly received: string[] = [];
-  #server: Server | null = null;
-  url = '';
-
-  async start(): Promise<void> {
-    this.#server = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        this.received.push(String(req.headers['x-transaction-id']));
-        res.writeHead(202).end();
-      });
-    });
-    this.#server.listen(0, '127.0.0.1');
-    await once(this.#server, 'listening');
-    const address = this.#server.address();
-    this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/payments`;
-  }
-
-  async stop(): Promise<void> {
-    this.#server?.closeAllConnections();
-    await new Promise((r) => this.#server?.close(r));
-  }
-}
-
 describeOnEngines(engines, 'cancellation requests for a payment forwarded downstream', (engine) => {
   const downstream = new Downstream();
   let e: E2eHub<'answering'>;
@@ -192,8 +165,7 @@ describeOnEngines(engines, 'cancellation requests for a payment forwarded downst
   test('the cancellation is pending (PDCR) while the downstream system has the payment; its answer still decides it', async () => {
     const pacs008 = fresh(sample(PACS008), 'pdcr1');
     const original = await submit(e, token, pacs008);
-    for (let i = 0; i < 500 && !downstream.received.includes(original); i++) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(downstream.received.includes(original), 'forwarded');
+    assert.ok(await downstream.reached(original), 'forwarded');
     const id = await submit(e, token, cancellationFor(pacs008, 'pdcr1'));
     const resolution = await resolutionOf(e, token, id);
     assert.equal(resolution.confirmation, 'PDCR');

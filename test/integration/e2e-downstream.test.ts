@@ -5,42 +5,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import { once } from 'node:events';
 import { buildPacs002, parseMessage, readStatusReport, toXml } from '../../src/iso20022/index.js';
 import { api, awaitReport, describeOnEngines, e2eEngines, fresh, sample, schemaFindings, startE2eHub, type Answer, type E2eHub } from '../helpers/e2e.js';
+import { Downstream } from '../helpers/downstream.js';
 
 const engines = await e2eEngines();
-
-/** A downstream payment system: records what it gets and answers as told. */
-class Downstream {
-  readonly received: Array<{ transactionId: string; xml: string }> = [];
-  answer: (xml: string) => { status: number; body: string } = () => ({ status: 202, body: '' });
-  #server: Server | null = null;
-  url = '';
-
-  async start(): Promise<void> {
-    this.#server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const xml = Buffer.concat(chunks).toString('utf8');
-        this.received.push({ transactionId: String(req.headers['x-transaction-id']), xml });
-        const { status, body } = this.answer(xml);
-        res.writeHead(status, { 'content-type': 'application/xml' }).end(body);
-      });
-    });
-    this.#server.listen(0, '127.0.0.1');
-    await once(this.#server, 'listening');
-    const address = this.#server.address();
-    this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/payments`;
-  }
-
-  async stop(): Promise<void> {
-    this.#server?.closeAllConnections();
-    await new Promise((r) => this.#server?.close(r));
-  }
-}
 
 /** The pacs.002 a downstream system would send about `original`. */
 function statusReportFor(original: string, status: 'ACSC' | 'ACSP' | 'RJCT', reason?: string): string {
@@ -109,8 +78,7 @@ describeOnEngines(engines, 'downstream connector, sync mode', (engine) => {
     downstream.answer = (xml) => ({ status: 200, body: statusReportFor(xml, 'ACSP') });
     const xml = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'sync4');
     const id = (await api(e.url, token, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
-    for (let i = 0; i < 300 && !downstream.received.some((r) => r.transactionId === id); i++) await new Promise((r) => setTimeout(r, 10));
-    assert.ok(downstream.received.some((r) => r.transactionId === id), 'the payment was forwarded');
+    assert.ok(await downstream.reached(id), 'the payment was forwarded');
     // The answer is applied in the same transaction that records the forwarding: give it time to commit.
     await new Promise((r) => setTimeout(r, 300));
     const view = (await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json();
@@ -152,7 +120,7 @@ describeOnEngines(engines, 'downstream connector, async mode', (engine) => {
     downstream.answer = () => ({ status: 202, body: '' });
     const xml = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'async1');
     const id = (await api(e.url, token, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
-    for (let i = 0; i < 200 && !downstream.received.some((r) => r.transactionId === id); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(await downstream.reached(id), 'forwarded');
     const waiting = (await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json();
     assert.equal(waiting.status, 'ACSP');
     assert.equal((await api(e.url, token, 'GET', `/v1/outbox/${id}`)).status, 202);
@@ -167,7 +135,7 @@ describeOnEngines(engines, 'downstream connector, async mode', (engine) => {
     downstream.answer = () => ({ status: 202, body: '' });
     const xml = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'async4');
     const id = (await api(e.url, token, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
-    for (let i = 0; i < 300 && !downstream.received.some((r) => r.transactionId === id); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(await downstream.reached(id), 'forwarded');
     const interim = await postAnswer(e, answerToken, statusReportFor(xml, 'ACSP'));
     assert.equal(interim.json().transaction_id, id, interim.text);
     assert.equal(interim.json().status, 'ACSP');
@@ -186,7 +154,7 @@ describeOnEngines(engines, 'downstream connector, async mode', (engine) => {
     const decoy = (await api(e.url, other, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
     assert.equal((await finalStatus(e, other, decoy)).status, 'RJCT');
     const id = (await api(e.url, token, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
-    for (let i = 0; i < 300 && !downstream.received.some((r) => r.transactionId === id); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(await downstream.reached(id), 'forwarded');
     const answer = await postAnswer(e, answerToken, statusReportFor(xml, 'ACSC'));
     assert.equal(answer.status, 202, answer.text);
     assert.equal(answer.json().transaction_id, id);
