@@ -9,7 +9,7 @@
  *   - same keys, different content: a transaction is created and rejected by processing with AM05, with a report;
  *   - concurrent submissions of one message: the store's unique keys let exactly one of them through.
  */
-import { MxError } from '../errors.js';
+import { MxError, isMxError } from '../errors.js';
 import type { TransactionStatus } from '../domain/status.js';
 import type { Tx } from '../ports/store.js';
 import type { NewTransaction } from '../ports/transactions.js';
@@ -70,7 +70,15 @@ export class Intake {
       const answer = await applyAnswer(this.ctx, { clientId: input.clientId, submission, xml });
       return { transactionId: answer.transactionId, status: answer.status as TransactionStatus, duplicate: false, answer: { applied: answer.applied } };
     }
-    this.ctx.admission.check();
+    try {
+      this.ctx.admission.check();
+    } catch (error) {
+      // An exact resend of a message already taken is answered with its transaction even while new work is
+      // refused: it adds none, and a client retrying after a lost answer must learn that its payment went in.
+      const original = isMxError(error) && error.code === 'OVERLOADED' && input.transactionId === undefined ? await this.#exactResend(input.clientId, submission) : null;
+      if (original === null) throw error;
+      return original;
+    }
     const { store, clock, ids } = this.ctx.deps;
     const slaMs = (submission.deadlineAt === null ? await this.ctx.deps.clientSlaMs?.(input.clientId) : null) ?? this.ctx.deps.config.slaMs;
     const result = await store.transaction(async (tx) => {
@@ -140,6 +148,18 @@ export class Intake {
     }
     const t = await tx.transactions.get(earlier.id);
     return { transactionId: earlier.id, status: t?.status ?? 'ACTC', duplicate: true };
+  }
+
+  /**
+   * The client's transaction of this very message (same MsgId, same canonical content), read without writing; null
+   * when there is none. A conflicting resend (same MsgId, other content) is not one: it must go through intake.
+   */
+  async #exactResend(clientId: string, submission: Submission): Promise<SubmitResult | null> {
+    if (submission.msgId === null) return null;
+    const msgId = submission.msgId;
+    const page = await this.ctx.deps.store.read((tx) => tx.transactions.list({ clientId, msgId, limit: 10 }));
+    const original = page.items.find((t) => t.contentHash === submission.contentHash && t.duplicateOf === null && t.status !== 'ACCP');
+    return original ? { transactionId: original.id, status: original.status, duplicate: true } : null;
   }
 
   async #requireReserved(tx: Tx, clientId: string, id: string): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * Back-pressure over HTTP: while more payments wait for processing than workflow.backlogMax, a new payment is
- * answered 503 OVERLOADED with Retry-After and nothing is stored; once workers take the backlog, payments are
+ * answered 503 OVERLOADED with Retry-After and nothing is stored (an exact resend of one already taken is still
+ * answered with its transaction); once workers take the backlog, payments are
  * accepted again. The hub here runs no stage workers at first, so the backlog stays put.
  */
 import { test } from 'node:test';
@@ -17,12 +18,15 @@ describeOnEngines(await e2eEngines(), 'admission', (engine) => {
     try {
       const { token } = await e.token();
       const accepted: string[] = [];
+      let firstXml = '';
       let refused: Awaited<ReturnType<typeof api>> | null = null;
       // The limit is judged on the last background probe (every 250 ms), so a few more than the limit may pass.
       for (let n = 0; n < 200 && refused === null; n++) {
-        const res = await api(e.url, token, 'POST', '/v1/messages', { xml: fresh(template, `adm${n}`) });
+        const xml = fresh(template, `adm${n}`);
+        const res = await api(e.url, token, 'POST', '/v1/messages', { xml });
         if (res.status === 202) accepted.push(res.json().transaction_id as string);
         else refused = res;
+        if (n === 0) firstXml = xml;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       assert.ok(refused, 'a payment was refused');
@@ -30,8 +34,13 @@ describeOnEngines(await e2eEngines(), 'admission', (engine) => {
       assert.equal((refused.json().error as { code: string }).code, 'OVERLOADED');
       assert.equal(refused.headers.get('retry-after'), '1');
       assert.ok(accepted.length >= LIMIT && accepted.length <= LIMIT + 20, `accepted ${accepted.length} before refusing`);
+      // A client that lost the answer to a payment it sent and sends it again learns it went in, overload or not.
+      const resent = await api(e.url, token, 'POST', '/v1/messages', { xml: firstXml });
+      assert.equal(resent.status, 200, resent.text);
+      assert.equal(resent.json().transaction_id, accepted[0]);
+      assert.equal(resent.json().duplicate, true);
       const listed = await api(e.url, token, 'GET', '/v1/transactions?limit=100');
-      assert.equal((listed.json().transactions as unknown[]).length, accepted.length, 'a refused payment stores nothing');
+      assert.equal((listed.json().transactions as unknown[]).length, accepted.length, 'a refused payment, or a resend, stores nothing');
 
       // Workers take the backlog; the same client is accepted again.
       await e.startWorkers();
