@@ -122,6 +122,7 @@ export class Intake {
           client_id: input.clientId,
           group_key: record.groupKey!,
           message_type: submission.messageType,
+          ...(record.deadlineAt !== null ? { deadline_at: record.deadlineAt } : {}),
           ...(record.reasonCode ? { reason_code: record.reasonCode, reason_text: record.reasonText ?? '' } : {}),
         },
       };

@@ -42,6 +42,8 @@ export interface StageMessage {
     message_type: string;
     reason_code?: string;
     reason_text?: string;
+    /** The deadline (epoch ms) when the transaction has one; processing rejects a payment already past it (AB06). */
+    deadline_at?: number;
     /** Payments that processing rejected (the others are ACSP). */
     rejected?: Array<{ index: number; reason_code: string | null; reason_text: string | null }>;
   };

@@ -30,6 +30,7 @@ import { stageQueue, type Stage, type StageMessage } from './queues.js';
 import type { Outcome, PaymentOutcome } from './report.js';
 import type { Submission } from './submission.js';
 import { decisionFromReport, forward, readAnswer, type Decision } from './downstream.js';
+import { TIMEOUT } from './timeouts.js';
 import { builtinAndProfileFindings } from './xml-work.js';
 import { resolveCancellation } from './cancellation.js';
 
@@ -76,7 +77,7 @@ async function load(ctx: WorkflowContext, id: string): Promise<{ t: TransactionR
   });
 }
 
-type StageView = Pick<TransactionRecord, 'id' | 'clientId' | 'groupKey' | 'messageType' | 'reasonCode' | 'reasonText'>;
+type StageView = Pick<TransactionRecord, 'id' | 'clientId' | 'groupKey' | 'messageType' | 'reasonCode' | 'reasonText' | 'deadlineAt'>;
 
 /**
  * What a stage needs of its transaction. When this process parsed the message at intake and the stage message
@@ -109,6 +110,7 @@ async function stageView(
       messageType: hint.message_type,
       reasonCode: hint.reason_code ?? null,
       reasonText: hint.reason_text ?? null,
+      deadlineAt: hint.deadline_at ?? null,
     };
     return { t, payments, xml: cached.xml, submission: cached.submission };
   }
@@ -122,6 +124,7 @@ function hintOf(t: StageView, rejected?: PaymentOutcome[]): NonNullable<StageMes
     client_id: t.clientId,
     group_key: t.groupKey ?? t.id,
     message_type: t.messageType ?? '',
+    ...(t.deadlineAt !== null ? { deadline_at: t.deadlineAt } : {}),
     ...(rejected && rejected.length > 0 ? { rejected: rejected.map((r) => ({ index: r.index, reason_code: r.reasonCode, reason_text: r.reasonText })) } : {}),
   };
 }
@@ -195,8 +198,12 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
 
   const rejections: Rejection[] = [];
   if (t.reasonCode !== null) rejections.push({ index: null, code: t.reasonCode, text: t.reasonText ?? '' });
-  rejections.push(...(await validationRejections(ctx, t.clientId, submission, xml)));
-  const checks: CheckRejection[] = await runChecks(ctx.deps.checks, { clientId: t.clientId, submission, now: ctx.deps.clock.now() });
+  // A deadline already past (a message asking to settle by a time gone, or one that waited out a backlog) is a
+  // timeout, as the sweeper would judge it: the same answer whichever of the two gets there first, and no work.
+  const overdue = t.deadlineAt !== null && t.deadlineAt <= ctx.deps.clock.now();
+  if (overdue) rejections.push({ index: null, ...TIMEOUT });
+  else rejections.push(...(await validationRejections(ctx, t.clientId, submission, xml)));
+  const checks: CheckRejection[] = overdue ? [] : await runChecks(ctx.deps.checks, { clientId: t.clientId, submission, now: ctx.deps.clock.now() });
   rejections.push(...checks);
 
   const { all, outcomes, first } = decide(payments, rejections, 'ACSP');

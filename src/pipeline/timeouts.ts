@@ -7,6 +7,11 @@
 import type { WorkflowContext } from './context.js';
 import { finalize } from './finalize.js';
 
+/** The reason of a payment past its deadline (ExternalStatusReason1Code AB06, timeout). */
+export const TIMEOUT = { code: 'AB06', text: 'not completed before the deadline' } as const;
+/** ... when the downstream system owed the answer (AB05, timeout at the creditor agent's side). */
+export const DOWNSTREAM_TIMEOUT = { code: 'AB05', text: 'no answer from the downstream system before the deadline' } as const;
+
 export class TimeoutSweeper {
   readonly name = 'timeouts';
   #timer: NodeJS.Timeout | null = null;
@@ -47,8 +52,7 @@ export class TimeoutSweeper {
       });
       if (!loaded || (loaded.t.status !== 'ACTC' && loaded.t.status !== 'ACSP')) continue;
       const { t, xml, payments } = loaded;
-      const code = t.awaitingDownstream ? 'AB05' : 'AB06';
-      const text = t.awaitingDownstream ? 'no answer from the downstream system before the deadline' : 'not completed before the deadline';
+      const { code, text } = t.awaitingDownstream ? DOWNSTREAM_TIMEOUT : TIMEOUT;
       const made = await finalize(this.ctx, {
         transaction: t,
         from: t.status,
