@@ -26,6 +26,8 @@ const SCOPE_TEXT: Record<Exclude<RouteScope, 'public'>, string> = {
 const XmlMessage = { type: 'string', description: 'an ISO 20022 message (XML, UTF-8), optionally in a business application header envelope' } as const;
 
 const AUTH_ERRORS = errorAnswers(['UNAUTHENTICATED', 'FORBIDDEN']);
+/** What any route may answer when something unforeseen fails: the error shape with a correlation id. */
+const SERVER_ERROR = errorAnswers(['INTERNAL'])[500]!;
 
 function isXmlOnly(consumes: unknown): consumes is string[] {
   return Array.isArray(consumes) && consumes.length > 0 && consumes.every((type) => typeof type === 'string' && /xml$/.test(type));
@@ -79,6 +81,7 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
       const response = { ...(base.response ?? {}) };
       response['401'] ??= { ...AUTH_ERRORS[401], description: 'UNAUTHENTICATED: no valid bearer token' };
       response['403'] ??= { ...AUTH_ERRORS[403], description: `FORBIDDEN: the token lacks ${scope ?? 'the needed scope'}` };
+      response['500'] ??= SERVER_ERROR;
       return { schema: { ...base, response, security: [{ oauth2: scope ? [scope] : [] }] }, url };
     },
   });

@@ -105,6 +105,7 @@ test("each operation's security is its route scope; public routes have none", ()
     } else {
       assert.deepEqual(operation.security, [{ oauth2: [route.scope] }], `${route.method} ${route.url}`);
       assert.ok(operation.responses['401'] && operation.responses['403'], `${route.method} ${route.url} documents 401 and 403`);
+      assert.match(JSON.stringify(operation.responses['500'] ?? null), /INTERNAL/, `${route.method} ${route.url} documents 500 INTERNAL`);
     }
   }
   assert.deepEqual(doc.paths['/v1/queues']?.post?.security, [{ oauth2: ['mx/admin'] }]);
