@@ -112,7 +112,13 @@ export class Intake {
         reasonText: outcome.kind === 'conflict' ? outcome.text : null,
         at: now,
       };
-      if (input.transactionId !== undefined) await tx.transactions.submitReserved(record);
+      if (input.transactionId !== undefined) {
+        // The read of #requireReserved locked nothing: the reservation may have expired, or another submission
+        // taken it, since. The step is a compare-and-set; a miss undoes everything this transaction did.
+        if (!(await tx.transactions.submitReserved(record))) {
+          throw new MxError('TRANSACTION_STATE', `transaction ${id} is no longer a reservation waiting for its message (taken or expired); ask for a new id`);
+        }
+      }
       else await tx.transactions.create(record);
       if (outcome.kind === 'conflict') await tx.transactions.audit(id, 'duplicate_conflict', { original: outcome.original, key: outcome.text }, now);
       await tx.transactions.putMessage(id, { kind: 'in', messageType: submission.messageType, xml, createdAt: now });

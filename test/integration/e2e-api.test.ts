@@ -122,6 +122,23 @@ describeOnEngines(engines, 'end to end over HTTP', (engine) => {
     assert.deepEqual((view.history as Array<{ status: string }>).map((h) => h.status), ['ACTC', 'RJCT', 'RCVD'], 'never accepted for settlement');
   });
 
+  test('a reserved id takes one message: of several sent to it at once one is accepted, the others 409, none lost', async () => {
+    const id = (await api(e.url, token, 'POST', '/v1/transactions')).json().transaction_id as string;
+    const messages = Array.from({ length: 6 }, (_, i) => fresh(sample('pacs.008.001.08-cbpr-single.xml'), `rsv${i}`));
+    const answers = await Promise.all(messages.map((xml) => api(e.url, token, 'POST', '/v1/inbox', { xml, headers: { 'x-transaction-id': id } })));
+    const accepted = answers.map((a, i) => ({ a, i })).filter(({ a }) => a.status === 202);
+    assert.equal(accepted.length, 1, answers.map((a) => `${a.status} ${a.text}`).join('\n'));
+    for (const a of answers.filter((x) => x.status !== 202)) {
+      assert.equal(a.status, 409, a.text);
+      assert.equal((a.json().error as { code: string }).code, 'TRANSACTION_STATE');
+    }
+    const out = await awaitReport(e.url, token, id);
+    const winner = messages[accepted[0]!.i]!;
+    const msgId = /<(?:\w+:)?MsgId>([^<]+)</.exec(winner)![1];
+    assert.equal(reportOf(out.text).original.originalMsgId, msgId, 'the report answers the message that was accepted');
+    assert.equal((await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json().msg_id, msgId);
+  });
+
   test('valid samples of each family are accepted and answered with their report type', async () => {
     const cases: Array<{ file: string; report: string; profile?: string }> = [
       { file: 'pacs.008.001.08-fednow-envelope.xml', report: 'pacs.002', profile: 'fednow' },
