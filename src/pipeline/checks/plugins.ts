@@ -18,6 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { MxError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { CheckContext, CheckRejection, PaymentCheck } from '../checks.js';
+import { CHECKED_FAMILIES } from './subjects.js';
 
 export interface CheckPluginEntry {
   /** A path (relative to the working directory) or a package name. */
@@ -83,6 +84,9 @@ function guarded(check: PaymentCheck): PaymentCheck {
   return {
     name: check.name,
     async run(context: CheckContext): Promise<CheckRejection[]> {
+      // The payments a check holds, as the built-in ones: never a cancellation request (camt.056), whose payments
+      // are the ones it would stop, nor an answer.
+      if (!CHECKED_FAMILIES.has(context.submission.family)) return [];
       const out = await check.run(context);
       if (!Array.isArray(out)) throw new Error(`check ${check.name} returned ${typeof out}, not a list of rejections`);
       const payments = context.submission.payments.length;

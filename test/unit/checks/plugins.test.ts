@@ -13,6 +13,8 @@ import { silentLogger } from '../../../src/log.js';
 import { runChecks } from '../../../src/pipeline/checks.js';
 import { BUILTIN_CHECKS, buildChecks, loadCheckPlugins } from '../../../src/pipeline/checks/index.js';
 import { context, pacs008 } from './messages.js';
+import { sample } from '../../helpers/e2e.js';
+import { sharedIso20022Available } from '../../helpers/shared.js';
 
 const isConfigInvalid = (error: unknown) => error instanceof MxError && error.code === 'CONFIG_INVALID';
 const checksConfig = (checks: Record<string, unknown> = {}) => loadConfig({ env: {}, overrides: { checks } }).checks;
@@ -91,6 +93,12 @@ describe('check plug-ins', () => {
     assert.throws(() => buildChecks(checksConfig({ order: ['screening'] }), { logger: silentLogger() }), isConfigInvalid, 'an unknown name in checks.order');
     assert.throws(() => buildChecks(checksConfig({ order: ['limits', 'limits'] }), { logger: silentLogger() }), isConfigInvalid);
     assert.deepEqual(buildChecks(checksConfig({ order: ['calendar'] }), { logger: silentLogger() }).checks, [], 'a built-in check that is off may be named');
+  });
+
+  test('a plug-in sees the payments the built-in checks see: never a cancellation request', { skip: !sharedIso20022Available() && process.env.CI !== 'true' }, async () => {
+    const [check] = await loadCheckPlugins([{ module: hold, options: { rejection: { index: null, code: 'AM09', text: 'held' } } }], silentLogger(), BUILTIN_CHECKS);
+    assert.equal((await runChecks([check!], context(pacs008([{ amount: '1' }])))).length, 1);
+    assert.deepEqual(await runChecks([check!], context(sample('camt.056.001.08-fednow-dupl.xml'))), [], 'a camt.056 names the payments it would stop');
   });
 
   test('a rejection a status report could not carry fails the check instead of reaching the sender', async () => {
