@@ -67,7 +67,7 @@ export class Intake {
     }
     const xml = submission.xml;
     if (submission.role === 'answer') {
-      const answer = await applyAnswer(this.ctx, { clientId: input.clientId, submission, xml });
+      const answer = await applyAnswer(this.ctx, { clientId: input.clientId, submission, xml, ...(input.transactionId !== undefined ? { transactionId: input.transactionId } : {}) });
       return { transactionId: answer.transactionId, status: answer.status as TransactionStatus, duplicate: false, answer: { applied: answer.applied } };
     }
     try {

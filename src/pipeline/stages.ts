@@ -308,6 +308,9 @@ export async function forwardStage(ctx: WorkflowContext, message: ReceivedMessag
   const loaded = await load(ctx, id);
   if (!loaded || loaded.t.status !== 'ACSP' || loaded.t.awaitingDownstream) return ack;
   const { t, payments, xml } = loaded;
+  // Committed before the request: the system may answer (to the inbox) before this stage has its response, and
+  // an answer is matched only to a payment whose forwarding started (findForwarded).
+  if (!(await ctx.deps.store.transaction((tx) => tx.transactions.markForwarding(id, ctx.deps.clock.now())))) return ack;
   const result = await forward(ctx.deps.downstream, { transactionId: id, messageType: t.messageType ?? '', xml });
   const now = ctx.deps.clock.now();
   let decision: Decision | null = null;
@@ -341,7 +344,10 @@ async function sendRelease(tx: Tx, t: TransactionRecord, decision: Decision, pay
  * A pacs.002 posted to the inbox by a downstream system: applied to the payment it answers when that payment
  * still waits (ACSP); a late answer (after the timeout made the payment final) is recorded and changes nothing.
  */
-export async function applyAnswer(ctx: WorkflowContext, input: { clientId: string; submission: Submission; xml: string }): Promise<{ transactionId: string; status: string; applied: boolean }> {
+export async function applyAnswer(
+  ctx: WorkflowContext,
+  input: { clientId: string; submission: Submission; xml: string; transactionId?: string },
+): Promise<{ transactionId: string; status: string; applied: boolean }> {
   if (!ctx.deps.downstream.answerClientIds.includes(input.clientId)) {
     throw new MxError('FORBIDDEN', 'this client is not configured to answer forwarded payments (downstream.answerClientIds)');
   }
@@ -349,6 +355,7 @@ export async function applyAnswer(ctx: WorkflowContext, input: { clientId: strin
   if (model.family !== 'pacs.002') throw new MxError('MESSAGE_UNSUPPORTED', 'an answer is a pacs.002');
   const first = model.transactions[0];
   const refs = {
+    ...(input.transactionId !== undefined ? { transactionId: input.transactionId } : {}),
     ...(model.original.originalMsgId ? { msgId: model.original.originalMsgId } : {}),
     ...(model.original.originalMsgNmId ? { messageType: model.original.originalMsgNmId } : {}),
     ...(first?.originalEndToEndId ? { endToEndId: first.originalEndToEndId } : {}),

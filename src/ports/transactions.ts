@@ -123,6 +123,8 @@ export interface TransactionFilter {
 
 /** What a downstream answer (pacs.002) says of the message it answers; a reference given must match. */
 export interface AnswerRefs {
+  /** The forwarded transaction's id, when the answer names it (the X-Transaction-Id the request carried, echoed). */
+  transactionId?: string;
   /** OrgnlMsgId: the forwarded message's MsgId. */
   msgId?: string;
   /** OrgnlMsgNmId: its message type; compared by family (e.g. pacs.008), whatever the version. */
@@ -176,6 +178,11 @@ export interface TransactionsTx {
    * records the refused step (never applies it) otherwise.
    */
   move(id: string, change: StatusChange): Promise<boolean>;
+  /**
+   * Records, before the request goes out, that the forwarding of an ACSP payment started (the first time only):
+   * from then on a downstream answer may name it. Returns false if not ACSP.
+   */
+  markForwarding(id: string, at: number): Promise<boolean>;
   /** Records that an ACSP payment was forwarded and waits for the downstream answer. Returns false if not ACSP. */
   markForwarded(id: string, at: number): Promise<boolean>;
   /** Points a reserved (ACCP) id at the transaction it duplicates. */
@@ -192,10 +199,10 @@ export interface TransactionsTx {
   /** Transactions whose deadline passed and that are not final yet, oldest deadline first. */
   overdue(now: number, limit: number): Promise<string[]>;
   /**
-   * Finds the forwarded transaction a downstream answer refers to: only transactions forwarded downstream or
-   * being forwarded (ACSP: a fast system answers before the forwarding stage has its HTTP response and commits),
-   * whose given references all match (by UETR, else by EndToEndId, else by MsgId alone); one still waiting (ACSP)
-   * before one already final, then the newest.
+   * Finds the forwarded transaction a downstream answer refers to: only transactions whose forwarding started
+   * (markForwarding: a fast system may answer before the forwarding stage has its HTTP response), whose given
+   * references all match (by UETR, else by EndToEndId, else by MsgId alone, and the transaction id when given); one
+   * still waiting (ACSP) before one already final, then the newest.
    */
   findForwarded(refs: AnswerRefs): Promise<string | null>;
   /** The payments a cancellation request names (CancellationRefs), newest first, at most `limit`. */

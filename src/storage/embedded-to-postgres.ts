@@ -82,7 +82,7 @@ export const TABLES: readonly TableSpec[] = [
     table: 'transactions',
     columns: [['id', 'text'], ['client_id', 'text'], ['status', 'text'], ['reason_code', 'text'], ['reason_text', 'text'], ['message_type', 'text'],
       ['msg_id', 'text'], ['content_hash', 'text'], ['duplicate_of', 'text'], ['deadline_at', 'bigint'], ['group_key', 'text'],
-      ['awaiting_downstream', 'boolean'], ['created_at', 'bigint'], ['updated_at', 'bigint'], ['received_at', 'bigint'], ['version', 'int']],
+      ['awaiting_downstream', 'boolean'], ['created_at', 'bigint'], ['updated_at', 'bigint'], ['received_at', 'bigint'], ['version', 'int'], ['forwarded_at', 'bigint']],
     orderBy: 'id',
   },
   {

@@ -77,6 +77,8 @@ export function toPaymentRecord(r: PaymentRow): PaymentRecord {
 
 /** The parameters of both engines' `findForwarded` lookups; null for a reference the answer does not give. */
 export interface AnswerLookup {
+  /** The transaction the answer names itself (X-Transaction-Id of the forwarded request, echoed). */
+  transactionId: string | null;
   msgId: string | null;
   /** The message family (`pacs.008`) of OrgnlMsgNmId, compared with the first 8 characters of message_type. */
   family: string | null;
@@ -89,6 +91,7 @@ const FAMILY = /^([a-z]{4}\.\d{3})(\.|$)/;
 
 export function answerLookup(refs: AnswerRefs): AnswerLookup {
   return {
+    transactionId: refs.transactionId ?? null,
     msgId: refs.msgId ?? null,
     family: FAMILY.exec(refs.messageType ?? '')?.[1] ?? null,
     // NOTPROVIDED is the value of every payment without an EndToEndId: it identifies none of them.

@@ -263,6 +263,6 @@ if (await postgresOrSkip('outbox relay: PostgreSQL')) {
     const rows = await opened[0]!.database.query<{ component: string; version: number }>(
       `SELECT component, version FROM ${opened[0]!.database.name('schema_migrations')} ORDER BY component, version`,
     );
-    assert.deepEqual(rows.rows.map((r) => `${r.component}:${r.version}`), ['auth:1', 'store:1', 'workflow:1', 'workflow:2']);
+    assert.deepEqual(rows.rows.map((r) => `${r.component}:${r.version}`), ['auth:1', 'store:1', 'workflow:1', 'workflow:2', 'workflow:3']);
   });
 }

@@ -262,7 +262,8 @@ export function transactionsConformance(engine: string, open: () => Promise<Tran
         for (const t of [notForwarded, waiting, settled]) await tx.transactions.create(t);
         for (const t of [waiting, settled]) {
           await tx.transactions.move(t.id, { from: 'ACTC', to: 'ACSP', at: 10 });
-          await tx.transactions.markForwarded(t.id, 11);
+          assert.equal(await tx.transactions.markForwarding(t.id, 11), true);
+          await tx.transactions.markForwarded(t.id, 12);
         }
         await tx.transactions.move(settled.id, { from: 'ACSP', to: 'ACSC', at: 12 });
       });
@@ -275,11 +276,13 @@ export function transactionsConformance(engine: string, open: () => Promise<Tran
       assert.equal(await find({ uetr, msgId: 'OTHER' }), null, 'a given message id must match');
       assert.equal(await find({ uetr, messageType: 'pacs.009.001.08' }), null, 'a given message type must match');
       assert.equal(await find({ endToEndId: 'NOTPROVIDED' }), null, 'NOTPROVIDED identifies no payment');
+      assert.equal(await find({ uetr, transactionId: settled.id }), settled.id, 'the id the answer names decides among the candidates');
+      assert.equal(await find({ uetr, transactionId: notForwarded.id }), null, 'but only among them');
       assert.equal(await find({}), null);
       await h.store.transaction((tx) => tx.transactions.move(waiting.id, { from: 'ACSP', to: 'RJCT', reasonCode: 'AB05', at: 13 }));
       assert.equal(await find({ uetr }), settled.id, 'among final ones, the newest');
-      // A payment in the forwarding stage (ACSP, its HTTP request under way) is found before its flag is set: a fast
-      // system's answer can come first. One final without having been forwarded never is.
+      // A payment whose forwarding started (its HTTP request under way) is found before the forwarding commits: a
+      // fast system's answer can come first. One in ACSP not yet forwarded, or final without forwarding, never is.
       const other = uuid();
       const p2 = [{ ...payments[0]!, uetr: other }];
       const rejected = newTransaction({ payments: p2, at: 20 });
@@ -291,7 +294,10 @@ export function transactionsConformance(engine: string, open: () => Promise<Tran
       });
       assert.equal(await find({ uetr: other }), null, 'not ACSP and never forwarded');
       await h.store.transaction((tx) => tx.transactions.move(beingForwarded.id, { from: 'ACTC', to: 'ACSP', at: 23 }));
+      assert.equal(await find({ uetr: other }), null, 'ACSP, waiting for the forwarding stage');
+      assert.equal(await h.store.transaction((tx) => tx.transactions.markForwarding(beingForwarded.id, 24)), true);
       assert.equal(await find({ uetr: other }), beingForwarded.id);
+      assert.equal(await h.store.transaction((tx) => tx.transactions.markForwarding(rejected.id, 25)), false, 'only an ACSP payment starts forwarding');
     });
 
     test("findCancellable finds the client's own payments of the given families, every given reference matching", async () => {

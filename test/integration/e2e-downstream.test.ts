@@ -162,6 +162,21 @@ describeOnEngines(engines, 'downstream connector, async mode', (engine) => {
     assert.equal((await api(e.url, other, 'GET', `/v1/transactions/${decoy}`)).json().status, 'RJCT');
   });
 
+  test('two forwarded payments with the same ids: the X-Transaction-Id the answer echoes decides', async () => {
+    downstream.answer = () => ({ status: 202, body: '' });
+    const xml = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'async6');
+    // Two clients send the same message (ids are unique per sender only); both are forwarded and wait.
+    const other = (await e.token()).token;
+    const first = (await api(e.url, token, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
+    const second = (await api(e.url, other, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
+    assert.ok((await downstream.reached(first)) && (await downstream.reached(second)), 'both forwarded');
+    const answer = await api(e.url, answerToken, 'POST', '/v1/inbox', { xml: statusReportFor(xml, 'RJCT', 'AC04'), headers: { 'x-transaction-id': first } });
+    assert.equal(answer.status, 202, answer.text);
+    assert.equal(answer.json().transaction_id, first, 'the newest candidate would be the other');
+    assert.equal((await finalStatus(e, token, first)).reason_code, 'AC04');
+    assert.equal((await api(e.url, other, 'GET', `/v1/transactions/${second}`)).json().status, 'ACSP', 'the other still waits');
+  });
+
   test("the deadline comes from the message's SttlmTmReq, else the client's SLA, else the global one", async () => {
     downstream.answer = () => ({ status: 202, body: '' });
     /** Milliseconds from ACTC to the RJCT of the deadline, by the hub's own history. */

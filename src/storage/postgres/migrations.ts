@@ -175,6 +175,12 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     description: 'an index of reserved ids (ACCP) by age, for their expiry',
     sql: `CREATE INDEX transactions_reserved ON transactions (created_at) WHERE status = 'ACCP' AND duplicate_of IS NULL;`,
   },
+  {
+    component: 'workflow',
+    version: 3,
+    description: 'when the forwarding of a payment downstream started, committed before its request',
+    sql: `ALTER TABLE transactions ADD COLUMN forwarded_at BIGINT;`,
+  },
 ];
 
 /** Advisory lock class of migrations (the second key is the hash of the schema name). */

@@ -107,7 +107,8 @@ export class PostgresTransactions {
       messages: database.name('transaction_messages'),
       keys: database.name('business_keys'),
     });
-    const forwarded = `(t.awaiting_downstream OR t.status = 'ACSP') AND ($2::text IS NULL OR t.msg_id = $2) AND ($3::text IS NULL OR left(t.message_type, 8) = $3)`;
+    const forwarded = `t.forwarded_at IS NOT NULL AND ($4::text IS NULL OR t.id = $4) AND ($2::text IS NULL OR t.msg_id = $2)
+      AND ($3::text IS NULL OR left(t.message_type, 8) = $3)`;
     const waitingFirst = `t.status = 'ACSP' DESC, t.created_at DESC, t.id DESC`;
     const nextSeq = (id: string) => `(SELECT COALESCE(MAX(seq), 0) + 1 FROM ${t.history} WHERE transaction_id = ${id})`;
     // $p1..$p7: the payment arrays; the transaction id and the payments' status come from the statement.
@@ -178,6 +179,7 @@ export class PostgresTransactions {
             reason_text = CASE WHEN y.step THEN COALESCE(y.reason_text, $4) ELSE y.reason_text END
           FROM y WHERE (y.listed OR y.step) AND p.transaction_id = $1 AND p.idx = y.idx)
         SELECT count(*)::int AS applied FROM u`,
+      markForwarding: `UPDATE ${t.transactions} SET forwarded_at = COALESCE(forwarded_at, $2) WHERE id = $1 AND status = 'ACSP'`,
       markForwarded: `UPDATE ${t.transactions} SET awaiting_downstream = TRUE, updated_at = $2, version = version + 1
         WHERE id = $1 AND status = 'ACSP'`,
       markDuplicate: `UPDATE ${t.transactions} SET duplicate_of = $2, updated_at = $3, version = version + 1 WHERE id = $1 AND status = 'ACCP'`,
@@ -196,8 +198,8 @@ export class PostgresTransactions {
         INSERT INTO ${t.history} (transaction_id, seq, status, reason_code, at) SELECT u.id, ${nextSeq('u.id')}, 'RCVD', NULL, $2 FROM u`,
       audit: `INSERT INTO ${t.audit} (transaction_id, kind, detail, at) VALUES ($1, $2, $3, $4)`,
       overdue: `SELECT id FROM ${t.transactions} WHERE deadline_at IS NOT NULL AND deadline_at <= $1 ORDER BY deadline_at, id LIMIT $2`,
-      // findForwarded ($1 the reference, $2 msg id, $3 family): forwarded transactions only, every given
-      // reference matching, one still waiting first.
+      // findForwarded ($1 the reference, $2 msg id, $3 family, $4 transaction id): transactions whose forwarding
+      // started only, every given reference matching, one still waiting first.
       forwardedByUetr: `SELECT t.id FROM ${t.payments} p JOIN ${t.transactions} t ON t.id = p.transaction_id
         WHERE p.uetr = $1 AND ${forwarded} ORDER BY ${waitingFirst} LIMIT 1`,
       forwardedByE2e: `SELECT t.id FROM ${t.payments} p JOIN ${t.transactions} t ON t.id = p.transaction_id
@@ -317,6 +319,7 @@ export class PostgresTransactions {
           if (applied.rows[0]?.applied !== 1) return refuse();
           return true;
         }),
+      markForwarding: async (id, at) => (await count(s.markForwarding, [id, at])) === 1,
       markForwarded: async (id, at) => (await count(s.markForwarded, [id, at])) === 1,
       markDuplicateOf: async (id, originalId, at) => {
         await count(s.markDuplicate, [id, originalId, at]);
@@ -341,10 +344,10 @@ export class PostgresTransactions {
       list: (f: TransactionFilter) => session.run((client) => this.#list(client, f)),
       overdue: async (now, limit) => (await all<{ id: string }>(s.overdue, [now, limit])).map((r) => r.id),
       findForwarded: async (refs: AnswerRefs) => {
-        const { uetr, endToEndId, msgId, family } = answerLookup(refs);
+        const { uetr, endToEndId, msgId, family, transactionId } = answerLookup(refs);
         const [statement, value] = uetr !== null ? [s.forwardedByUetr, uetr] : endToEndId !== null ? [s.forwardedByE2e, endToEndId] : [s.forwardedByMsgId, msgId];
         if (value === null) return null;
-        return (await one<{ id: string }>(statement, [value, msgId, family]))?.id ?? null;
+        return (await one<{ id: string }>(statement, [value, msgId, family, transactionId]))?.id ?? null;
       },
       findCancellable: (refs, limit) => findCancellable(session, this.#cancellable, refs, limit),
       sweepKeys: (now, limit) => count(s.sweepKeys, [now, limit]),

@@ -129,6 +129,11 @@ export const WORKFLOW_MIGRATIONS: readonly Migration[] = [
     description: 'an index of reserved ids (ACCP) by age, for their expiry',
     sql: `CREATE INDEX transactions_reserved ON transactions (created_at) WHERE status = 'ACCP' AND duplicate_of IS NULL;`,
   },
+  {
+    version: 4,
+    description: 'when the forwarding of a payment downstream started, committed before its request',
+    sql: `ALTER TABLE transactions ADD COLUMN forwarded_at INTEGER;`,
+  },
 ];
 
 /** Most keys claimed in one statement; a message with more (a batch of many payments) claims them one by one. */
@@ -148,7 +153,7 @@ export class SqliteTransactions {
     database.migrate('workflow', WORKFLOW_MIGRATIONS);
     this.#findCancellable = sqliteFindCancellable(database);
     const p = (sql: string) => database.prepare(sql);
-    const forwarded = `(t.awaiting_downstream = 1 OR t.status = 'ACSP') AND (@msgId IS NULL OR t.msg_id = @msgId)
+    const forwarded = `t.forwarded_at IS NOT NULL AND (@transactionId IS NULL OR t.id = @transactionId) AND (@msgId IS NULL OR t.msg_id = @msgId)
       AND (@family IS NULL OR substr(t.message_type, 1, 8) = @family)`;
     const waitingFirst = `t.status = 'ACSP' DESC, t.created_at DESC, t.id DESC`;
     this.#s = {
@@ -174,6 +179,7 @@ export class SqliteTransactions {
       movePayment: p('UPDATE payments SET status = ?, reason_code = ?, reason_text = ? WHERE transaction_id = ? AND idx = ?'),
       movePaymentsAll: p(`UPDATE payments SET status = ?, reason_code = COALESCE(reason_code, ?), reason_text = COALESCE(reason_text, ?)
         WHERE transaction_id = ? AND status NOT IN ('RJCT', 'CANC', 'ACSC')`),
+      markForwarding: p(`UPDATE transactions SET forwarded_at = COALESCE(forwarded_at, @at) WHERE id = @id AND status = 'ACSP'`),
       markForwarded: p(`UPDATE transactions SET awaiting_downstream = 1, updated_at = ?, version = version + 1
         WHERE id = ? AND status = 'ACSP'`),
       markDuplicate: p(`UPDATE transactions SET duplicate_of = ?, updated_at = ?, version = version + 1 WHERE id = ? AND status = 'ACCP'`),
@@ -293,6 +299,7 @@ export class SqliteTransactions {
         history(id, change.to, change.reasonCode ?? null, change.at);
         return true;
       },
+      markForwarding: async (id, at) => s.markForwarding.run({ id, at }).changes === 1,
       markForwarded: async (id, at) => s.markForwarded.run(at, id).changes === 1,
       markDuplicateOf: async (id, originalId, at) => {
         s.markDuplicate.run(originalId, at, id);
