@@ -24,7 +24,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Logger } from '../log.js';
 import { isMxError } from '../errors.js';
-import type { QueueService, ReceivedMessage } from '../ports/queues.js';
+import { DEAD_LETTER_REASON, QUEUE_LIMITS, type QueueService, type ReceivedMessage } from '../ports/queues.js';
 
 export type Outcome = { kind: 'ack'; settled?: boolean } | { kind: 'retry'; reason: string } | { kind: 'dead-letter'; reason: string };
 
@@ -168,7 +168,7 @@ export class StageRunner {
           await this.#o.queues.send(this.#o.deadLetterQueue, {
             body: message.body,
             groupId: message.groupId ?? 'none',
-            attributes: { ...message.attributes, reason: outcome.reason.slice(0, 1000), stage: this.#o.name },
+            attributes: { ...message.attributes, [DEAD_LETTER_REASON]: outcome.reason.slice(0, QUEUE_LIMITS.reasonLengthMax), stage: this.#o.name },
           });
           acks.push(message.receiptHandle);
         });

@@ -43,8 +43,10 @@ export const QUEUE_LIMITS = {
   reasonLengthMax: 1000,
 } as const;
 
+/** Attribute names the hub keeps for itself: a client of the queue API cannot send one. */
+export const RESERVED_ATTRIBUTE_PREFIX = 'mx-';
 /** The message attribute that says why a message is in a dead-letter queue (the stage runner sets it too). */
-export const DEAD_LETTER_REASON = 'reason';
+export const DEAD_LETTER_REASON = `${RESERVED_ATTRIBUTE_PREFIX}dead-letter-reason`;
 
 /** The reason an engine gives a message it moves to the dead-letter queue after `receives` receives. */
 export function deadLetterReason(receives: number, lastFailure: string | null): string {

@@ -271,8 +271,8 @@ export function queueConformance(engine: string, open: () => Promise<QueueHarnes
         assert.deepEqual(await q.receive('work', { max: 10 }), []);
         const dead = await q.receive('dlq', { max: 10 });
         const byBody = new Map(dead.map((m) => [m.body, m.attributes]));
-        assert.deepEqual(byBody.get('failing'), { kind: 'stage', reason: 'max_receive_count exceeded: received 2 times; last failure: INTERNAL: second attempt' });
-        assert.deepEqual(byBody.get('silent'), { reason: 'max_receive_count exceeded: received 2 times' });
+        assert.deepEqual(byBody.get('failing'), { kind: 'stage', 'mx-dead-letter-reason': 'max_receive_count exceeded: received 2 times; last failure: INTERNAL: second attempt' });
+        assert.deepEqual(byBody.get('silent'), { 'mx-dead-letter-reason': 'max_receive_count exceeded: received 2 times' });
 
         // Redrive forgets the last failure: dead-lettered again without one, the reason says so.
         for (const m of dead) await q.changeVisibility('dlq', m.receiptHandle, 0);
@@ -284,7 +284,7 @@ export function queueConformance(engine: string, open: () => Promise<QueueHarnes
         assert.deepEqual(await q.receive('work', { max: 10 }), []);
         const again = await q.receive('dlq', { max: 10 });
         assert.deepEqual(
-          again.map((m) => m.attributes.reason),
+          again.map((m) => m.attributes['mx-dead-letter-reason']),
           ['max_receive_count exceeded: received 2 times', 'max_receive_count exceeded: received 2 times'],
         );
         const failingAgain = again.find((m) => m.body === 'failing');
@@ -368,7 +368,7 @@ export function queueConformance(engine: string, open: () => Promise<QueueHarnes
         assert.deepEqual(bodies(await q.receive('w.fifo', { max: 10 })), ['q']);
         const dead = await q.receive('dead.fifo', { max: 10 });
         assert.deepEqual(bodies(dead), ['p']);
-        assert.deepEqual(dead[0]!.attributes, { reason: 'max_receive_count exceeded: received 1 times' });
+        assert.deepEqual(dead[0]!.attributes, { 'mx-dead-letter-reason': 'max_receive_count exceeded: received 1 times' });
       });
 
       test('concurrent consumers keep per-group order and process different groups in parallel', async () => {

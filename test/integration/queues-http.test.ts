@@ -87,7 +87,10 @@ describe('queue resources', () => {
       ['POST', '/v1/queues', '{"name":', 400, 'BAD_REQUEST'],
       ['GET', '/v1/nothing-here', undefined, 404, 'NOT_FOUND'],
       ['POST', '/v1/queues/none/messages', { body: 'x' }, 404, 'QUEUE_NOT_FOUND'],
+      // Attribute names of the hub (the dead-letter reason) cannot be sent, so that none is ever a client's.
+      ['POST', '/v1/queues/reserved/messages', { body: 'x', attributes: { 'mx-dead-letter-reason': 'forged' } }, 400, 'INVALID_ATTRIBUTE'],
     ];
+    await call('POST', '/v1/queues', { name: 'reserved' });
     for (const [method, path, body, status, code] of cases) {
       const res = await call(method, path, body);
       assert.equal(res.status, status, `${method} ${path} ${JSON.stringify(body)}`);

@@ -71,7 +71,7 @@ test('retried until max_receive_count: the dead-letter reason names the receives
   const attributes = await deadLettered();
   assert.deepEqual(attributes, {
     transaction_id: 't1',
-    reason: 'max_receive_count exceeded: received 3 times; last failure: DOWNSTREAM_UNAVAILABLE: downstream answered 502 (attempt 3)',
+    'mx-dead-letter-reason': 'max_receive_count exceeded: received 3 times; last failure: DOWNSTREAM_UNAVAILABLE: downstream answered 502 (attempt 3)',
   });
   assert.equal(runner!.stats.retried, 3);
   assert.equal(runner!.stats.deadLettered, 0, 'the queue moved it, not the runner');
@@ -81,6 +81,6 @@ test('a permanent failure is dead-lettered by the runner with the same attribute
   await engine.queues.send(QUEUE, { body: 'payment', groupId: 'account-1', dedupId: 'd1' });
   start(() => ({ kind: 'dead-letter', reason: 'MESSAGE_INVALID: no debtor' }));
   const attributes = await deadLettered();
-  assert.equal(attributes.reason, 'MESSAGE_INVALID: no debtor');
+  assert.equal(attributes['mx-dead-letter-reason'], 'MESSAGE_INVALID: no debtor');
   assert.equal(attributes.stage, 'processing');
 });

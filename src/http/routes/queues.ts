@@ -4,7 +4,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { QUEUE_LIMITS, type BatchOutcome, type QueueAttributes, type QueueInfo, type QueueService, type ReceivedMessage, type SendInput } from '../../ports/queues.js';
+import { QUEUE_LIMITS, RESERVED_ATTRIBUTE_PREFIX, type BatchOutcome, type QueueAttributes, type QueueInfo, type QueueService, type ReceivedMessage, type SendInput } from '../../ports/queues.js';
 import { checkBatchIds } from '../../queues/rules.js';
 import { MxError } from '../../errors.js';
 import type { AuthenticatedClient } from '../../auth/service.js';
@@ -92,6 +92,11 @@ function messageJson(m: ReceivedMessage) {
 }
 
 function toSendInput(m: MessageInput): SendInput {
+  for (const name of Object.keys(m.attributes ?? {})) {
+    if (name.startsWith(RESERVED_ATTRIBUTE_PREFIX)) {
+      throw new MxError('INVALID_ATTRIBUTE', `attribute names starting with ${RESERVED_ATTRIBUTE_PREFIX} are the hub's (${name})`);
+    }
+  }
   return { body: m.body, groupId: m.group_id, dedupId: m.dedup_id, delayS: m.delay_s, attributes: m.attributes };
 }
 
