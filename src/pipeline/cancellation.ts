@@ -8,7 +8,8 @@
  *
  *   the payment named                               TxCxlSts  CxlStsRsnInf  the payment
  *   none                                            RJCR      NOOR          -
- *   rejected or cancelled already (RJCT, CANC)      RJCR      ARDT          as it is
+ *   rejected or cancelled already (RJCT, CANC)      RJCR      NARR          as it is (the list has no code for
+ *                                                                           it: ARDT is "already returned")
  *   settled already (ACSC)                          RJCR      AGNT          as it is (a return, pacs.004, brings
  *                                                                           the money back; not the hub's call)
  *   in flight in the hub: ACTC, or ACSP with no     ACCR      -             RJCT with CUST, and its status report
@@ -170,7 +171,7 @@ export async function plan(tx: Pick<ReadTx, 'transactions'>, input: { clientId: 
 function finalDecision(status: PaymentStatus, transactionId: string): Pick<TxDecision, 'cancellation' | 'reasonCode' | 'reasonText'> {
   const ref = `transaction ${transactionId}`;
   if (status === 'RJCT' || status === 'CANC') {
-    return { cancellation: 'RJCR', reasonCode: 'ARDT', reasonText: `the payment is ${status === 'RJCT' ? 'rejected' : 'cancelled'} already (${ref})` };
+    return { cancellation: 'RJCR', reasonCode: 'NARR', reasonText: `the payment is ${status === 'RJCT' ? 'rejected' : 'cancelled'} already (${ref})` };
   }
   return { cancellation: 'RJCR', reasonCode: 'AGNT', reasonText: `the payment is settled (${ref}); only a return can bring it back` };
 }

@@ -118,7 +118,7 @@ describeOnEngines(engines, 'cancellation requests (camt.056)', (engine) => {
     assert.equal((await awaitReport(e.url, token, original)).text, report);
   });
 
-  test('a rejected payment is not cancelled again: RJCR with ARDT', async () => {
+  test('a rejected payment is not cancelled again: RJCR with NARR, saying why', async () => {
     // A payment with a schema error is rejected by processing.
     const pacs008 = fresh(sample(PACS008), 'rjct1').replace(/<(\w+:)?ChrgBr>[A-Z]+</, '<$1ChrgBr>XXXX<');
     const original = await submit(e, token, pacs008);
@@ -126,7 +126,8 @@ describeOnEngines(engines, 'cancellation requests (camt.056)', (engine) => {
     assert.equal((await view(e, token, original)).status, 'RJCT');
     const resolution = await resolutionOf(e, token, await submit(e, token, cancellationFor(pacs008, 'rjct1')));
     assert.equal(resolution.transactions[0]!.status, 'RJCR');
-    assert.equal(resolution.transactions[0]!.reasons[0]!.code, 'ARDT');
+    assert.equal(resolution.transactions[0]!.reasons[0]!.code, 'NARR');
+    assert.match(resolution.transactions[0]!.reasons[0]!.additionalInfo.join(' '), /rejected already/);
   });
 
   test('a request that fails its schema is rejected with a code of the cancellation rejection list', async () => {
