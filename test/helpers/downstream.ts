@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
+import { startE2eHub, type E2eEngine, type E2eHub } from './e2e.js';
 
 export class Downstream {
   readonly received: Array<{ transactionId: string; xml: string }> = [];
@@ -40,4 +41,37 @@ export class Downstream {
     this.#server?.closeAllConnections();
     await new Promise((r) => this.#server?.close(r));
   }
+}
+
+/** A hub whose accepted payments go to a downstream system in async mode, and the tokens of both sides. */
+export interface AsyncDownstreamHub {
+  e: E2eHub<'answering'>;
+  downstream: Downstream;
+  /** A sending client's token. */
+  token: string;
+  /** The token of the client the downstream system posts its answers as (downstream.answerClientIds). */
+  answerToken: string;
+  close(): Promise<void>;
+}
+
+export async function startAsyncDownstream(engine: E2eEngine, workflow: Record<string, unknown>): Promise<AsyncDownstreamHub> {
+  const downstream = new Downstream();
+  await downstream.start();
+  // The answering system's client must be named in the configuration: it is created before the hub starts.
+  const e = await startE2eHub(
+    (clients) => ({ downstream: { url: downstream.url, mode: 'async', answerClientIds: [clients.answering.id] }, workflow }),
+    { engine, clients: { answering: { name: 'payment-system' } } },
+  );
+  const { token } = await e.token();
+  const answerToken = await e.tokenOf(e.clients.answering);
+  return {
+    e,
+    downstream,
+    token,
+    answerToken,
+    close: async () => {
+      await e.close();
+      await downstream.stop();
+    },
+  };
 }

@@ -21,7 +21,7 @@ import {
   type InvestigationResolution,
 } from '../../src/iso20022/index.js';
 import { api, awaitReport, describeOnEngines, e2eEngines, fresh, sample, schemaFindings, startE2eHub, type E2eHub } from '../helpers/e2e.js';
-import { Downstream } from '../helpers/downstream.js';
+import { Downstream, startAsyncDownstream, type AsyncDownstreamHub } from '../helpers/downstream.js';
 
 const engines = await e2eEngines();
 
@@ -144,24 +144,16 @@ describeOnEngines(engines, 'cancellation requests (camt.056)', (engine) => {
 });
 
 describeOnEngines(engines, 'cancellation requests for a payment forwarded downstream', (engine) => {
-  const downstream = new Downstream();
+  let hub: AsyncDownstreamHub;
+  let downstream: Downstream;
   let e: E2eHub<'answering'>;
   let token: string;
   let answerToken: string;
   before(async () => {
-    await downstream.start();
-    // The answering system's client must be named in the configuration: it is created before the hub starts.
-    e = await startE2eHub(
-      (clients) => ({ downstream: { url: downstream.url, mode: 'async', answerClientIds: [clients.answering.id] }, workflow: { slaMs: 60_000 } }),
-      { engine, clients: { answering: { name: 'payment-system' } } },
-    );
-    ({ token } = await e.token());
-    answerToken = await e.tokenOf(e.clients.answering);
+    hub = await startAsyncDownstream(engine, { slaMs: 60_000 });
+    ({ e, downstream, token, answerToken } = hub);
   });
-  after(async () => {
-    await e.close();
-    await downstream.stop();
-  });
+  after(() => hub.close());
 
   test('the cancellation is pending (PDCR) while the downstream system has the payment; its answer still decides it', async () => {
     const pacs008 = fresh(sample(PACS008), 'pdcr1');

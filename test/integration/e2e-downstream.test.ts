@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildPacs002, parseMessage, readStatusReport, toXml } from '../../src/iso20022/index.js';
 import { api, awaitReport, describeOnEngines, e2eEngines, fresh, sample, schemaFindings, startE2eHub, type Answer, type E2eHub } from '../helpers/e2e.js';
-import { Downstream } from '../helpers/downstream.js';
+import { Downstream, startAsyncDownstream, type AsyncDownstreamHub } from '../helpers/downstream.js';
 
 const engines = await e2eEngines();
 
@@ -97,24 +97,16 @@ describeOnEngines(engines, 'downstream connector, sync mode', (engine) => {
 });
 
 describeOnEngines(engines, 'downstream connector, async mode', (engine) => {
-  const downstream = new Downstream();
+  let hub: AsyncDownstreamHub;
+  let downstream: Downstream;
   let e: E2eHub<'answering'>;
   let token: string;
   let answerToken: string;
   before(async () => {
-    await downstream.start();
-    // The answering system's client must be named in the configuration: it is created before the hub starts.
-    e = await startE2eHub(
-      (clients) => ({ downstream: { url: downstream.url, mode: 'async', answerClientIds: [clients.answering.id] }, workflow: { slaMs: 1500 } }),
-      { engine, clients: { answering: { name: 'payment-system' } } },
-    );
-    ({ token } = await e.token());
-    answerToken = await e.tokenOf(e.clients.answering);
+    hub = await startAsyncDownstream(engine, { slaMs: 1500 });
+    ({ e, downstream, token, answerToken } = hub);
   });
-  after(async () => {
-    await e.close();
-    await downstream.stop();
-  });
+  after(() => hub.close());
 
   test('the payment waits in ACSP until the pacs.002 is posted back, then completes', async () => {
     downstream.answer = () => ({ status: 202, body: '' });
