@@ -38,10 +38,7 @@ export interface TransactionRecord {
   deadlineAt: number | null;
   /** The FIFO group the stages use for this transaction (sender + debtor account). */
   groupKey: string | null;
-  /**
-   * Whether the payment was forwarded to the downstream system: it waits for the answer while not final, and the
-   * flag stays once final, so that a late answer still finds the payment it answers.
-   */
+  /** Whether the payment waits for a downstream answer (after forwarding); false once final. */
   awaitingDownstream: boolean;
   createdAt: number;
   updatedAt: number;

@@ -305,7 +305,7 @@ export class PostgresTransactions {
             change.reasonText ?? null,
             final ? null : change.deadlineAt ?? null,
             final || change.deadlineAt !== undefined,
-            change.awaitingDownstream ?? null, // stays once final: a late answer still finds the payment (findForwarded)
+            final ? false : change.awaitingDownstream ?? null,
             change.at,
             change.from,
             change.to !== 'PART',

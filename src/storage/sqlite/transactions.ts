@@ -282,9 +282,8 @@ export class SqliteTransactions {
           reasonText: change.reasonText ?? null,
           setDeadline: final || change.deadlineAt !== undefined ? 1 : 0,
           deadline: final ? null : (change.deadlineAt ?? null),
-          // The flag stays once final: a late answer from downstream still finds the payment (findForwarded).
-          setAwaiting: change.awaitingDownstream !== undefined ? 1 : 0,
-          awaiting: change.awaitingDownstream ? 1 : 0,
+          setAwaiting: final || change.awaitingDownstream !== undefined ? 1 : 0,
+          awaiting: !final && change.awaitingDownstream ? 1 : 0,
           at: change.at,
           id,
           from: change.from,
