@@ -23,6 +23,7 @@ import { ensureWorkflowQueues, participantQueue } from '../../src/pipeline/queue
 import { readSubmission, type Submission } from '../../src/pipeline/submission.js';
 import { fresh, sample } from '../helpers/e2e.js';
 import { sharedIso20022Available } from '../helpers/shared.js';
+import { workflowDeps } from '../helpers/workflow.js';
 
 const skip = !sharedIso20022Available() && process.env.CI !== 'true' ? 'ISO 20022 reference material not found at ../shared/iso20022' : false;
 const CLIENT = 'client-a';
@@ -33,18 +34,7 @@ let config: ReturnType<typeof loadConfig>;
 const clock = new ManualClock(Date.UTC(2026, 6, 3, 12));
 
 function contextOn(store: Store): WorkflowContext {
-  return new WorkflowContext({
-    store,
-    queues: engine.queues,
-    clock,
-    ids: randomIds,
-    logger: silentLogger(),
-    config: { ...config.workflow, maxMessageBytes: config.http.bodyLimitBytes },
-    schemas: undefined,
-    checks: [],
-    downstream: config.downstream,
-    clientProfile: async () => null,
-  });
+  return new WorkflowContext(workflowDeps(engine, config, { store, clock }));
 }
 
 /** Stores a submitted message as the intake would, in ACTC, and moves it on to `status`. */

@@ -19,6 +19,7 @@ import type { Store } from '../../src/ports/store.js';
 import type { WorkflowDeps } from '../../src/pipeline/context.js';
 import { Workflow } from '../../src/pipeline/workflow.js';
 import { SHARED_ISO20022_DIR, sharedIso20022 } from '../helpers/shared.js';
+import { workflowDeps } from '../helpers/workflow.js';
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -40,19 +41,7 @@ async function runApart(carryMessageMaxBytes: number, releaseInline = false): Pr
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
-  const deps = (store: Store): WorkflowDeps => ({
-    store,
-    queues: engine.queues,
-    clock: systemClock,
-    ids: randomIds,
-    logger: silentLogger(),
-    config: { ...config.workflow, maxMessageBytes: config.http.bodyLimitBytes },
-    schemas: undefined,
-    checks: [],
-    downstream: config.downstream,
-    clientProfile: async () => null,
-    carryMessageMaxBytes,
-  });
+  const deps = (store: Store): WorkflowDeps => workflowDeps(engine, config, { store, carryMessageMaxBytes });
   const api = new Workflow(deps(engine.store), { workers: false });
   const worker = new Workflow(deps(counted), { workers: true, stageWaitMs: 200 });
   await api.start();

@@ -17,6 +17,7 @@ import { EVENTS_QUEUE, participantQueue } from '../../src/pipeline/queues.js';
 import { parseMessage, readStatusReport, SchemaValidator } from '../../src/iso20022/index.js';
 import { directorySchemaSource } from '../../src/cli/schema-directory.js';
 import { SHARED_ISO20022_DIR, sharedIso20022 } from '../helpers/shared.js';
+import { workflowDeps } from '../helpers/workflow.js';
 
 const sample = (name: string) => readFileSync(join(SHARED_ISO20022_DIR, 'samples', name), 'utf8');
 
@@ -40,18 +41,7 @@ let config: ReturnType<typeof loadConfig>;
 /** A workflow on the test's engine; `workflow` settings override the defaults. */
 function workflowOf(settings: Partial<ReturnType<typeof loadConfig>['workflow']> = {}): Workflow {
   return new Workflow(
-    {
-      store: engine.store,
-      queues: engine.queues,
-      clock,
-      ids: randomIds,
-      logger: silentLogger(),
-      config: { ...config.workflow, ...settings, maxMessageBytes: config.http.bodyLimitBytes },
-      schemas,
-      checks: [],
-      downstream: config.downstream,
-      clientProfile: async () => null,
-    },
+    workflowDeps(engine, config, { clock, schemas, config: { ...config.workflow, ...settings, maxMessageBytes: config.http.bodyLimitBytes } }),
     { workers: true, stageWaitMs: 200 },
   );
 }
