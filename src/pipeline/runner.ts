@@ -61,7 +61,7 @@ export interface StageRunnerOptions {
   outageHoldMs?: number;
   /**
    * False when the handler acts only through writes to the store that holds the queue (ReceiveOptions
-   * untilDurable): its receives then need not wait for their own flush. Default true.
+   * untilDurable): its receives then need not wait for the flush of what they read. Default true.
    */
   untilDurable?: boolean;
 }

@@ -122,10 +122,14 @@ export interface ReceiveOptions {
   /** Ends a long poll early (the caller went away or the process is stopping). */
   signal?: AbortSignal;
   /**
-   * False: the engine may answer before the receive itself is durable (a crash may undo it: the messages are
-   * then received again). Only for a consumer that acts on what it receives solely through later writes to the
-   * same store as the queue (a workflow stage on the embedded engine), so that whatever it does is durable only
-   * after what it read. Engines where a receive costs no flush of its own ignore it. Default true.
+   * True (the default): the engine answers only with messages that are durable, so that a crash cannot undo a
+   * message the consumer has seen. The receive itself may still be undone by a crash (the messages then become
+   * visible again, as after their visibility timeout): delivery is at least once.
+   * False: the engine may also hand out messages whose send is not durable yet (a crash may undo the send, and
+   * the consumer has seen a message that no longer exists). Only for a consumer that acts on what it receives
+   * solely through later writes to the same store as the queue (a workflow stage on the embedded engine), so that
+   * whatever it does is durable only after what it read. Engines whose sends are durable when they are visible
+   * ignore it.
    */
   untilDurable?: boolean;
   /**

@@ -203,3 +203,69 @@ describe('embedded queues: retry-scoped sends, FIFO group bookkeeping, upgrade',
     }
   });
 });
+
+// A receive hands out only durable messages, but does not wait for the flush of its own change.
+describe('embedded queues: a receive waits for what it hands out, not for itself', () => {
+  const fresh = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mxgate-queues-'));
+    const engine = openEmbeddedEngine({ config: loadConfig({ overrides: { dataDir: dir } }), clock: new ManualClock(), ids: randomIds, logger: silentLogger() });
+    return {
+      engine,
+      close: async () => {
+        await engine.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  };
+
+  test('a message sent in the batch of the receive is handed out only once that batch is durable', async () => {
+    const { engine, close } = fresh();
+    try {
+      await engine.queues.createQueue({ name: 'q' });
+      const settled: string[] = [];
+      // Both in one group commit: the send first, then the receive that finds its message.
+      const send = engine.queues.send('q', { body: 'm' }).then(() => settled.push('send'));
+      const receive = engine.queues.receive('q', { max: 1 }).then((got) => settled.push(`receive ${got.map((m) => m.body).join()}`));
+      await Promise.all([send, receive]);
+      assert.deepEqual(settled, ['send', 'receive m'], 'the receive answers after the send is durable, never before');
+    } finally {
+      await close();
+    }
+  });
+
+  test('a receive of a durable message answers at its commit, before a write of its own batch is durable', async () => {
+    const { engine, close } = fresh();
+    try {
+      await engine.queues.createQueue({ name: 'q' });
+      await engine.queues.createQueue({ name: 'other' });
+      await engine.queues.send('q', { body: 'm' });
+      for (let round = 0; round < 5; round++) {
+        const settled: string[] = [];
+        // One group commit: a durable write first, then the receive.
+        const write = engine.queues.send('other', { body: `w${round}` }).then(() => settled.push('write'));
+        const receive = engine.queues.receive('q', { max: 1, visibilityTimeoutS: 0 }).then((got) => settled.push(`receive ${got.length}`));
+        await Promise.all([write, receive]);
+        assert.deepEqual(settled, ['receive 1', 'write'], 'the receive did not wait for the flush of its batch');
+      }
+    } finally {
+      await close();
+    }
+  });
+
+  test('a long poll is woken by a send and answers once that send is durable', async () => {
+    const { engine, close } = fresh();
+    try {
+      await engine.queues.createQueue({ name: 'q' });
+      const settled: string[] = [];
+      const receive = engine.queues.receive('q', { max: 1, waitMs: 5_000 }).then((got) => settled.push(`receive ${got.map((m) => m.body).join()}`));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const started = Date.now();
+      await engine.queues.send('q', { body: 'm' }).then(() => settled.push('send'));
+      await receive;
+      assert.deepEqual(settled, ['send', 'receive m']);
+      assert.ok(Date.now() - started < 2_000, 'woken by the send, not by the end of the poll');
+    } finally {
+      await close();
+    }
+  });
+});

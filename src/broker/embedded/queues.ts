@@ -1,10 +1,17 @@
 /**
  * The embedded queue engine: SQS-style queues in the hub's SQLite file (see ports/queues.ts for the semantics).
  *
- * Every call is one unit of the group commit, so it answers only once durable. Long polling waits on an
- * in-process signal raised after the commit of anything that can make a message receivable (a send, a
- * visibility change, a delete that unblocks a FIFO group, a redrive), or on a timer set to the next time a
- * delayed or in-flight message becomes visible: no polling loop.
+ * Every call is one unit of the group commit, and answers only once what it wrote is durable; a receive answers
+ * once what it hands out is durable. Long polling waits on an in-process signal raised at the commit of anything
+ * that can make a message receivable (a send, a visibility change, a delete that unblocks a FIFO group, a redrive,
+ * a move to a dead-letter queue), or on a timer set to the next time a delayed or in-flight message becomes
+ * visible: no polling loop.
+ *
+ * A receive's own change (the messages in flight, their receive count) need not be durable: a crash that undoes
+ * it makes the messages visible again, as an expired visibility timeout would. What it hands out must be: so the
+ * engine remembers, per queue, the batch of the last commit that made a message receivable there, and a receive
+ * that found messages answers once that batch is durable. The signal is raised at the commit rather than after
+ * its flush, so a waiting receive claims the message while the flush that makes it durable is on its way.
  */
 import type { Logger } from '../../log.js';
 import { MxError, isMxError } from '../../errors.js';
@@ -49,6 +56,8 @@ export class EmbeddedQueues implements QueueService {
   readonly #waiters = new Waiters();
   /** Queue rows by name. Attributes never change after creation, so only a delete invalidates an entry. */
   readonly #rows = new Map<string, QueueRow>();
+  /** Per queue name, the batch of the last commit that made a message receivable in it (see the module comment). */
+  readonly #receivableIn = new Map<string, number>();
   #closed = false;
 
   constructor(options: EmbeddedQueuesOptions) {
@@ -143,6 +152,7 @@ export class EmbeddedQueues implements QueueService {
       this.#rows.delete(name);
     });
     this.#rows.delete(name);
+    this.#receivableIn.delete(name);
     this.#waiters.notify(name);
   }
 
@@ -179,16 +189,18 @@ export class EmbeddedQueues implements QueueService {
       // Register before looking, so that a send committed right after the look still wakes this receive.
       const wake = waitMs > 0 ? this.#waiters.subscribe(queue) : null;
       try {
-        const { messages, nextAt } = await this.#db.run(() => {
+        const { messages, nextAt, writtenIn } = await this.#db.run((ctx) => {
           const row = this.#queue(queue);
           const now = this.#options.clock.now();
           const result = this.#tables.receive(row, max, vis ?? row.attributes.visibilityTimeoutS, now);
-          for (const name of result.touched) this.#notifyAfter(name);
+          for (const name of result.touched) this.#madeReceivable(ctx, name);
           return {
             messages: result.messages,
             nextAt: result.messages.length === 0 ? this.#tables.nextReceivableAt(row, now) : null,
+            writtenIn: this.#receivableIn.get(queue) ?? 0,
           };
-        }, { untilDurable: options.untilDurable !== false });
+        }, { untilDurable: false });
+        if (messages.length > 0 && options.untilDurable !== false) await this.#db.whenDurable(writtenIn);
         const remaining = deadline - Date.now();
         if (messages.length > 0 || !wake || remaining <= 0 || this.#closed || options.signal?.aborted) return messages;
         const untilNext = nextAt === null ? remaining : Math.max(1, nextAt - this.#options.clock.now());
@@ -211,7 +223,7 @@ export class EmbeddedQueues implements QueueService {
   #deleteInUnit(ctx: UnitContext, row: QueueRow, receiptHandle: string): void {
     const deleted = this.#tables.deleteMessage(row, receiptHandle);
     if (deleted !== null && this.#tables.settleGroup(row.id, deleted.groupId, [deleted.seq])) {
-      ctx.afterCommit(() => this.#waiters.notify(row.attributes.name, 1));
+      this.#madeReceivable(ctx, row.attributes.name);
     }
   }
 
@@ -236,7 +248,7 @@ export class EmbeddedQueues implements QueueService {
       });
       let freed = 0;
       for (const [group, seqs] of groups) if (this.#tables.settleGroup(row.id, group, seqs)) freed += 1;
-      if (freed > 0) ctx.afterCommit(() => this.#waiters.notify(row.attributes.name, freed));
+      if (freed > 0) this.#madeReceivable(ctx, row.attributes.name, freed);
       return outcomes;
     });
   }
@@ -248,7 +260,7 @@ export class EmbeddedQueues implements QueueService {
     await this.#db.run((ctx) => {
       const row = this.#queue(queue);
       this.#tables.changeVisibility(row, receiptHandle, visibilityTimeoutS, this.#options.clock.now(), reason);
-      ctx.afterCommit(() => this.#waiters.notify(row.attributes.name, 1));
+      this.#madeReceivable(ctx, row.attributes.name);
     });
   }
 
@@ -265,11 +277,11 @@ export class EmbeddedQueues implements QueueService {
           if (probe.seen === 0) {
             throw new MxError('NOT_A_DEAD_LETTER_QUEUE', `queue ${deadLetterQueue} is no queue's dead_letter_queue and holds no dead-lettered messages`);
           }
-          for (const name of probe.touched) ctx.afterCommit(() => this.#waiters.notify(name));
+          for (const name of probe.touched) this.#madeReceivable(ctx, name, Infinity);
           return probe;
         }
         const result = this.#tables.redriveChunk(dlq, this.#options.clock.now(), afterSeq, REDRIVE_CHUNK);
-        for (const name of result.touched) ctx.afterCommit(() => this.#waiters.notify(name));
+        for (const name of result.touched) this.#madeReceivable(ctx, name, Infinity);
         return result;
       });
       moved += chunk.moved;
@@ -294,12 +306,17 @@ export class EmbeddedQueues implements QueueService {
   #sendRow(ctx: UnitContext, row: QueueRow, input: SendInput): SendResult {
     const checked = checkMessage(row.attributes, input);
     const result = this.#tables.send(row, checked, this.#options.clock.now(), this.#options.dedupWindowS * 1000, input.dedupScope ?? 'window');
-    if (!result.duplicate) ctx.afterCommit(() => this.#waiters.notify(row.attributes.name, 1));
+    if (!result.duplicate) this.#madeReceivable(ctx, row.attributes.name);
     return result;
   }
 
-  #notifyAfter(queue: string): void {
-    // Called inside a unit; waking waiters early is harmless even if the unit rolls back (they just look again).
-    queueMicrotask(() => this.#waiters.notify(queue, 1));
+  /**
+   * Records, inside a unit, that it makes messages receivable in `queue`: a receive that hands them out waits for
+   * this unit's batch to be durable, and `count` waiting receives wake at its commit. A unit that rolls back leaves
+   * the record a batch too late at worst, which only makes a receive wait for one more flush.
+   */
+  #madeReceivable(ctx: UnitContext, queue: string, count = 1): void {
+    this.#receivableIn.set(queue, ctx.batch);
+    ctx.whenCommitted(() => this.#waiters.notify(queue, count));
   }
 }

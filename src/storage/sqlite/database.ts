@@ -32,7 +32,9 @@
  * asked for per unit (`untilDurable: false`): the unit settles at its COMMIT. A workflow stage's receive uses
  * it: the stage acts on what it received only through later units, whose commits follow in the WAL, so none of
  * its effects can be durable before what it read; a crash that undoes the receive only makes the message
- * visible again.
+ * visible again. A unit that settles early and hands data to the outside (a client's receive) first waits, with
+ * `whenDurable`, for the batch that wrote that data, not for its own; effects registered with `whenCommitted`
+ * (waking such a receive) run at the COMMIT.
  */
 import { mkdirSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -52,7 +54,16 @@ export interface Migration {
 
 export interface UnitContext {
   readonly db: Connection;
+  /** The number of the batch this unit commits in (see `SqliteDatabase.whenDurable`). */
+  readonly batch: number;
+  /** Runs `effect` when the unit settles: after its commit, and once that is durable unless it settles early. */
   afterCommit(effect: () => void): void;
+  /**
+   * Runs `effect` as soon as the unit's batch has committed, before it is durable. Only for effects that are
+   * harmless when a crash undoes the unit, such as waking a receive that waits for messages (it waits for what
+   * it reads to be durable before it answers: see `whenDurable`).
+   */
+  whenCommitted(effect: () => void): void;
 }
 
 export interface SqliteDatabaseOptions {
@@ -87,6 +98,7 @@ interface Unit {
   work: (ctx: UnitContext) => unknown;
   early: boolean;
   effects: Array<() => void>;
+  committedEffects: Array<() => void>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -180,9 +192,18 @@ export class SqliteDatabase {
     if (this.#broken) return Promise.reject(new MxError('STORE_UNAVAILABLE', 'the database failed to flush to storage; restart the process', { cause: this.#broken }));
     if (this.#closed) return Promise.reject(new MxError('SHUTTING_DOWN', 'the database is closed'));
     return new Promise<T>((resolve, reject) => {
-      this.#pending.push({ work, early: options?.untilDurable === false, effects: [], resolve: resolve as (value: unknown) => void, reject });
+      this.#pending.push({ work, early: options?.untilDurable === false, effects: [], committedEffects: [], resolve: resolve as (value: unknown) => void, reject });
       this.#schedule();
     });
+  }
+
+  /**
+   * Resolves once batch `batch` (a `UnitContext.batch`) and every batch before it are on stable storage. A unit
+   * that settled early and handed out data written by earlier units waits here for the batch that wrote them.
+   */
+  async whenDurable(batch: number): Promise<void> {
+    if (this.#durable >= batch) return;
+    await this.#untilDurable(batch);
   }
 
   /** Prepares a statement once; it may run only inside `run` units. */
@@ -245,8 +266,14 @@ export class SqliteDatabase {
       for (const unit of batch) unit.reject(error);
       return;
     }
+    const batchNo = this.#committed + 1;
     for (const unit of batch) {
-      const ctx: UnitContext = { db, afterCommit: (effect) => unit.effects.push(effect) };
+      const ctx: UnitContext = {
+        db,
+        batch: batchNo,
+        afterCommit: (effect) => unit.effects.push(effect),
+        whenCommitted: (effect) => unit.committedEffects.push(effect),
+      };
       this.#tx.savepoint.run();
       try {
         const value = await unit.work(ctx);
@@ -254,6 +281,7 @@ export class SqliteDatabase {
         outcomes.push({ ok: true, value });
       } catch (error) {
         unit.effects.length = 0;
+        unit.committedEffects.length = 0;
         if (!db.inTransaction) {
           // SQLite rolled the whole transaction back (disk full, I/O error): every unit of the batch is lost.
           this.#failBatch(batch, error);
@@ -273,7 +301,8 @@ export class SqliteDatabase {
     }
     this.#flushStats.batches += 1;
     this.#flushStats.units += batch.length;
-    const batchNo = ++this.#committed;
+    this.#committed = batchNo;
+    for (const unit of batch) this.#runEffects(unit.committedEffects);
     const settle = (early: boolean | null) => {
       batch.forEach((unit, index) => {
         if (early !== null && unit.early !== early) return;
@@ -283,13 +312,7 @@ export class SqliteDatabase {
           unit.reject(outcome.error);
           return;
         }
-        for (const effect of unit.effects) {
-          try {
-            effect();
-          } catch (error) {
-            this.#logger.error({ err: error }, 'after-commit effect failed');
-          }
-        }
+        this.#runEffects(unit.effects);
         unit.resolve(outcome.value);
       });
     };
@@ -310,6 +333,16 @@ export class SqliteDatabase {
       // dying young (measured: see WorkflowContext.forget in pipeline/context.ts).
       if (this.#settling.size === 0) this.#settling = new Set();
     });
+  }
+
+  #runEffects(effects: ReadonlyArray<() => void>): void {
+    for (const effect of effects) {
+      try {
+        effect();
+      } catch (error) {
+        this.#logger.error({ err: error }, 'after-commit effect failed');
+      }
+    }
   }
 
   /** Resolves once batch `batchNo` is on stable storage; one flush at a time covers every batch before it. */
