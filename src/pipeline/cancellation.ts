@@ -20,6 +20,13 @@
  *   in flight, but other payments of its message    RJCR      AGNT          as it is: a message in flight is
  *     not named                                                             stopped whole or not at all
  *
+ * A request with no TxInf whose OrgnlGrpInfAndCxl does not say GrpCxl false asks to cancel the whole message it
+ * names (OrgnlMsgId, OrgnlMsgNmId), among the client's own pacs.008 and pacs.009. It is decided as one payment that
+ * names every payment of that message, and answered for the message (GrpCxlSts, with the reason of a rejection):
+ * RJCR NOOR when no message matches, RJCR NARR when it is rejected already, RJCR AGNT when any of its payments is
+ * settled, PDCR while a downstream system has it, ACCR when it is still in the hub (every payment it has in flight
+ * becomes RJCT with CUST).
+ *
  * The request ends ACSC when no transaction is RJCR, RJCT (with the first reason) when every one is, PART otherwise.
  *
  * Atomicity: the request's step (ACTC -> ACSP -> final, with the camt.029), the step of every payment it stops (a
@@ -44,6 +51,8 @@ export const CANCELLABLE_FAMILIES: readonly string[] = ['pacs.008', 'pacs.009'];
 export const CANCELLED_REASON = 'CUST';
 /** Payments one reference may name (a resend rejected as a conflicting duplicate shares its ids). */
 const MATCHES_MAX = 10;
+/** Payments read to find the message a whole-message request names (one row per payment of each match). */
+const MESSAGE_MATCHES_MAX = 1000;
 /** Decisions made again when payments keep moving under them; each move is forward, so few are ever needed. */
 const ATTEMPTS_MAX = 4;
 
@@ -68,6 +77,8 @@ interface Stop {
 
 interface Plan {
   decisions: TxDecision[];
+  /** A request for a whole message: what becomes of it (no decisions then). */
+  group?: Omit<TxDecision, 'index'>;
   stops: Stop[];
   /** Transactions left pending downstream (PDCR), by the status the decision saw: ACSP. */
   pending: string[];
@@ -89,12 +100,23 @@ class Moved extends Error {
   }
 }
 
+const given = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
+
+/** The cancellable families an OrgnlMsgNmId names (all of them when none is given). */
+function familiesOf(messageType: string | undefined): readonly string[] {
+  return messageType === undefined ? CANCELLABLE_FAMILIES : CANCELLABLE_FAMILIES.filter((f) => messageType === f || messageType.startsWith(`${f}.`));
+}
+
+/** Whether the request asks to cancel a whole message: no TxInf, a message named, and GrpCxl not false. */
+export function isWholeMessage(model: CancellationRequest): boolean {
+  return model.transactions.length === 0 && model.groupCancellation !== false && given(model.original.originalMsgId) !== undefined;
+}
+
 /** What the request's TxInf at `index` says of the payment it names. */
 export function refsOf(model: CancellationRequest, index: number): Refs {
   const tx = model.transactions[index];
   const refs: Refs = { families: CANCELLABLE_FAMILIES };
   if (tx === undefined) return refs;
-  const given = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
   const msgId = given(tx.originalMsgId ?? model.original.originalMsgId);
   const messageType = given(tx.originalMsgNmId ?? model.original.originalMsgNmId);
   const endToEndId = given(tx.originalEndToEndId);
@@ -104,7 +126,7 @@ export function refsOf(model: CancellationRequest, index: number): Refs {
   if (given(tx.originalTxId) !== undefined) refs.txId = tx.originalTxId!;
   if (given(tx.originalInstrId) !== undefined) refs.instrId = tx.originalInstrId!;
   if (given(tx.originalUetr) !== undefined) refs.uetr = tx.originalUetr!;
-  if (messageType !== undefined) refs.families = CANCELLABLE_FAMILIES.filter((f) => messageType === f || messageType.startsWith(`${f}.`));
+  refs.families = familiesOf(messageType);
   return refs;
 }
 
@@ -121,6 +143,7 @@ const FINAL_PAYMENT: ReadonlySet<PaymentStatus> = new Set(['ACSC', 'RJCT', 'CANC
  * whether a downstream system is configured (an ACSP payment is then its to decide).
  */
 export async function plan(tx: Pick<ReadTx, 'transactions'>, input: { clientId: string; model: CancellationRequest; outcomes: readonly PaymentOutcome[]; downstream: boolean }): Promise<Plan> {
+  if (isWholeMessage(input.model)) return planMessage(tx, input);
   const decisions: TxDecision[] = [];
   const named = new Map<string, number[]>();
   for (const o of input.outcomes) {
@@ -167,6 +190,36 @@ export async function plan(tx: Pick<ReadTx, 'transactions'>, input: { clientId: 
   return { decisions, stops, pending: [...pending] };
 }
 
+/** A request for a whole message: decided as one transaction that names every payment of the message. */
+async function planMessage(tx: Pick<ReadTx, 'transactions'>, input: { clientId: string; model: CancellationRequest; downstream: boolean }): Promise<Plan> {
+  const original = input.model.original;
+  const refs = { clientId: input.clientId, msgId: original.originalMsgId!, families: familiesOf(given(original.originalMsgNmId)) };
+  const match = pick(await tx.transactions.findCancellable(refs, MESSAGE_MATCHES_MAX));
+  const none = { decisions: [], stops: [], pending: [] };
+  if (match === undefined) {
+    return { ...none, group: { cancellation: 'RJCR', reasonCode: 'NOOR', reasonText: 'no message of this client matches the original references' } };
+  }
+  const loaded = isTerminal(match.transactionStatus) ? null : await tx.transactions.load(match.transactionId, 'in');
+  if (loaded === null || isTerminal(loaded.transaction.status)) {
+    const status = loaded?.transaction.status ?? match.transactionStatus;
+    const ref = `transaction ${match.transactionId}`;
+    const final: Omit<TxDecision, 'index'> =
+      status === 'RJCT' || status === 'CANC'
+        ? { cancellation: 'RJCR', reasonCode: 'NARR', reasonText: `the message is ${status === 'RJCT' ? 'rejected' : 'cancelled'} already (${ref})` }
+        : { cancellation: 'RJCR', reasonCode: 'AGNT', reasonText: `payments of the message are settled (${ref}); only returns can bring them back` };
+    return { ...none, group: { ...final, match } };
+  }
+  const { transaction: t, payments } = loaded;
+  const xml = loaded.message?.xml ?? null;
+  const decision = decide(t, { downstream: input.downstream, named: payments.map((p) => p.index), all: payments, hasMessage: xml !== null });
+  return {
+    decisions: [],
+    group: { ...decision, match },
+    stops: decision.cancellation === 'ACCR' ? [{ transaction: t, payments, xml: xml! }] : [],
+    pending: decision.cancellation === 'PDCR' ? [t.id] : [],
+  };
+}
+
 /** A payment that is final: rejected (or cancelled) already, or settled. */
 function finalDecision(status: PaymentStatus, transactionId: string): Pick<TxDecision, 'cancellation' | 'reasonCode' | 'reasonText'> {
   const ref = `transaction ${transactionId}`;
@@ -190,10 +243,20 @@ function decide(
   return { cancellation: 'ACCR', reasonCode: null, reasonText: null };
 }
 
-/** The request's outcome: its transactions by their decisions. */
-export function requestOutcome(decisions: readonly TxDecision[]): Outcome {
+/** The request's outcome: its transactions by their decisions, or the message it names by the group's. */
+export function requestOutcome(decisions: readonly TxDecision[], group?: Omit<TxDecision, 'index'>): Outcome {
+  if (group !== undefined) {
+    const rejected = group.cancellation === 'RJCR';
+    return {
+      status: rejected ? 'RJCT' : 'ACSC',
+      reasonCode: rejected ? group.reasonCode : null,
+      reasonText: rejected ? group.reasonText : null,
+      payments: [],
+      groupCancellation: group.cancellation,
+    };
+  }
   if (decisions.length === 0) {
-    return { status: 'RJCT', reasonCode: 'NARR', reasonText: 'the request names no transaction (TxInf): a whole message is cancelled through its payments', payments: [] };
+    return { status: 'RJCT', reasonCode: 'NARR', reasonText: 'the request names no transaction (TxInf) and no message to cancel whole (OrgnlMsgId, GrpCxl)', payments: [] };
   }
   const payments: PaymentOutcome[] = decisions.map((d) => ({
     index: d.index,
@@ -249,7 +312,7 @@ export async function resolveCancellation(ctx: WorkflowContext, input: Cancellat
         }),
       })),
     );
-    const resolve = await prepareFinal(ctx, { transaction: t, from: 'ACTC', via: 'ACSP', original: input.submission, outcome: requestOutcome(decided.decisions) });
+    const resolve = await prepareFinal(ctx, { transaction: t, from: 'ACTC', via: 'ACSP', original: input.submission, outcome: requestOutcome(decided.decisions, decided.group) });
     const now = ctx.deps.clock.now();
     try {
       const made = await ctx.deps.store.transaction(async (tx) => {
@@ -260,6 +323,10 @@ export async function resolveCancellation(ctx: WorkflowContext, input: Cancellat
         for (const d of decided.decisions) {
           if (d.match === undefined) continue;
           await tx.transactions.audit(d.match.transactionId, 'cancellation_request', { transaction_id: t.id, payment: d.match.index, status: d.cancellation, reason: d.reasonCode }, now);
+        }
+        const group = decided.group;
+        if (group?.match !== undefined) {
+          await tx.transactions.audit(group.match.transactionId, 'cancellation_request', { transaction_id: t.id, payment: null, status: group.cancellation, reason: group.reasonCode }, now);
         }
         return true;
       }, { untilDurable: false });

@@ -40,6 +40,11 @@ export interface Outcome {
   payments: PaymentOutcome[];
   /** The original failed its schema: quote only its ids, not its agents. */
   originalInvalid?: boolean;
+  /**
+   * camt.056 for a whole message only: what became of the cancellation of that message (GrpCxlSts), with the
+   * outcome's reason when rejected.
+   */
+  groupCancellation?: CancellationStatus;
 }
 
 const reasons = (code: string | null, text: string | null) =>
@@ -86,13 +91,18 @@ export function buildReport(original: SplitMessage, outcome: Outcome, ids: { msg
       const status = cancellationStatus(p);
       return { index: p.index, status, reasons: cancellationReasons(status, p.reasonCode, p.reasonText) };
     });
+    // A request for a whole message has no transaction to answer: the message is answered (GrpCxlSts), also when
+    // the workflow rejected the request itself (schema, timeout).
+    const rejected = outcome.status === 'RJCT' || outcome.status === 'CANC';
+    const group = outcome.groupCancellation ?? (outcome.payments.length === 0 && rejected ? 'RJCR' : undefined);
     built = buildCamt029(original, {
       assignmentId: ids.msgId,
       creDtTm,
-      confirmation: confirmation(answers.map((a) => a.status), outcome.status),
-      transactionStatus: outcome.status === 'RJCT' || outcome.status === 'CANC' ? 'RJCR' : 'PDCR',
+      confirmation: confirmation(group !== undefined ? [group] : answers.map((a) => a.status), outcome.status),
+      transactionStatus: rejected ? 'RJCR' : 'PDCR',
       reasons: cancellationReasons('RJCR', outcome.reasonCode, outcome.reasonText),
       transactions: answers,
+      ...(group !== undefined ? { group: { status: group, reasons: cancellationReasons(group, outcome.reasonCode, outcome.reasonText) } } : {}),
     });
   } else {
     built = buildPacs002(original, { msgId: ids.msgId, creDtTm, groupStatus: outcome.status, groupReasons, transactions, ...agents });

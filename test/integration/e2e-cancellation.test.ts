@@ -8,6 +8,8 @@
  *  - the payment is still in the hub (held before processing): ACCR / CNCL, and it becomes RJCT with CUST and a
  *    pacs.002 saying so; when its processing runs after all, nothing changes.
  *  - a camt.056 that fails its schema: RJCR with a code of the cancellation rejection list (NARR + FF01 in the text).
+ *  - a camt.056 for a whole message (no TxInf, GrpCxl true): answered for the message (GrpCxlSts), NOOR, AGNT or
+ *    ACCR as above, and every payment of a message still in the hub stopped.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,6 +45,35 @@ function cancellationFor(pacs008: string, tag: string): string {
   xml = put(xml, 'OrgnlUETR', tx.uetr);
   xml = xml.replace(/<OrgnlIntrBkSttlmAmt Ccy="[A-Z]+">[^<]+</, `<OrgnlIntrBkSttlmAmt Ccy="${tx.amount!.currency}">${tx.amount!.value}<`);
   return put(xml, 'OrgnlIntrBkSttlmDt', tx.settlementDate ?? model.groupHeader.interbankSettlementDate);
+}
+
+/** The camt.056 sample, as a new request to cancel the whole message `pacs008` (OrgnlGrpInfAndCxl, no TxInf). */
+function wholeMessageCancellationFor(pacs008: string, tag: string): string {
+  const model = readModel(parseMessage(pacs008)) as CreditTransfer;
+  const group = [
+    '<OrgnlGrpInfAndCxl>',
+    `<GrpCxlId>${`GRP-${tag}`.slice(0, 35)}</GrpCxlId>`,
+    `<OrgnlMsgId>${model.groupHeader.msgId}</OrgnlMsgId>`,
+    '<OrgnlMsgNmId>pacs.008.001.08</OrgnlMsgNmId>',
+    `<OrgnlCreDtTm>${model.groupHeader.creDtTm}</OrgnlCreDtTm>`,
+    `<NbOfTxs>${model.transactions.length}</NbOfTxs>`,
+    '<GrpCxl>true</GrpCxl>',
+    '<CxlRsnInf><Rsn><Cd>DUPL</Cd></Rsn></CxlRsnInf>',
+    '</OrgnlGrpInfAndCxl>',
+  ].join('');
+  return sample('camt.056.001.08-fednow-dupl.xml')
+    .replace('<Id>20260703021040078RETREQ0001</Id>', `<Id>${`CXL-${tag}-${Date.now()}`.slice(0, 35)}</Id>`)
+    .replace(/<TxInf>[\s\S]*<\/TxInf>/, group);
+}
+
+/** Checks that the resolution answers for the message `pacs008` as a whole, with `status` and `reason`. */
+function answersForMessage(resolution: InvestigationResolution, pacs008: string, status: string, reason?: string): void {
+  assert.equal(resolution.transactions.length, 0, 'no transaction answered: the request named none');
+  assert.equal(resolution.original.originalMsgId, (readModel(parseMessage(pacs008)) as CreditTransfer).groupHeader.msgId);
+  assert.equal(resolution.original.originalMsgNmId, 'pacs.008.001.08');
+  assert.match(resolution.original.groupCancellationId ?? '', /^GRP-/);
+  assert.equal(resolution.original.groupCancellationStatus, status);
+  assert.equal(resolution.original.groupReasons?.[0]?.code, reason);
 }
 
 async function submit(e: E2eHub, token: string, xml: string): Promise<string> {
@@ -222,6 +253,72 @@ describeOnEngines(engines, 'cancellation requests for a payment still in the hub
       assert.equal(after.reason_code, 'CUST');
       assert.deepEqual((after.history as Array<{ status: string }>).map((h) => h.status).filter((s) => s !== 'RCVD'), ['ACTC', 'RJCT']);
       assert.equal((await awaitReport(e.url, token, original)).text, report);
+    } finally {
+      await e.close();
+    }
+  });
+});
+
+describeOnEngines(engines, 'cancellation requests for a whole message', (engine) => {
+  test('no message of the client: RJCR with NOOR for the message', async () => {
+    const e = await startE2eHub({}, { engine });
+    try {
+      const { token } = await e.token();
+      const unknown = fresh(sample(PACS008), 'grpnone');
+      const id = await submit(e, token, wholeMessageCancellationFor(unknown, 'none'));
+      const resolution = await resolutionOf(e, token, id);
+      assert.equal(resolution.confirmation, 'RJCR');
+      answersForMessage(resolution, unknown, 'RJCR', 'NOOR');
+      const request = await view(e, token, id);
+      assert.equal(request.status, 'RJCT');
+      assert.equal(request.reason_code, 'NOOR');
+    } finally {
+      await e.close();
+    }
+  });
+
+  test('a settled message: RJCR with AGNT, and its payment keeps its status and its one report', async () => {
+    const e = await startE2eHub({}, { engine });
+    try {
+      const { token } = await e.token();
+      const pacs008 = fresh(sample(PACS008), 'grpacsc');
+      const original = await submit(e, token, pacs008);
+      const report = (await awaitReport(e.url, token, original)).text;
+      const resolution = await resolutionOf(e, token, await submit(e, token, wholeMessageCancellationFor(pacs008, 'acsc')));
+      assert.equal(resolution.confirmation, 'RJCR');
+      answersForMessage(resolution, pacs008, 'RJCR', 'AGNT');
+      assert.equal((await view(e, token, original)).status, 'ACSC');
+      assert.equal((await awaitReport(e.url, token, original)).text, report);
+    } finally {
+      await e.close();
+    }
+  });
+
+  test('a message still in the hub: ACCR / CNCL for the message, and its payment RJCT with CUST and its pacs.002', async () => {
+    const e = await startE2eHub({ workflow: { slaMs: 120_000 } }, { engine, workers: false });
+    try {
+      const { token } = await e.token();
+      const { token: admin } = await e.token({ scopes: ['mx/admin', 'mx/write', 'mx/read'] });
+      const pacs008 = fresh(sample(PACS008), 'grpaccr');
+      const original = await submit(e, token, pacs008);
+      // Held before processing, as a stalled worker would hold it (see the test of a single payment above).
+      const held = await api(e.url, admin, 'GET', '/v1/queues/mx.processing.fifo/messages?max=1&visibility_s=600&wait_s=10');
+      assert.equal(held.status, 200, held.text);
+      assert.equal(JSON.parse((held.json().messages as Array<{ body: string }>)[0]!.body).transaction_id, original);
+      await e.startWorkers();
+
+      const id = await submit(e, token, wholeMessageCancellationFor(pacs008, 'accr'));
+      const resolution = await resolutionOf(e, token, id);
+      assert.equal(resolution.confirmation, 'CNCL');
+      answersForMessage(resolution, pacs008, 'ACCR');
+      assert.equal((await view(e, token, id)).status, 'ACSC');
+      const stopped = await view(e, token, original);
+      assert.equal(stopped.status, 'RJCT');
+      assert.equal(stopped.reason_code, 'CUST');
+      const report = (await awaitReport(e.url, token, original)).text;
+      assert.deepEqual(schemaFindings(report), []);
+      const parsed = parseMessage(report);
+      assert.equal(readStatusReport(parsed.document!, parsed.documentId!).transactions[0]!.reasons[0]!.code, 'CUST');
     } finally {
       await e.close();
     }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { isMxError } from '../../src/errors.js';
 import { buildCamt029, parseMessage, readModel, toXml, type CancellationRequest, type InvestigationResolution, type SplitMessage } from '../../src/iso20022/index.js';
-import { pick, refsOf, requestOutcome, stoppedOutcome, type TxDecision } from '../../src/pipeline/cancellation.js';
+import { isWholeMessage, pick, refsOf, requestOutcome, stoppedOutcome, type TxDecision } from '../../src/pipeline/cancellation.js';
 import { buildReport, type Outcome, type PaymentOutcome } from '../../src/pipeline/report.js';
 import type { CancellablePayment, PaymentRecord } from '../../src/ports/transactions.js';
 import { sharedIso20022, sharedIso20022Available, SHARED_ISO20022_DIR } from '../helpers/shared.js';
@@ -43,6 +43,12 @@ function report(original: SplitMessage, outcome: Outcome): InvestigationResoluti
   assert.deepEqual(validator.validate(built.xml), [], built.xml);
   const parsed = parseMessage(built.xml);
   return readModel(parsed) as InvestigationResolution;
+}
+
+/** The sample as a request for a whole message: OrgnlGrpInfAndCxl (GrpCxl `grpCxl`) instead of its TxInf. */
+function wholeMessage(grpCxl = 'true'): SplitMessage {
+  const group = `<OrgnlGrpInfAndCxl><GrpCxlId>GRP-1</GrpCxlId><OrgnlMsgId>MSG-1</OrgnlMsgId><OrgnlMsgNmId>pacs.008.001.08</OrgnlMsgNmId><GrpCxl>${grpCxl}</GrpCxl></OrgnlGrpInfAndCxl>`;
+  return parseMessage(sample().replace(/<TxInf>[\s\S]*<\/TxInf>/, group));
 }
 
 describe('the camt.029 of a camt.056', { skip }, () => {
@@ -169,5 +175,38 @@ describe('the cancellation module, pure parts', { skip }, () => {
     const outcome = stoppedOutcome([p(0, 'ACSP'), p(1, 'RJCT', 'RR04')], 'cancelled');
     assert.deepEqual([outcome.status, outcome.reasonCode], ['RJCT', 'CUST']);
     assert.deepEqual(outcome.payments.map((x) => [x.status, x.reasonCode]), [['RJCT', 'CUST'], ['RJCT', 'RR04']]);
+  });
+});
+
+describe('a camt.056 for a whole message', { skip }, () => {
+  test('is one with no TxInf that names a message and does not say GrpCxl false', (t) => {
+    if (sharedIso20022(t) === undefined) return;
+    assert.equal(isWholeMessage(readModel(wholeMessage()) as CancellationRequest), true);
+    assert.equal(isWholeMessage(readModel(wholeMessage('false')) as CancellationRequest), false);
+    assert.equal(isWholeMessage(readModel(parseMessage(sample())) as CancellationRequest), false, 'a request with TxInf names its transactions');
+  });
+
+  test('is answered for the message: GrpCxlSts and its reason, the case confirmed or rejected, no transaction', (t) => {
+    if (sharedIso20022(t) === undefined) return;
+    const group = (cancellation: TxDecision['cancellation'], reasonCode: string | null = null) =>
+      requestOutcome([], { cancellation, reasonCode, reasonText: reasonCode === null ? null : 'why' });
+    const cases = [
+      [group('ACCR'), 'CNCL', 'ACCR', undefined],
+      [group('PDCR'), 'PDCR', 'PDCR', undefined],
+      [group('RJCR', 'NOOR'), 'RJCR', 'RJCR', 'NOOR'],
+      // Rejected by the workflow (a timeout): no decision, the message rejected with NARR and the code in the text.
+      [{ status: 'RJCT', reasonCode: 'AB06', reasonText: 'no final status in time', payments: [] }, 'RJCR', 'RJCR', 'NARR'],
+    ] as const;
+    for (const [outcome, confirmation, status, reason] of cases) {
+      const res = report(wholeMessage(), outcome as Outcome);
+      assert.equal(res.confirmation, confirmation);
+      assert.deepEqual(res.transactions, []);
+      assert.equal(res.original.originalMsgId, 'MSG-1');
+      assert.equal(res.original.groupCancellationId, 'GRP-1');
+      assert.equal(res.original.groupCancellationStatus, status);
+      assert.equal(res.original.groupReasons?.[0]?.code, reason);
+    }
+    assert.equal(group('RJCR', 'AGNT').status, 'RJCT');
+    assert.equal(group('ACCR').status, 'ACSC');
   });
 });

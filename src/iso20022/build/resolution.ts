@@ -21,6 +21,10 @@ import { answerVersion } from './versions.js';
 export const CANCELLATION_STATUSES = ['ACCR', 'RJCR', 'PDCR'] as const;
 export type CancellationStatus = (typeof CANCELLATION_STATUSES)[number];
 
+/** GrpCxlSts (GroupCancellationStatus1Code): the answer to a request for a whole message. */
+export const GROUP_CANCELLATION_STATUSES = ['ACCR', 'RJCR', 'PDCR', 'PACR'] as const;
+export type GroupCancellationStatus = (typeof GROUP_CANCELLATION_STATUSES)[number];
+
 /** The TxCxlSts a confirmation stands for when every transaction shares it. */
 const STATUS_OF_CONFIRMATION: Readonly<Record<string, CancellationStatus>> = { CNCL: 'ACCR', RJCR: 'RJCR', PDCR: 'PDCR' };
 
@@ -37,6 +41,11 @@ export interface ResolutionOptions {
   reasons?: ReasonInput[];
   /** Per transaction (0-based over every Undrlyg/TxInf): TxCxlSts and its reasons. */
   transactions?: readonly TransactionAnswer[];
+  /**
+   * The answer for the original message as a whole (OrgnlGrpInfAndSts with GrpCxlSts), to a request that cancels
+   * a whole message (GrpCxl, or no TxInf).
+   */
+  group?: { status: GroupCancellationStatus; reasons?: ReasonInput[] };
 }
 
 /** Whether a code may stand in CxlStsRsnInf/Rsn/Cd (ExternalPaymentCancellationRejection1Code). */
@@ -50,7 +59,10 @@ function checkCodes(options: ResolutionOptions): void {
     throw new MxError('BAD_REQUEST', `${options.confirmation} is not an investigation confirmation code (${confirmations.name})`);
   }
   const rejections = CODE_SETS['payment-cancellation-rejection'];
-  const answers = [{ status: options.transactionStatus, reasons: options.reasons }, ...(options.transactions ?? [])];
+  if (options.group !== undefined && !(GROUP_CANCELLATION_STATUSES as readonly string[]).includes(options.group.status)) {
+    throw new MxError('BAD_REQUEST', `${options.group.status} is not a group cancellation status (${GROUP_CANCELLATION_STATUSES.join(', ')})`);
+  }
+  const answers = [{ status: options.transactionStatus, reasons: options.reasons }, { reasons: options.group?.reasons }, ...(options.transactions ?? [])];
   for (const answer of answers) {
     if (answer.status !== undefined && !(CANCELLATION_STATUSES as readonly string[]).includes(answer.status)) {
       throw new MxError('BAD_REQUEST', `${answer.status} is not a transaction cancellation status (${CANCELLATION_STATUSES.join(', ')})`);
@@ -112,12 +124,27 @@ export function buildCamt029(original: SplitMessage, options: ResolutionOptions)
       );
     }
   }
+  const grp = child(childrenNamed(body, 'Undrlyg')[0], 'OrgnlGrpInfAndCxl');
+  const group =
+    options.group !== undefined &&
+    grp !== undefined &&
+    n.el(
+      'OrgnlGrpInfAndSts',
+      n.leaf('OrgnlGrpCxlId', textAt(grp, 'GrpCxlId')),
+      n.leaf('OrgnlMsgId', textAt(grp, 'OrgnlMsgId')),
+      n.leaf('OrgnlMsgNmId', textAt(grp, 'OrgnlMsgNmId')),
+      n.leaf('OrgnlCreDtTm', textAt(grp, 'OrgnlCreDtTm')),
+      n.leaf('OrgnlNbOfTxs', textAt(grp, 'NbOfTxs')),
+      n.leaf('OrgnlCtrlSum', textAt(grp, 'CtrlSum')),
+      n.leaf('GrpCxlSts', options.group.status),
+      ...(options.group.reasons ?? []).map((r) => n.reason('CxlStsRsnInf', r)),
+    );
   const resolution = n.el(
     'RsltnOfInvstgtn',
     n.el('Assgnmt', n.leaf('Id', options.assignmentId), assgnr, assgne, n.leaf('CreDtTm', options.creDtTm)),
     resolved,
     n.el('Sts', n.leaf('Conf', options.confirmation)),
-    txs.length > 0 && n.el('CxlDtls', ...txs),
+    (group || txs.length > 0) && n.el('CxlDtls', group, ...txs),
   );
   return finish(id, n, resolution);
 }

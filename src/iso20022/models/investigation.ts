@@ -35,6 +35,10 @@ export interface CancellationRequest {
   caseId?: string;
   /** OrgnlGrpInfAndCxl of the first Undrlyg. */
   original: OriginalRefs;
+  /** Its GrpCxl: true asks to cancel the whole original message, false only the transactions named. */
+  groupCancellation?: boolean;
+  /** Its GrpCxlId. */
+  groupCancellationId?: string;
   transactions: CancellationTx[];
 }
 
@@ -52,7 +56,7 @@ export interface InvestigationResolution {
   resolvedCaseId?: string;
   /** Sts/Conf: CNCL, RJCR, PDCR, ... */
   confirmation?: string;
-  original: OriginalRefs & { groupCancellationStatus?: string };
+  original: OriginalRefs & { groupCancellationId?: string; groupCancellationStatus?: string; groupReasons?: Reason[] };
   transactions: CancellationStatusTx[];
 }
 
@@ -98,6 +102,9 @@ export function readCancellationRequest(document: XmlElement, id: MessageId): Ca
     ),
   };
   set(out, 'caseId', textAt(body, 'Case/Id'));
+  const groupCancellation = textAt(orig, 'GrpCxl');
+  if (groupCancellation !== undefined) out.groupCancellation = groupCancellation === 'true' || groupCancellation === '1';
+  set(out, 'groupCancellationId', textAt(orig, 'GrpCxlId'));
   return out;
 }
 
@@ -109,7 +116,10 @@ export function readResolution(document: XmlElement, id: MessageId): Investigati
   set(original, 'originalMsgId', textAt(orig, 'OrgnlMsgId'));
   set(original, 'originalMsgNmId', textAt(orig, 'OrgnlMsgNmId'));
   set(original, 'originalCreDtTm', textAt(orig, 'OrgnlCreDtTm'));
+  set(original, 'groupCancellationId', textAt(orig, 'OrgnlGrpCxlId'));
   set(original, 'groupCancellationStatus', textAt(orig, 'GrpCxlSts'));
+  const groupReasons = readReasons(orig, 'CxlStsRsnInf');
+  if (groupReasons.length > 0) original.groupReasons = groupReasons;
   const out: InvestigationResolution = {
     family: 'camt.029',
     id,

@@ -157,6 +157,42 @@ test('camt.029 from camt.056 is valid and quotes the cancelled transaction', (t)
   }
 });
 
+test('camt.029 for a whole-message camt.056 answers for the message (OrgnlGrpInfAndSts) and is valid in every version', (t) => {
+  if (sharedIso20022(t) === undefined) return;
+  const file = sampleFiles('').find((f) => /^camt\.056/.test(basename(f)))!;
+  const name = basename(file);
+  const group = [
+    '<OrgnlGrpInfAndCxl><GrpCxlId>GRP-1</GrpCxlId><OrgnlMsgId>MSG-1</OrgnlMsgId><OrgnlMsgNmId>pacs.008.001.08</OrgnlMsgNmId>',
+    '<OrgnlCreDtTm>2026-07-02T10:30:00Z</OrgnlCreDtTm><NbOfTxs>2</NbOfTxs><CtrlSum>12.50</CtrlSum><GrpCxl>true</GrpCxl></OrgnlGrpInfAndCxl>',
+  ].join('');
+  const original = parseMessage(readFileSync(file, 'utf8').replace(/<TxInf>[\s\S]*<\/TxInf>/, group));
+  const request = readModel(original);
+  assert.equal(request.family, 'camt.056');
+  assert.equal((request as { groupCancellation?: boolean }).groupCancellation, true);
+  for (const version of [undefined, '001.09', '001.11', '001.13']) {
+    for (const [status, conf, reason] of [['RJCR', 'RJCR', 'AGNT'], ['ACCR', 'CNCL', undefined]] as const) {
+      const built = buildCamt029(original, {
+        assignmentId: 'RES-1',
+        creDtTm: NOW,
+        version,
+        confirmation: conf,
+        group: { status, reasons: reason === undefined ? [] : [{ code: reason }] },
+      });
+      const res = readModel(valid(name, built)) as InvestigationResolution;
+      assert.equal(res.confirmation, conf);
+      assert.deepEqual(res.transactions, []);
+      assert.equal(res.original.groupCancellationId, 'GRP-1');
+      assert.equal(res.original.originalMsgId, 'MSG-1');
+      assert.equal(res.original.groupCancellationStatus, status);
+      assert.equal(res.original.groupReasons?.[0]?.code, reason);
+    }
+  }
+  assert.throws(
+    () => buildCamt029(original, { assignmentId: 'RES-1', creDtTm: NOW, confirmation: 'RJCR', group: { status: 'CNCL' as 'ACCR' } }),
+    (e: unknown) => isMxError(e) && /not a group cancellation status/.test(e.message),
+  );
+});
+
 test('pacs.004 from pacs.008 is valid and returns the original amounts with the reason', (t) => {
   if (sharedIso20022(t) === undefined) return;
   for (const [name, original] of samples(/^pacs\.008/)) {
