@@ -22,7 +22,7 @@ import {
   type CreditTransfer,
   type InvestigationResolution,
 } from '../../src/iso20022/index.js';
-import { api, awaitReport, describeOnEngines, e2eEngines, fresh, sample, schemaFindings, startE2eHub, type E2eHub } from '../helpers/e2e.js';
+import { api, awaitReport, describeOnEngines, e2eEngines, fresh, sample, schemaFindings, startE2eHub, type E2eEngine, type E2eHub } from '../helpers/e2e.js';
 import { Downstream, startAsyncDownstream, type AsyncDownstreamHub } from '../helpers/downstream.js';
 
 const engines = await e2eEngines();
@@ -74,6 +74,30 @@ function answersForMessage(resolution: InvestigationResolution, pacs008: string,
   assert.match(resolution.original.groupCancellationId ?? '', /^GRP-/);
   assert.equal(resolution.original.groupCancellationStatus, status);
   assert.equal(resolution.original.groupReasons?.[0]?.code, reason);
+}
+
+/**
+ * A payment still in the hub: accepted by a hub without workers, its processing message taken by an operator with
+ * a long visibility timeout (as a worker that stalls on it would); then the workers start.
+ */
+async function heldInHub(engine: E2eEngine, tag: string) {
+  const e = await startE2eHub({ workflow: { slaMs: 120_000 } }, { engine, workers: false });
+  try {
+    const { token } = await e.token();
+    const { token: admin } = await e.token({ scopes: ['mx/admin', 'mx/write', 'mx/read'] });
+    const pacs008 = fresh(sample(PACS008), tag);
+    const original = await submit(e, token, pacs008);
+    // A long poll: on the distributed engine the message reaches the queue a little later (the outbox relay).
+    const held = await api(e.url, admin, 'GET', '/v1/queues/mx.processing.fifo/messages?max=1&visibility_s=600&wait_s=10');
+    assert.equal(held.status, 200, held.text);
+    const message = (held.json().messages as Array<{ receipt_handle: string; body: string }>)[0]!;
+    assert.equal(JSON.parse(message.body).transaction_id, original);
+    await e.startWorkers();
+    return { e, token, admin, pacs008, original, message };
+  } catch (error) {
+    await e.close();
+    throw error;
+  }
 }
 
 async function submit(e: E2eHub, token: string, xml: string): Promise<string> {
@@ -206,20 +230,8 @@ describeOnEngines(engines, 'cancellation requests for a payment forwarded downst
 
 describeOnEngines(engines, 'cancellation requests for a payment still in the hub', (engine) => {
   test('the payment is stopped: ACCR / CNCL, the payment RJCT with CUST and its pacs.002; its late processing changes nothing', async () => {
-    // Accepted by a hub without workers, and held there: an operator takes its processing message with a long
-    // visibility timeout, as a worker that stalls on it would.
-    const e = await startE2eHub({ workflow: { slaMs: 120_000 } }, { engine, workers: false });
+    const { e, token, admin, pacs008, original, message } = await heldInHub(engine, 'accr1');
     try {
-      const { token } = await e.token();
-      const { token: admin } = await e.token({ scopes: ['mx/admin', 'mx/write', 'mx/read'] });
-      const pacs008 = fresh(sample(PACS008), 'accr1');
-      const original = await submit(e, token, pacs008);
-      // A long poll: on the distributed engine the message reaches the queue a little later (the outbox relay).
-      const held = await api(e.url, admin, 'GET', '/v1/queues/mx.processing.fifo/messages?max=1&visibility_s=600&wait_s=10');
-      assert.equal(held.status, 200, held.text);
-      const message = (held.json().messages as Array<{ receipt_handle: string; body: string }>)[0]!;
-      assert.equal(JSON.parse(message.body).transaction_id, original);
-      await e.startWorkers();
 
       // The tokens hold when the embedded hub restarts on its data: the signing keys are kept there.
       assert.equal((await view(e, token, original)).status, 'ACTC');
@@ -295,17 +307,8 @@ describeOnEngines(engines, 'cancellation requests for a whole message', (engine)
   });
 
   test('a message still in the hub: ACCR / CNCL for the message, and its payment RJCT with CUST and its pacs.002', async () => {
-    const e = await startE2eHub({ workflow: { slaMs: 120_000 } }, { engine, workers: false });
+    const { e, token, pacs008, original } = await heldInHub(engine, 'grpaccr');
     try {
-      const { token } = await e.token();
-      const { token: admin } = await e.token({ scopes: ['mx/admin', 'mx/write', 'mx/read'] });
-      const pacs008 = fresh(sample(PACS008), 'grpaccr');
-      const original = await submit(e, token, pacs008);
-      // Held before processing, as a stalled worker would hold it (see the test of a single payment above).
-      const held = await api(e.url, admin, 'GET', '/v1/queues/mx.processing.fifo/messages?max=1&visibility_s=600&wait_s=10');
-      assert.equal(held.status, 200, held.text);
-      assert.equal(JSON.parse((held.json().messages as Array<{ body: string }>)[0]!.body).transaction_id, original);
-      await e.startWorkers();
 
       const id = await submit(e, token, wholeMessageCancellationFor(pacs008, 'accr'));
       const resolution = await resolutionOf(e, token, id);
