@@ -121,7 +121,7 @@ export function assembleWorkflow(options: {
   const schemas = config.workflow.schemaDir === null ? undefined : new SchemaValidator({ source: directorySchemaSource(config.workflow.schemaDir) });
   const client = clientLookup(engine.auth);
   const checks = buildChecks(config.checks, { clientSettings: async (id) => (await client(id))?.settings ?? null, logger, plugins: options.plugins ?? [] });
-  const xml = config.workflow.xmlWorkers > 0 ? new XmlPool({ size: config.workflow.xmlWorkers, logger, treesMax: config.workflow.parsedCacheMax }) : undefined;
+  const xml = config.workflow.xmlWorkers > 0 ? new XmlPool({ size: config.workflow.xmlWorkers, logger }) : undefined;
   const onAboveMs = config.workflow.xmlOffloadDelayUs / 1000;
   const load = xml ? new LoopLoad({ onAboveMs, offBelowMs: onAboveMs / 3 }) : undefined;
   const workflow = new Workflow(

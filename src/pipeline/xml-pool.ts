@@ -2,10 +2,12 @@
  * Worker threads for the XML work of the workflow (`workflow.xmlWorkers`): reading a submitted message (parse,
  * typed view, content hash, built-in and profile rules) and building its status report. The event loop of an
  * embedded hub is its bottleneck, and this work needs nothing but the message, so it runs beside it on another
- * core. Each request carries the message (a few kilobytes, copied) and gets back plain data; the element tree
- * stays on the worker. A submission read here has no tree on the event loop (`withLazyTree`): the processing
- * stage uses the findings that came with it, and its report is built by the worker that read it, from the tree
- * it kept (the last `treesMax` it read), or from the XML when that tree is gone.
+ * core. Each request carries the message (a few kilobytes, copied) and gets back plain data. A submission read
+ * here has no tree on the event loop (`withLazyTree`): the processing stage uses the findings that came with it,
+ * and its report is built on a worker from the XML, parsed again. Workers keep no tree between requests: trees
+ * kept from the read to the report (a few to tens of milliseconds) outlived the worker's young-generation
+ * collections, which then copied them, and took 10 to 50 ms each (BENCHMARKS.md, "No trees kept on the XML
+ * workers").
  *
  * A request goes to the worker with the fewest requests in hand. A worker that dies fails the requests it held
  * (the caller's error path: an HTTP 500 or a stage retry) and is replaced. Idle workers do not keep the process
@@ -21,8 +23,8 @@ import { inputText, withLazyTree, type Submission, type SubmissionData } from '.
 import type { ReportIds } from './xml-work.js';
 
 export type XmlRequest =
-  | { id: number; op: 'read'; input: string | Uint8Array; clientProfile: string | null; keep: boolean }
-  | { id: number; op: 'report'; xml: string; outcome: Outcome; ids: ReportIds; tree: number | null };
+  | { id: number; op: 'read'; input: string | Uint8Array; clientProfile: string | null }
+  | { id: number; op: 'report'; xml: string; outcome: Outcome; ids: ReportIds };
 
 export type XmlReply =
   | { id: number; ok: true; result: unknown }
@@ -48,15 +50,11 @@ function startWorker(workerData: unknown): Worker {
 export class XmlPool {
   readonly #slots: Slot[] = [];
   readonly #logger: Logger;
-  readonly #treesMax: number;
-  /** The worker that read a submission, and the number of the tree it kept (its read request's id). */
-  readonly #readBy = new WeakMap<Submission, { slot: Slot; tree: number }>();
   #nextId = 1;
   #closed = false;
 
-  constructor(options: { size: number; logger: Logger; treesMax?: number }) {
+  constructor(options: { size: number; logger: Logger }) {
     this.#logger = options.logger;
-    this.#treesMax = options.treesMax ?? 2048;
     for (let i = 0; i < options.size; i++) this.#slots.push(this.#spawn());
   }
 
@@ -72,18 +70,14 @@ export class XmlPool {
     // to the worker rather than copied again.
     const sent = typeof input === 'string' ? input : new Uint8Array(input);
     const transfer = typeof sent === 'string' ? [] : [sent.buffer];
-    const data = (await this.#request(slot, { id, op: 'read', input: sent, clientProfile, keep: this.#treesMax > 0 }, transfer)) as SubmissionData;
-    const submission = withLazyTree(data, inputText(input));
-    if (this.#treesMax > 0) this.#readBy.set(submission, { slot, tree: id });
-    return submission;
+    const data = (await this.#request(slot, { id, op: 'read', input: sent, clientProfile }, transfer)) as SubmissionData;
+    return withLazyTree(data, inputText(input));
   }
 
-  /** The status report of `outcome` for `original`, built by the worker that read it when it is still there. */
+  /** The status report of `outcome` for `original`, built on a worker from the original's XML. */
   async report(original: Submission, outcome: Outcome, ids: ReportIds): Promise<{ messageType: string; xml: string }> {
-    const reader = this.#readBy.get(original);
-    const slot = reader && this.#slots.includes(reader.slot) ? reader.slot : this.#leastBusy();
-    const tree = reader?.slot === slot ? reader.tree : null;
-    return (await this.#request(slot, { id: this.#nextId++, op: 'report', xml: original.xml, outcome, ids, tree })) as { messageType: string; xml: string };
+    const request: XmlRequest = { id: this.#nextId++, op: 'report', xml: original.xml, outcome, ids };
+    return (await this.#request(this.#leastBusy(), request)) as { messageType: string; xml: string };
   }
 
   async close(): Promise<void> {
@@ -109,7 +103,7 @@ export class XmlPool {
   }
 
   #spawn(): Slot {
-    const worker = startWorker({ treesMax: this.#treesMax });
+    const worker = startWorker(null);
     const slot: Slot = { worker, pending: new Map() };
     worker.on('message', (reply: XmlReply) => {
       const waiting = slot.pending.get(reply.id);

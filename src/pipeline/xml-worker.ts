@@ -1,34 +1,23 @@
 /**
  * Entry of an XmlPool worker thread (xml-pool.ts): answers each request with the result of the same pure
  * function the event loop would have run (xml-work.ts), or with the error it threw, described so that the pool
- * can raise it again with its code. It keeps the trees of the last `treesMax` submissions it read, by read
- * request, for their reports.
+ * can raise it again with its code. It keeps nothing between requests.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { isMxError } from '../errors.js';
-import type { SplitMessage } from '../iso20022/index.js';
-import { buildReport } from './report.js';
 import { readSubmission } from './submission.js';
 import { reportFromXml, withFindings } from './xml-work.js';
 import type { XmlReply, XmlRequest } from './xml-pool.js';
 
 const port = parentPort;
 if (port === null) throw new Error('xml-worker runs as a worker thread');
-const treesMax = (workerData as { treesMax: number }).treesMax;
-const trees = new Map<number, SplitMessage>();
 
 function handle(request: XmlRequest): unknown {
   if (request.op === 'read') {
     const { message, xml: _xml, ...data } = readSubmission(request.input);
-    if (request.keep && data.role === 'payment') {
-      trees.set(request.id, message);
-      if (trees.size > treesMax) trees.delete(trees.keys().next().value!);
-    }
     return withFindings(data, message, request.clientProfile);
   }
-  const kept = request.tree === null ? undefined : trees.get(request.tree);
-  if (request.tree !== null) trees.delete(request.tree);
-  return kept ? buildReport(kept, request.outcome, request.ids) : reportFromXml(request.xml, request.outcome, request.ids);
+  return reportFromXml(request.xml, request.outcome, request.ids);
 }
 
 port.on('message', (request: XmlRequest) => {
