@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { isMxError } from '../../src/errors.js';
 import { buildCamt029, parseMessage, readModel, toXml, type CancellationRequest, type InvestigationResolution, type SplitMessage } from '../../src/iso20022/index.js';
-import { isWholeMessage, pick, refsOf, requestOutcome, stoppedOutcome, type TxDecision } from '../../src/pipeline/cancellation.js';
+import { isWholeMessage, pick, plan, refsOf, requestOutcome, stoppedOutcome, type TxDecision } from '../../src/pipeline/cancellation.js';
 import { buildReport, type Outcome, type PaymentOutcome } from '../../src/pipeline/report.js';
-import type { CancellablePayment, PaymentRecord } from '../../src/ports/transactions.js';
+import type { CancellablePayment, CancellationRefs, PaymentRecord, TransactionRecord } from '../../src/ports/transactions.js';
 import { sharedIso20022, sharedIso20022Available, SHARED_ISO20022_DIR } from '../helpers/shared.js';
 import { sharedSchemaValidator } from '../iso20022/core/xsd-helper.js';
 
@@ -208,5 +208,63 @@ describe('a camt.056 for a whole message', { skip }, () => {
     }
     assert.equal(group('RJCR', 'AGNT').status, 'RJCT');
     assert.equal(group('ACCR').status, 'ACSC');
+  });
+});
+
+/** A transactions port holding one pacs.008 transaction `t1` of client `c1` with message id MSG-1 (a fake, for plan). */
+function holding(status: TransactionRecord['status'], payments: Array<PaymentRecord['status']>, seen: CancellationRefs[] = []) {
+  const transaction: TransactionRecord = {
+    id: 't1', clientId: 'c1', status, reasonCode: null, reasonText: null, messageType: 'pacs.008.001.08', msgId: 'MSG-1', contentHash: null,
+    duplicateOf: null, deadlineAt: null, groupKey: null, awaitingDownstream: false, createdAt: 0, updatedAt: 0, receivedAt: null, version: 1,
+  };
+  const records = payments.map((p, index): PaymentRecord => ({
+    index, endToEndId: `E2E-${index}`, txId: null, uetr: null, instrId: null, amount: '1.00', currency: 'EUR', status: p, reasonCode: null, reasonText: null,
+  }));
+  return {
+    async findCancellable(refs: CancellationRefs): Promise<CancellablePayment[]> {
+      seen.push(refs);
+      const named = refs.clientId === 'c1' && refs.msgId === 'MSG-1' && refs.families.includes('pacs.008');
+      return named ? records.map((r) => ({ transactionId: 't1', index: r.index, transactionStatus: status, paymentStatus: r.status })) : [];
+    },
+    async load() {
+      return { transaction, payments: records, message: { kind: 'in' as const, messageType: 'pacs.008.001.08', xml: '<Document/>', createdAt: 0 } };
+    },
+  };
+}
+
+describe('the decision on a whole message', { skip }, () => {
+  const model = () => readModel(wholeMessage()) as CancellationRequest;
+  const decide = (transactions: ReturnType<typeof holding>, downstream = false, clientId = 'c1') =>
+    plan({ transactions } as unknown as Parameters<typeof plan>[0], { clientId, model: model(), outcomes: [], downstream });
+
+  test('looks the message up by the client, OrgnlMsgId and OrgnlMsgNmId', async (t) => {
+    if (sharedIso20022(t) === undefined) return;
+    const seen: CancellationRefs[] = [];
+    await decide(holding('ACTC', ['ACTC'], seen));
+    assert.deepEqual(seen, [{ clientId: 'c1', msgId: 'MSG-1', families: ['pacs.008'] }]);
+    const other = await decide(holding('ACTC', ['ACTC']), false, 'c2');
+    assert.deepEqual(other.group, { cancellation: 'RJCR', reasonCode: 'NOOR', reasonText: 'no message of this client matches the original references' });
+  });
+
+  test('stops a message in the hub whole: ACCR, and every payment it has in flight', async (t) => {
+    if (sharedIso20022(t) === undefined) return;
+    const decided = await decide(holding('ACTC', ['RJCT', 'ACTC', 'ACTC']));
+    assert.equal(decided.group?.cancellation, 'ACCR');
+    assert.deepEqual(decided.stops.map((s) => [s.transaction.id, s.payments.length]), [['t1', 3]]);
+    assert.deepEqual(decided.decisions, []);
+  });
+
+  test('leaves a message with a downstream system pending (PDCR), and a final one as it is (NARR, AGNT)', async (t) => {
+    if (sharedIso20022(t) === undefined) return;
+    const pending = await decide(holding('ACSP', ['ACSP']), true);
+    assert.equal(pending.group?.cancellation, 'PDCR');
+    assert.deepEqual(pending.pending, ['t1']);
+    assert.deepEqual(pending.stops, []);
+    for (const [status, payments, reason] of [['RJCT', ['RJCT'], 'NARR'], ['ACSC', ['ACSC'], 'AGNT'], ['PART', ['ACSC', 'RJCT'], 'AGNT']] as const) {
+      const final = await decide(holding(status, [...payments]));
+      assert.equal(final.group?.cancellation, 'RJCR', status);
+      assert.equal(final.group?.reasonCode, reason, status);
+      assert.deepEqual(final.stops, []);
+    }
   });
 });
