@@ -117,6 +117,20 @@ async function resolutionOf(e: E2eHub, token: string, id: string): Promise<Inves
 
 const view = async (e: E2eHub, token: string, id: string) => (await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json();
 
+/** Checks that `original` was stopped by a cancellation: RJCT with CUST, and a valid pacs.002 that says so. Returns it. */
+async function stoppedReport(e: E2eHub, token: string, original: string): Promise<string> {
+  const stopped = await view(e, token, original);
+  assert.equal(stopped.status, 'RJCT');
+  assert.equal(stopped.reason_code, 'CUST');
+  const report = (await awaitReport(e.url, token, original)).text;
+  assert.deepEqual(schemaFindings(report), []);
+  const parsed = parseMessage(report);
+  const status = readStatusReport(parsed.document!, parsed.documentId!);
+  assert.equal(status.transactions[0]!.status, 'RJCT');
+  assert.equal(status.transactions[0]!.reasons[0]!.code, 'CUST');
+  return report;
+}
+
 /** Checks that the resolution quotes the payment's ids. */
 function quotes(resolution: InvestigationResolution, pacs008: string): void {
   const tx = (readModel(parseMessage(pacs008)) as CreditTransfer).transactions[0]!;
@@ -242,15 +256,7 @@ describeOnEngines(engines, 'cancellation requests for a payment still in the hub
       quotes(resolution, pacs008);
       assert.equal((await view(e, token, id)).status, 'ACSC');
 
-      const stopped = await view(e, token, original);
-      assert.equal(stopped.status, 'RJCT');
-      assert.equal(stopped.reason_code, 'CUST');
-      const report = (await awaitReport(e.url, token, original)).text;
-      assert.deepEqual(schemaFindings(report), []);
-      const parsed = parseMessage(report);
-      const status = readStatusReport(parsed.document!, parsed.documentId!);
-      assert.equal(status.transactions[0]!.status, 'RJCT');
-      assert.equal(status.transactions[0]!.reasons[0]!.code, 'CUST');
+      const report = await stoppedReport(e, token, original);
 
       // The held message comes back: processing finds the payment final and leaves it as it is.
       const released = await api(e.url, admin, 'PATCH', `/v1/queues/mx.processing.fifo/messages/${encodeURIComponent(message.receipt_handle)}`, { json: { visibility_s: 0 } });
@@ -315,13 +321,7 @@ describeOnEngines(engines, 'cancellation requests for a whole message', (engine)
       assert.equal(resolution.confirmation, 'CNCL');
       answersForMessage(resolution, pacs008, 'ACCR');
       assert.equal((await view(e, token, id)).status, 'ACSC');
-      const stopped = await view(e, token, original);
-      assert.equal(stopped.status, 'RJCT');
-      assert.equal(stopped.reason_code, 'CUST');
-      const report = (await awaitReport(e.url, token, original)).text;
-      assert.deepEqual(schemaFindings(report), []);
-      const parsed = parseMessage(report);
-      assert.equal(readStatusReport(parsed.document!, parsed.documentId!).transactions[0]!.reasons[0]!.code, 'CUST');
+      await stoppedReport(e, token, original);
     } finally {
       await e.close();
     }
