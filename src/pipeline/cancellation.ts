@@ -37,7 +37,7 @@
  * which.
  */
 import { groupStatus, isTerminal, type PaymentStatus, type TransactionStatus } from '../domain/status.js';
-import type { CancellationRequest, CancellationStatus } from '../iso20022/index.js';
+import type { CancellationRequest, CancellationStatus, OriginalRefs } from '../iso20022/index.js';
 import type { ReadTx, Tx } from '../ports/store.js';
 import type { CancellablePayment, CancellationRefs, PaymentRecord, TransactionRecord } from '../ports/transactions.js';
 import type { WorkflowContext } from './context.js';
@@ -50,13 +50,20 @@ export const CANCELLABLE_FAMILIES: readonly string[] = ['pacs.008', 'pacs.009'];
 /** The ExternalStatusReason1Code of a payment stopped by its sender's cancellation request. */
 export const CANCELLED_REASON = 'CUST';
 /** Payments one reference may name (a resend rejected as a conflicting duplicate shares its ids). */
-const MATCHES_MAX = 10;
+export const MATCHES_MAX = 10;
 /** Payments read to find the message a whole-message request names (one row per payment of each match). */
-const MESSAGE_MATCHES_MAX = 1000;
+export const MESSAGE_MATCHES_MAX = 1000;
 /** Decisions made again when payments keep moving under them; each move is forward, so few are ever needed. */
 const ATTEMPTS_MAX = 4;
 
 type Refs = Omit<CancellationRefs, 'clientId' | 'families'> & { families: readonly string[] };
+
+/** A request that names payments by their references: a cancellation (camt.056) or a status request (pacs.028). */
+interface NamingRequest {
+  /** The message-level references (OrgnlGrpInf), which a transaction's own may override. */
+  original: OriginalRefs;
+  transactions: readonly OriginalRefs[];
+}
 
 /** What one transaction of the request becomes. */
 export interface TxDecision {
@@ -84,7 +91,8 @@ interface Plan {
   pending: string[];
 }
 
-export interface CancellationInput {
+/** A request the processing stage hands over to be answered here: a camt.056 (or a pacs.028, status-request.ts). */
+export interface RequestInput {
   /** The request's transaction, in ACTC. */
   transaction: Pick<TransactionRecord, 'id' | 'clientId' | 'messageType'>;
   submission: Submission;
@@ -100,10 +108,10 @@ class Moved extends Error {
   }
 }
 
-const given = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
+export const given = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
 
 /** The cancellable families an OrgnlMsgNmId names (all of them when none is given). */
-function familiesOf(messageType: string | undefined): readonly string[] {
+export function familiesOf(messageType: string | undefined): readonly string[] {
   return messageType === undefined ? CANCELLABLE_FAMILIES : CANCELLABLE_FAMILIES.filter((f) => messageType === f || messageType.startsWith(`${f}.`));
 }
 
@@ -113,7 +121,7 @@ export function isWholeMessage(model: CancellationRequest): boolean {
 }
 
 /** What the request's TxInf at `index` says of the payment it names. */
-export function refsOf(model: CancellationRequest, index: number): Refs {
+export function refsOf(model: NamingRequest, index: number): Refs {
   const tx = model.transactions[index];
   const refs: Refs = { families: CANCELLABLE_FAMILIES };
   if (tx === undefined) return refs;
@@ -293,7 +301,7 @@ export function stoppedOutcome(payments: readonly PaymentRecord[], text: string)
  * Decides the request, stops what it can and makes the request final with its camt.029, in one store transaction.
  * Returns whether this call made the request final (false: another delivery of its stage message did).
  */
-export async function resolveCancellation(ctx: WorkflowContext, input: CancellationInput): Promise<boolean> {
+export async function resolveCancellation(ctx: WorkflowContext, input: RequestInput): Promise<boolean> {
   const model = input.submission.model;
   if (model.family !== 'camt.056') throw new Error(`assertion failed: a cancellation is a camt.056, not ${model.family}`);
   const t = input.transaction;

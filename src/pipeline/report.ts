@@ -1,6 +1,8 @@
 /**
  * The status report that answers a transaction's message: pacs.002 for pacs.008/009/004, pain.002 for pain.001,
  * camt.029 for camt.056, built from the original through the message layer's builders (real XML, original ids).
+ * A status request (pacs.028) is answered by a pacs.002 about the payments it asks after (status-request.ts), or,
+ * when the workflow rejected the request itself, by a pacs.002 that rejects the request.
  *
  * A camt.029 speaks in its own codes: each transaction's TxCxlSts is ACCR, RJCR or PDCR (the cancellation stage
  * decides it, PaymentOutcome.cancellation), Sts/Conf sums them up (CNCL, RJCR, PDCR, PECR), and the reasons of a
@@ -11,10 +13,12 @@ import {
   buildCamt029,
   buildPacs002,
   buildPain002,
+  buildStatusRequestAnswer,
   isCancellationStatusReason,
   toXml,
   type BuiltMessage,
   type CancellationStatus,
+  type OriginalRefs,
   type ReasonInput,
   type SplitMessage,
 } from '../iso20022/index.js';
@@ -30,6 +34,17 @@ export interface PaymentOutcome {
    * decided it. Without it a rejected transaction is RJCR and any other PDCR: the report claims nothing undone.
    */
   cancellation?: CancellationStatus;
+  /** pacs.028 only: the status of the payment this TxInf asks after, as the hub holds it. */
+  answer?: StatusAnswer;
+}
+
+/** What a status request is told of a payment or a message: its status now, or RJCT AG09 when the hub has none. */
+export interface StatusAnswer {
+  status: string;
+  reasonCode: string | null;
+  reasonText: string | null;
+  /** The payment or message as the hub holds it; absent when none matched (the request's references are quoted). */
+  original?: OriginalRefs;
 }
 
 export interface Outcome {
@@ -45,6 +60,8 @@ export interface Outcome {
    * outcome's reason when rejected.
    */
   groupCancellation?: CancellationStatus;
+  /** pacs.028 for a whole message only: the status of that message. */
+  groupAnswer?: StatusAnswer;
 }
 
 const reasons = (code: string | null, text: string | null) =>
@@ -77,6 +94,26 @@ function confirmation(statuses: readonly CancellationStatus[], group: Transactio
   return statuses.includes('PDCR') ? 'PDCR' : 'PECR';
 }
 
+/**
+ * A status request's answers: the statuses it asked after; or, when the workflow rejected the request itself (no
+ * answer was looked up: schema, rules of the whole message, timeout), the request rejected with its reason. A TxInf
+ * that a rule rejected while others were answered is RJCT with that rule's reason, said to be the request's.
+ */
+function statusRequestAnswers(outcome: Outcome, groupReasons: ReasonInput[]) {
+  const answer = (a: StatusAnswer) => ({ status: a.status, reasons: reasons(a.reasonCode, a.reasonText), ...(a.original ? { original: a.original } : {}) });
+  if (outcome.groupAnswer === undefined && !outcome.payments.some((p) => p.answer !== undefined)) {
+    return { group: { status: 'RJCT', reasons: groupReasons } };
+  }
+  return {
+    ...(outcome.groupAnswer ? { group: answer(outcome.groupAnswer) } : {}),
+    transactions: outcome.payments.map((p) =>
+      p.answer
+        ? { index: p.index, ...answer(p.answer) }
+        : { index: p.index, status: 'RJCT', reasons: reasons(p.reasonCode, `status request rejected: ${p.reasonText ?? ''}`) },
+    ),
+  };
+}
+
 export function buildReport(original: SplitMessage, outcome: Outcome, ids: { msgId: string; now: number }): { messageType: string; xml: string } {
   const family = original.documentId?.family;
   const creDtTm = new Date(ids.now).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -104,6 +141,8 @@ export function buildReport(original: SplitMessage, outcome: Outcome, ids: { msg
       transactions: answers,
       ...(group !== undefined ? { group: { status: group, reasons: cancellationReasons(group, outcome.reasonCode, outcome.reasonText) } } : {}),
     });
+  } else if (family === 'pacs.028') {
+    built = buildStatusRequestAnswer(original, { msgId: ids.msgId, creDtTm, ...statusRequestAnswers(outcome, groupReasons), ...agents });
   } else {
     built = buildPacs002(original, { msgId: ids.msgId, creDtTm, groupStatus: outcome.status, groupReasons, transactions, ...agents });
   }

@@ -33,6 +33,7 @@ import { decisionFromReport, forward, readAnswer, type Decision } from './downst
 import { TIMEOUT } from './timeouts.js';
 import { builtinAndProfileFindings } from './xml-work.js';
 import { resolveCancellation } from './cancellation.js';
+import { answerStatusRequest } from './status-request.js';
 
 interface Rejection {
   index: number | null;
@@ -232,6 +233,11 @@ export async function processStage(ctx: WorkflowContext, message: ReceivedMessag
   if (submission.family === 'camt.056') {
     // A cancellation request is decided here, against the payments it names, and answered (cancellation.ts).
     await resolveCancellation(ctx, { transaction: t, submission, outcomes, within: async (tx) => void (done = await settleIn(tx, 'processing', message)) });
+    return done ? settled : ack;
+  }
+  if (submission.family === 'pacs.028') {
+    // A status request is answered here, from the payments it asks after (status-request.ts).
+    await answerStatusRequest(ctx, { transaction: t, submission, outcomes, within: async (tx) => void (done = await settleIn(tx, 'processing', message)) });
     return done ? settled : ack;
   }
   const now = ctx.deps.clock.now();

@@ -28,6 +28,7 @@ export const PAYMENT_FAMILIES: Readonly<Record<string, string>> = {
   'pacs.004': 'pacs.002',
   'pain.001': 'pain.002',
   'camt.056': 'camt.029',
+  'pacs.028': 'pacs.002',
 };
 
 /** Families taken as answers to earlier payments (a downstream system's status report). */
@@ -216,6 +217,20 @@ function paymentsOf(model: MessageModel): { msgId: string | null; payments: Subm
           debtorAccount: null,
         })),
       };
+    case 'pacs.028':
+      return {
+        msgId: n(model.msgId),
+        payments: model.transactions.map((tx, index) => ({
+          index,
+          endToEndId: n(tx.originalEndToEndId),
+          txId: n(tx.statusRequestId),
+          uetr: n(tx.originalUetr),
+          instrId: n(tx.originalInstrId),
+          amount: n(tx.originalAmount?.value),
+          currency: n(tx.originalAmount?.currency),
+          debtorAccount: null,
+        })),
+      };
     case 'pacs.002':
     case 'pain.002':
       return { msgId: n(model.msgId), payments: [] };
@@ -225,17 +240,19 @@ function paymentsOf(model: MessageModel): { msgId: string | null; payments: Subm
 }
 
 /**
- * Messages whose payments are named by the ids of the payment they refer to (OrgnlEndToEndId, OrgnlUETR): a return
- * and a cancellation request. Their own per-payment id is the one in `txId` (RtrId, CxlId).
+ * Messages whose payments are named by the ids of the payment they refer to (OrgnlEndToEndId, OrgnlUETR): a return,
+ * a cancellation request and a status request. Their own per-payment id is the one in `txId` (RtrId, CxlId,
+ * StsReqId).
  */
-const QUOTING_FAMILIES = new Set(['pacs.004', 'camt.056']);
+const QUOTING_FAMILIES = new Set(['pacs.004', 'camt.056', 'pacs.028']);
 
 /**
  * Business keys per sender: the message id, and per payment its end-to-end id, transaction id and UETR. Payment
  * keys are scoped by family, so that a return (pacs.004) quoting its original's end-to-end id is no duplicate of it.
- * A return or a cancellation request keys its payments by its own id only (RtrId, CxlId): the ids it quotes are
- * the original's, and a second return of a payment (a partial one) or a second request to cancel it (a chaser) is
- * a new message, not a duplicate of the first.
+ * A return, a cancellation request or a status request keys its payments by its own id only (RtrId, CxlId,
+ * StsReqId): the ids it quotes are the original's, and a second return of a payment (a partial one), a second
+ * request to cancel it (a chaser) or a second question about its status is a new message, not a duplicate of the
+ * first.
  */
 function businessKeys(family: string, msgId: string | null, payments: SubmittedPayment[]): BusinessKey[] {
   const keys: BusinessKey[] = [];

@@ -85,7 +85,7 @@ function guarded(check: PaymentCheck): PaymentCheck {
     name: check.name,
     async run(context: CheckContext): Promise<CheckRejection[]> {
       // The payments a check holds, as the built-in ones: never a cancellation request (camt.056), whose payments
-      // are the ones it would stop, nor an answer.
+      // are the ones it would stop, a status request (pacs.028), nor an answer.
       if (!CHECKED_FAMILIES.has(context.submission.family)) return [];
       const out = await check.run(context);
       if (!Array.isArray(out)) throw new Error(`check ${check.name} returned ${typeof out}, not a list of rejections`);

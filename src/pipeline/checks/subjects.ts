@@ -20,7 +20,7 @@ export interface Subject {
   value: string;
 }
 
-/** Families whose payments the checks look at; a cancellation request (camt.056) is never held by them. */
+/** Families whose payments the checks look at; a cancellation (camt.056) or status request (pacs.028) is never held by them. */
 export const CHECKED_FAMILIES: ReadonlySet<string> = new Set(['pacs.008', 'pacs.009', 'pacs.004', 'pain.001']);
 
 class Collector {
