@@ -74,6 +74,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(oauthRoutes, { auth: deps.auth });
   await app.register(adminRoutes, { prefix: '/v1/admin', auth: deps.auth });
   await app.register(queueRoutes, { prefix: '/v1/queues', queues: deps.queues });
-  if (deps.workflow) await app.register(transactionRoutes, { workflow: deps.workflow });
+  if (deps.workflow) await app.register(transactionRoutes, { workflow: deps.workflow, auth: deps.auth });
   return app;
 }

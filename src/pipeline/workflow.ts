@@ -5,6 +5,7 @@
  */
 import { MxError } from '../errors.js';
 import { isTerminal, type TransactionStatus } from '../domain/status.js';
+import type { Tx } from '../ports/store.js';
 import type { HistoryEntry, PaymentRecord, TransactionFilter, TransactionRecord } from '../ports/transactions.js';
 import { WorkflowContext, type WorkflowDeps } from './context.js';
 import { Intake } from './intake.js';
@@ -26,6 +27,16 @@ export interface TransactionView {
 export type OutboxResult =
   | { ready: true; messageType: string; xml: string; transactionId: string }
   | { ready: false; status: TransactionStatus; transactionId: string };
+
+/** A status report sent again to its client's participant queue. */
+export interface Replayed {
+  transactionId: string;
+  status: TransactionStatus;
+  messageType: string;
+}
+
+/** The most transactions one replay call takes (one page of the transaction list). */
+export const REPLAY_PAGE_MAX = 100;
 
 export interface WorkflowOptions {
   /** Run the stage consumers in this process (an API-only process does not). */
@@ -125,6 +136,57 @@ export class Workflow {
       }
       return { items, nextCursor: page.nextCursor };
     });
+  }
+
+  /**
+   * Sends the status report of a client's final transaction to its participant queue again, for a consumer that
+   * lost it: the same XML, with the attributes of the first delivery and `replayed_at`. Recorded in the audit
+   * trail. NOT_FOUND for another client's or an unknown transaction, TRANSACTION_STATE while it is in flight (its
+   * report goes to the queue when it is released).
+   */
+  async replay(clientId: string, id: string): Promise<Replayed> {
+    const queue = await this.ctx.participants.ensure(clientId);
+    return this.ctx.deps.store.transaction(async (tx) => {
+      let t = await tx.transactions.get(id);
+      if (t?.duplicateOf) t = await tx.transactions.get(t.duplicateOf);
+      if (!t || t.clientId !== clientId) throw new MxError('NOT_FOUND', `no transaction ${id}`);
+      const replayed = await this.#replay(tx, queue, t);
+      if (replayed === null) throw new MxError('TRANSACTION_STATE', `transaction ${t.id} is ${t.status}: its status report goes to the participant queue once it is released`);
+      return replayed;
+    });
+  }
+
+  /**
+   * Replays the reports of one page of a client's transactions (the list's filter, newest first, at most
+   * REPLAY_PAGE_MAX): those released are sent again, those in flight are skipped. Pass `nextCursor` back for the
+   * next page.
+   */
+  async replayPage(filter: TransactionFilter): Promise<{ replayed: Replayed[]; skipped: string[]; nextCursor: string | null }> {
+    const queue = await this.ctx.participants.ensure(filter.clientId);
+    return this.ctx.deps.store.transaction(async (tx) => {
+      const page = await tx.transactions.list({ ...filter, limit: Math.min(filter.limit, REPLAY_PAGE_MAX) });
+      const replayed: Replayed[] = [];
+      const skipped: string[] = [];
+      for (const t of page.items) {
+        const r = await this.#replay(tx, queue, t);
+        if (r === null) skipped.push(t.id);
+        else replayed.push(r);
+      }
+      return { replayed, skipped, nextCursor: page.nextCursor };
+    });
+  }
+
+  async #replay(tx: Tx, queue: string, t: TransactionRecord): Promise<Replayed | null> {
+    if (!isTerminal(t.status)) return null;
+    const out = await tx.transactions.getMessage(t.id, 'out');
+    if (!out) return null;
+    const now = this.ctx.deps.clock.now();
+    await tx.queues.send(queue, {
+      body: out.xml,
+      attributes: { transaction_id: t.id, message_type: out.messageType, status: t.status, replayed_at: new Date(now).toISOString() },
+    });
+    await tx.transactions.audit(t.id, 'replay', { queue }, now);
+    return { transactionId: t.id, status: t.status, messageType: out.messageType };
   }
 
   /**

@@ -1,18 +1,21 @@
 /**
  * The transaction API: reserve an id, submit a message (inbox), read a transaction, list them, fetch the
- * outgoing message (outbox). The unversioned `/uuid`, `/inbox` and `/outbox` calls keep the clients of the
- * reference workflow sample working.
+ * outgoing message (outbox), replay status reports to the participant queue. The unversioned `/uuid`, `/inbox`
+ * and `/outbox` calls keep the clients of the reference workflow sample working.
  */
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { MxError, type ErrorCode } from '../../errors.js';
 import { TRANSACTION_STATUSES, type TransactionStatus } from '../../domain/status.js';
-import type { TransactionView, Workflow } from '../../pipeline/workflow.js';
+import { REPLAY_PAGE_MAX, type Replayed, type TransactionView, type Workflow } from '../../pipeline/workflow.js';
+import type { AuthService } from '../../auth/service.js';
 import { checkTransactionId } from '../../pipeline/intake.js';
+import { participantQueue } from '../../pipeline/queues.js';
 import { errorAnswers, nullable, responseHeader } from '../schemas.js';
 
 const READ = { scope: 'mx/read' } as const;
 const WRITE = { scope: 'mx/write' } as const;
+const ADMIN = { scope: 'mx/admin' } as const;
 const XML_TYPES = /^(application|text)\/([\w.-]+\+)?xml$/;
 
 const TransactionIdText = 'a transaction id: a lower-case UUID';
@@ -30,6 +33,22 @@ const ListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+/** Which transactions a replay takes: the filters of the list, one page of at most REPLAY_PAGE_MAX. */
+const ReplayBody = Type.Object(
+  {
+    status: ListQuery.properties.status,
+    since: ListQuery.properties.since,
+    until: ListQuery.properties.until,
+    msg_id: ListQuery.properties.msg_id,
+    end_to_end_id: ListQuery.properties.end_to_end_id,
+    uetr: ListQuery.properties.uetr,
+    cursor: ListQuery.properties.cursor,
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: REPLAY_PAGE_MAX, default: REPLAY_PAGE_MAX })),
+  },
+  { additionalProperties: false },
+);
+const ClientParams = Type.Object({ id: Type.String({ maxLength: 128, description: 'a client id' }) });
+
 /**
  * XML bodies are not validated by JSON schema: they arrive as bytes and the message layer checks them. `consumes`
  * names their content types; the document shows the body as an XML string (src/http/openapi.ts).
@@ -116,6 +135,25 @@ const Report = {
   content: { 'application/xml': { schema: Type.String({ description: 'an ISO 20022 message' }) } },
 };
 
+const ReplayedFields = {
+  transaction_id: Type.String({ description: TransactionIdText }),
+  status: Status,
+  message_type: Type.String({ description: 'the status report sent again, e.g. pacs.002.001.10' }),
+};
+const ReplayedOne = Type.Object(
+  { ...ReplayedFields, queue: Type.String({ description: 'the participant queue the report was sent to' }) },
+  { description: 'the status report was sent to the participant queue again' },
+);
+const ReplayedPage = Type.Object(
+  {
+    queue: Type.String({ description: 'the participant queue the reports were sent to' }),
+    replayed: Type.Array(Type.Object(ReplayedFields), { description: 'the transactions whose reports were sent again, newest first' }),
+    skipped: Type.Array(Type.String(), { description: 'transactions of the page with no report yet (in flight, or a reserved id)' }),
+    next_cursor: nullable('string', { description: 'pass as cursor for the next page; null on the last page' }),
+  },
+  { description: 'one page of transactions replayed' },
+);
+
 // The errors each route answers with (their statuses come from the one list of errors).
 const SUBMIT_ERRORS = [
   'INVALID_ATTRIBUTE', 'BAD_REQUEST', 'XML_MALFORMED', 'XML_UNSAFE', 'PAYLOAD_TOO_LARGE', 'XML_LIMIT_EXCEEDED', 'UNSUPPORTED_MEDIA_TYPE',
@@ -181,7 +219,9 @@ function toMs(value: string | undefined, name: string): number | undefined {
 /** Where a transaction's outgoing message (its status report) is fetched. */
 const reportUrl = (transactionId: string) => `/v1/outbox/${transactionId}`;
 
-export const transactionRoutes: FastifyPluginAsync<{ workflow: Workflow }> = async (app, { workflow }) => {
+const replayedJson = (r: Replayed) => ({ transaction_id: r.transactionId, status: r.status, message_type: r.messageType });
+
+export const transactionRoutes: FastifyPluginAsync<{ workflow: Workflow; auth: AuthService }> = async (app, { workflow, auth }) => {
   // XML bodies arrive as bytes: the message layer checks the encoding and parses them safely.
   app.addContentTypeParser(XML_TYPES, { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
@@ -315,6 +355,56 @@ export const transactionRoutes: FastifyPluginAsync<{ workflow: Workflow }> = asy
     },
     (request, reply) => outbox(request, reply, request.params.id),
   );
+  app.post<{ Params: Static<typeof IdParams> }>(
+    '/v1/transactions/:id/replay',
+    {
+      config: WRITE,
+      schema: {
+        summary: "Send a final transaction's status report to the participant queue again",
+        tags: ['transactions'],
+        params: IdParams,
+        response: { 202: ReplayedOne, ...errorAnswers(['INVALID_ATTRIBUTE', 'NOT_FOUND', 'TRANSACTION_STATE', 'STORE_UNAVAILABLE']) },
+      },
+    },
+    async (request, reply) => {
+      const replayed = await workflow.replay(request.client.id, checkTransactionId(request.params.id));
+      return reply.code(202).send({ ...replayedJson(replayed), queue: participantQueue(request.client.id) });
+    },
+  );
+
+  const replayPage = async (clientId: string, body: Static<typeof ReplayBody>) => {
+    const page = await workflow.replayPage({
+      clientId,
+      ...(body.status ? { status: body.status as TransactionStatus } : {}),
+      ...(body.since ? { since: toMs(body.since, 'since')! } : {}),
+      ...(body.until ? { until: toMs(body.until, 'until')! } : {}),
+      ...(body.msg_id ? { msgId: body.msg_id } : {}),
+      ...(body.end_to_end_id ? { endToEndId: body.end_to_end_id } : {}),
+      ...(body.uetr ? { uetr: body.uetr } : {}),
+      ...(body.cursor ? { cursor: body.cursor } : {}),
+      limit: body.limit ?? REPLAY_PAGE_MAX,
+    });
+    return { queue: participantQueue(clientId), replayed: page.replayed.map(replayedJson), skipped: page.skipped, next_cursor: page.nextCursor };
+  };
+  const replaySchema = {
+    tags: ['transactions'],
+    body: ReplayBody,
+    response: { 200: ReplayedPage, ...errorAnswers(['INVALID_ATTRIBUTE', 'NOT_FOUND', 'STORE_UNAVAILABLE']) },
+  };
+  app.post<{ Body: Static<typeof ReplayBody> }>(
+    '/v1/replay',
+    { config: WRITE, schema: { ...replaySchema, summary: "Send the status reports of a page of the client's transactions to its participant queue again" } },
+    async (request) => replayPage(request.client.id, request.body),
+  );
+  app.post<{ Params: Static<typeof ClientParams>; Body: Static<typeof ReplayBody> }>(
+    '/v1/admin/clients/:id/replay',
+    { config: ADMIN, schema: { ...replaySchema, tags: ['admin'], params: ClientParams, summary: "Operators: send the status reports of a page of a client's transactions to its participant queue again" } },
+    async (request) => {
+      const client = await auth.getClient(request.params.id);
+      return replayPage(client.id, request.body);
+    },
+  );
+
   app.post(
     '/outbox',
     { config: READ, schema: { summary: 'The outgoing message (reference-sample compatible)', tags: ['compatibility'], headers: OutboxHeaders, response: outboxResponses } },
