@@ -80,7 +80,7 @@ describeOnEngines(engines, 'replay of status reports', (engine) => {
     const reservedId = reserved.json().transaction_id as string;
     const refused = await api(e.url, token, 'POST', `/v1/transactions/${reservedId}/replay`);
     assert.equal(refused.status, 409, refused.text);
-    assert.equal(refused.json().error.code, 'TRANSACTION_STATE');
+    assert.equal((refused.json().error as { code: string }).code, 'TRANSACTION_STATE');
 
     const { token: other } = await e.token();
     const { id } = await submit(e, other, 'rpl2');
