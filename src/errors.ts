@@ -37,7 +37,7 @@ export const ERROR_CATALOG = {
 
   // Transactions
   TRANSACTION_STATE: { status: 409, retryable: false, summary: 'The transaction is not in a state that allows this call (for example, a reserved id used twice).' },
-  ORIGINAL_NOT_FOUND: { status: 422, retryable: false, summary: 'An answer (pacs.002) refers to no payment the hub forwarded (OrgnlMsgId, OrgnlEndToEndId, OrgnlUETR).' },
+  ORIGINAL_NOT_FOUND: { status: 422, retryable: false, summary: 'An answer refers to nothing the hub forwarded: a pacs.002 to no payment (OrgnlMsgId, OrgnlEndToEndId, OrgnlUETR), a camt.029 to no cancellation request (X-Transaction-Id).' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, retryable: false, summary: 'The Idempotency-Key was used before for a different message.' },
 
   // ISO 20022 input (thrown by the message layer before any business processing)

@@ -16,7 +16,9 @@
  *     downstream system
  *   ACSP with a downstream system                   PDCR      -             as it is: the downstream system has it,
  *                                                                           or the forwarding stage may be sending
- *                                                                           it now; its answer decides the payment
+ *                                                                           it now; its answer decides the payment,
+ *                                                                           and the request is forwarded to it
+ *                                                                           (cancellation-forwarding.ts)
  *   in flight, but other payments of its message    RJCR      AGNT          as it is: a message in flight is
  *     not named                                                             stopped whole or not at all
  *
@@ -42,6 +44,7 @@ import type { ReadTx, Tx } from '../ports/store.js';
 import type { CancellablePayment, CancellationRefs, PaymentRecord, TransactionRecord } from '../ports/transactions.js';
 import type { WorkflowContext } from './context.js';
 import { prepareFinal } from './finalize.js';
+import { stageQueue, type StageMessage } from './queues.js';
 import type { Outcome, PaymentOutcome } from './report.js';
 import type { Submission } from './submission.js';
 
@@ -82,13 +85,18 @@ interface Stop {
   xml: string;
 }
 
+interface Pending {
+  id: string;
+  groupKey: string;
+}
+
 interface Plan {
   decisions: TxDecision[];
   /** A request for a whole message: what becomes of it (no decisions then). */
   group?: Omit<TxDecision, 'index'>;
   stops: Stop[];
-  /** Transactions left pending downstream (PDCR), by the status the decision saw: ACSP. */
-  pending: string[];
+  /** Transactions left pending downstream (PDCR), by the status the decision saw: ACSP; with their FIFO group. */
+  pending: Pending[];
 }
 
 /** A request the processing stage hands over to be answered here: a camt.056 (or a pacs.028, status-request.ts). */
@@ -169,7 +177,7 @@ export async function plan(tx: Pick<ReadTx, 'transactions'>, input: { clientId: 
     named.set(match.transactionId, [...(named.get(match.transactionId) ?? []), match.index]);
   }
   const stops: Stop[] = [];
-  const pending = new Set<string>();
+  const pending = new Map<string, Pending>();
   // A payment final already is decided by its status; one in flight by its transaction as it stands now.
   const loaded = new Map<string, { transaction: TransactionRecord; payments: PaymentRecord[]; xml: string | null }>();
   for (const d of decisions) {
@@ -189,13 +197,13 @@ export async function plan(tx: Pick<ReadTx, 'transactions'>, input: { clientId: 
     }
     const t = original.transaction;
     Object.assign(d, decide(t, { downstream: input.downstream, named: named.get(t.id)!, all: original.payments, hasMessage: original.xml !== null }));
-    if (d.cancellation === 'PDCR') pending.add(t.id);
+    if (d.cancellation === 'PDCR') pending.set(t.id, { id: t.id, groupKey: t.groupKey ?? t.id });
     if (d.cancellation === 'ACCR' && !stopping.has(t.id)) {
       stopping.add(t.id);
       stops.push({ transaction: t, payments: original.payments, xml: original.xml! });
     }
   }
-  return { decisions, stops, pending: [...pending] };
+  return { decisions, stops, pending: [...pending.values()] };
 }
 
 /** A request for a whole message: decided as one transaction that names every payment of the message. */
@@ -224,7 +232,7 @@ async function planMessage(tx: Pick<ReadTx, 'transactions'>, input: { clientId: 
     decisions: [],
     group: { ...decision, match },
     stops: decision.cancellation === 'ACCR' ? [{ transaction: t, payments, xml: xml! }] : [],
-    pending: decision.cancellation === 'PDCR' ? [t.id] : [],
+    pending: decision.cancellation === 'PDCR' ? [{ id: t.id, groupKey: t.groupKey ?? t.id }] : [],
   };
 }
 
@@ -327,7 +335,14 @@ export async function resolveCancellation(ctx: WorkflowContext, input: RequestIn
         await input.within(tx);
         if (!(await resolve(tx))) return false;
         for (const s of stops) if (!(await s.apply(tx))) throw new Moved(s.id);
-        for (const id of decided.pending) if ((await tx.transactions.get(id))?.status !== 'ACSP') throw new Moved(id);
+        for (const p of decided.pending) if ((await tx.transactions.get(p.id))?.status !== 'ACSP') throw new Moved(p.id);
+        // The downstream system has those payments: the request goes there too, behind the first one's own
+        // forwarding in its FIFO group (cancellation-forwarding.ts).
+        const first = decided.pending[0];
+        if (first !== undefined && downstream) {
+          const next: StageMessage = { transaction_id: t.id, forward: 'cancellation' };
+          await tx.queues.send(stageQueue('forwarding'), { body: JSON.stringify(next), groupId: first.groupKey, dedupId: `${t.id}:forwarding`, dedupScope: 'retry' });
+        }
         for (const d of decided.decisions) {
           if (d.match === undefined) continue;
           await tx.transactions.audit(d.match.transactionId, 'cancellation_request', { transaction_id: t.id, payment: d.match.index, status: d.cancellation, reason: d.reasonCode }, now);

@@ -66,8 +66,16 @@ export function readAnswer(xml: string): StatusReport {
 
 export type ForwardResult = { kind: 'answered'; xml: string } | { kind: 'accepted' } | { kind: 'refused'; status: number; text: string };
 
-/** Forwards a message downstream. Network failures and 5xx are retryable errors; 4xx is a refusal. */
-export async function forward(config: DownstreamConfig, input: { transactionId: string; messageType: string; xml: string }): Promise<ForwardResult> {
+/**
+ * Forwards a message downstream. Network failures and 5xx are retryable errors; 4xx is a refusal. In sync mode the
+ * answer is in the response: required for a payment (its pacs.002), optional for a cancellation request (its
+ * camt.029 may come later, posted to the inbox).
+ */
+export async function forward(
+  config: DownstreamConfig,
+  input: { transactionId: string; messageType: string; xml: string },
+  options: { answerRequired: boolean } = { answerRequired: true },
+): Promise<ForwardResult> {
   if (config.url === null) throw new Error('assertion failed: forward without a downstream url');
   let response: Response;
   try {
@@ -90,7 +98,7 @@ export async function forward(config: DownstreamConfig, input: { transactionId: 
     throw new MxError('DOWNSTREAM_UNAVAILABLE', `downstream answered HTTP ${response.status}`);
   }
   if (response.status >= 400) return { kind: 'refused', status: response.status, text: text.slice(0, 200) };
-  if (config.mode === 'sync') {
+  if (config.mode === 'sync' && (options.answerRequired || text.trim() !== '')) {
     if (text.trim() === '') throw new MxError('DOWNSTREAM_UNAVAILABLE', 'downstream answered without the pacs.002 that sync mode expects');
     return { kind: 'answered', xml: text };
   }

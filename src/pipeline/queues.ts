@@ -53,6 +53,11 @@ export interface StageMessage {
    * (the API, a stage that finds no hint); the status is checked by compare-and-set as with any hint.
    */
   xml?: string;
+  /**
+   * Forwarding only: what goes downstream is not a payment but the cancellation request (camt.056) of this
+   * transaction, for payments the downstream system has (cancellation-forwarding.ts).
+   */
+  forward?: 'cancellation';
   /** What an earlier stage decided and this one applies (forwarding -> releasing). */
   decision?: { status: 'ACSC' | 'RJCT'; reason_code?: string; reason_text?: string; payments?: Array<{ index: number; status: 'ACSC' | 'RJCT'; reason_code?: string }> };
 }

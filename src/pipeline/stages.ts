@@ -33,6 +33,7 @@ import { decisionFromReport, forward, readAnswer, type Decision } from './downst
 import { TIMEOUT } from './timeouts.js';
 import { builtinAndProfileFindings } from './xml-work.js';
 import { resolveCancellation } from './cancellation.js';
+import { applyResolution, forwardCancellation } from './cancellation-forwarding.js';
 import { answerStatusRequest } from './status-request.js';
 
 interface Rejection {
@@ -310,7 +311,9 @@ export async function releaseStage(ctx: WorkflowContext, message: ReceivedMessag
  * before the commit sends it again): the request carries X-Transaction-Id for the system to recognise repeats.
  */
 export async function forwardStage(ctx: WorkflowContext, message: ReceivedMessage): Promise<StageOutcome> {
-  const { transaction_id: id } = parseStageMessage(message);
+  const body = parseStageMessage(message);
+  const id = body.transaction_id;
+  if (body.forward === 'cancellation') return forwardCancellation(ctx, id, (tx) => settleIn(tx, 'forwarding', message));
   const loaded = await load(ctx, id);
   if (!loaded || loaded.t.status !== 'ACSP' || loaded.t.awaitingDownstream) return ack;
   const { t, payments, xml } = loaded;
@@ -349,6 +352,7 @@ async function sendRelease(tx: Tx, t: TransactionRecord, decision: Decision, pay
 /**
  * A pacs.002 posted to the inbox by a downstream system: applied to the payment it answers when that payment
  * still waits (ACSP); a late answer (after the timeout made the payment final) is recorded and changes nothing.
+ * A camt.029 answers a cancellation request the hub forwarded, and is relayed (cancellation-forwarding.ts).
  */
 export async function applyAnswer(
   ctx: WorkflowContext,
@@ -357,8 +361,11 @@ export async function applyAnswer(
   if (!ctx.deps.downstream.answerClientIds.includes(input.clientId)) {
     throw new MxError('FORBIDDEN', 'this client is not configured to answer forwarded payments (downstream.answerClientIds)');
   }
+  if (input.submission.family === 'camt.029') {
+    return applyResolution(ctx, { clientId: input.clientId, xml: input.xml, messageType: input.submission.messageType, ...(input.transactionId !== undefined ? { transactionId: input.transactionId } : {}) });
+  }
   const model = input.submission.model;
-  if (model.family !== 'pacs.002') throw new MxError('MESSAGE_UNSUPPORTED', 'an answer is a pacs.002');
+  if (model.family !== 'pacs.002') throw new MxError('MESSAGE_UNSUPPORTED', 'an answer is a pacs.002 or a camt.029');
   const first = model.transactions[0];
   const refs = {
     ...(input.transactionId !== undefined ? { transactionId: input.transactionId } : {}),

@@ -31,8 +31,11 @@ export const PAYMENT_FAMILIES: Readonly<Record<string, string>> = {
   'pacs.028': 'pacs.002',
 };
 
-/** Families taken as answers to earlier payments (a downstream system's status report). */
-export const ANSWER_FAMILIES: ReadonlySet<string> = new Set(['pacs.002']);
+/**
+ * Families taken as answers from the downstream system: its status report of a payment, its resolution of a
+ * cancellation request the hub forwarded.
+ */
+export const ANSWER_FAMILIES: ReadonlySet<string> = new Set(['pacs.002', 'camt.029']);
 
 export interface SubmittedPayment {
   index: number;

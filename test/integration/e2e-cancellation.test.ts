@@ -4,7 +4,9 @@
  * official XSD accepts, quotes the original's ids and says what really happened to the payment:
  *  - no payment of the client matches: RJCR with NOOR;
  *  - the payment is settled already: RJCR (AGNT), and it stays ACSC with its one report;
- *  - the payment waits for a downstream system's answer: PDCR, and the answer still decides it;
+ *  - the payment waits for a downstream system's answer: PDCR, and the answer still decides it; the camt.056 goes
+ *    downstream too, and the system's camt.029 (posted to the inbox, or in the response in sync mode) is relayed
+ *    to the client;
  *  - the payment is still in the hub (held before processing): ACCR / CNCL, and it becomes RJCT with CUST and a
  *    pacs.002 saying so; when its processing runs after all, nothing changes.
  *  - a camt.056 that fails its schema: RJCR with a code of the cancellation rejection list (NARR + FF01 in the text).
@@ -14,6 +16,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  buildCamt029,
   buildPacs002,
   parseMessage,
   readModel,
@@ -24,6 +27,26 @@ import {
 } from '../../src/iso20022/index.js';
 import { api, awaitReport, describeOnEngines, e2eEngines, fresh, sample, schemaFindings, startE2eHub, type E2eEngine, type E2eHub } from '../helpers/e2e.js';
 import { Downstream, startAsyncDownstream, type AsyncDownstreamHub } from '../helpers/downstream.js';
+
+const NOW = () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** The downstream system's camt.029 for a camt.056: the cancellation accepted (CNCL). */
+const acceptedDownstream = (camt056: string) => toXml(buildCamt029(parseMessage(camt056), { assignmentId: `DSR${Date.now()}`, creDtTm: NOW(), confirmation: 'CNCL' }));
+
+/** Takes (and deletes) the messages of the client's participant queue about transaction `id`, until `count` came. */
+async function reportsOf(e: E2eHub, token: string, clientId: string, id: string, count: number): Promise<Array<{ body: string; attributes: Record<string, string> }>> {
+  const queue = `participant.${clientId}`;
+  const found: Array<{ body: string; attributes: Record<string, string> }> = [];
+  for (const until = Date.now() + 15_000; found.length < count; ) {
+    if (Date.now() > until) throw new Error(`only ${found.length} of ${count} messages about ${id} reached ${queue}`);
+    const answer = await api(e.url, token, 'GET', `/v1/queues/${queue}/messages?max=10&wait_s=1`);
+    const messages = answer.json().messages as Array<{ receipt_handle: string; body: string; attributes: Record<string, string> }>;
+    if (messages.length === 0) continue;
+    await api(e.url, token, 'POST', `/v1/queues/${queue}/messages/delete`, { json: { receipt_handles: messages.map((m) => m.receipt_handle) } });
+    found.push(...messages.filter((m) => m.attributes.transaction_id === id));
+  }
+  return found;
+}
 
 const engines = await e2eEngines();
 
@@ -239,6 +262,75 @@ describeOnEngines(engines, 'cancellation requests for a payment forwarded downst
     assert.equal((await api(e.url, answerToken, 'POST', '/v1/inbox', { xml: toXml(answer) })).status, 202);
     await awaitReport(e.url, token, original);
     assert.equal((await view(e, token, original)).status, 'ACSC');
+  });
+
+  test('the request goes downstream behind its payment, and the camt.029 the system posts reaches the client', async () => {
+    const { token: sender, clientId } = await e.token({ scopes: ['mx/read', 'mx/write'] });
+    const pacs008 = fresh(sample(PACS008), 'pdcr2');
+    const original = await submit(e, sender, pacs008);
+    assert.ok(await downstream.reached(original), 'the payment was forwarded');
+    const camt056 = cancellationFor(pacs008, 'pdcr2');
+    const id = await submit(e, sender, camt056);
+    assert.equal((await resolutionOf(e, sender, id)).confirmation, 'PDCR');
+    assert.ok(await downstream.reached(id), 'the cancellation request was forwarded');
+    const sent = downstream.received.filter((r) => r.transactionId === id);
+    assert.equal(sent.length, 1);
+    assert.equal(sent[0]!.xml, camt056, 'the camt.056 as the client sent it');
+    const order = downstream.received.map((r) => r.transactionId);
+    assert.ok(order.indexOf(original) < order.indexOf(id), 'after the payment');
+
+    // Refused without naming the request, or from a client that does not answer for the system.
+    const resolution = acceptedDownstream(camt056);
+    const unnamed = await api(e.url, answerToken, 'POST', '/v1/inbox', { xml: resolution });
+    assert.equal(unnamed.status, 422, unnamed.text);
+    assert.equal((unnamed.json().error as { code: string }).code, 'ORIGINAL_NOT_FOUND');
+    assert.equal((await api(e.url, sender, 'POST', '/v1/inbox', { xml: resolution, headers: { 'x-transaction-id': id } })).status, 403);
+
+    const relayed = await api(e.url, answerToken, 'POST', '/v1/inbox', { xml: resolution, headers: { 'x-transaction-id': id } });
+    assert.equal(relayed.status, 200, relayed.text);
+    assert.deepEqual(relayed.json(), { transaction_id: id, status: 'ACSC', applied: false });
+    const messages = await reportsOf(e, sender, clientId, id, 2);
+    assert.equal(messages.filter((m) => m.attributes.source === undefined).length, 1, "the hub's own camt.029 (PDCR)");
+    const fromSystem = messages.find((m) => m.attributes.source === 'downstream');
+    assert.equal(fromSystem?.attributes.message_type, 'camt.029.001.09');
+    assert.equal(fromSystem?.body, resolution);
+    // The payment is still the system's to decide: it waits for its own answer.
+    assert.equal((await view(e, sender, original)).status, 'ACSP');
+    assert.equal((await view(e, sender, id)).status, 'ACSC');
+  });
+});
+
+describeOnEngines(engines, 'cancellation requests for a payment forwarded downstream in sync mode', (engine) => {
+  test("the system's camt.029 in the response to the forwarded request reaches the client", async () => {
+    const downstream = new Downstream();
+    await downstream.start();
+    // The payment gets an interim pacs.002 (it waits for its final answer); the request a camt.029.
+    downstream.answer = (xml) => {
+      const family = parseMessage(xml).documentId?.family;
+      if (family === 'camt.056') return { status: 200, body: acceptedDownstream(xml) };
+      const interim = buildPacs002(parseMessage(xml), { msgId: `DS${Date.now()}`, creDtTm: NOW(), transactionStatus: 'ACSP' });
+      return { status: 200, body: toXml(interim) };
+    };
+    const e = await startE2eHub({ downstream: { url: downstream.url, mode: 'sync' }, workflow: { slaMs: 60_000 } }, { engine });
+    try {
+      const { token, clientId } = await e.token({ scopes: ['mx/read', 'mx/write'] });
+      const pacs008 = fresh(sample(PACS008), 'pdcr3');
+      const original = await submit(e, token, pacs008);
+      assert.ok(await downstream.reached(original));
+      const camt056 = cancellationFor(pacs008, 'pdcr3');
+      const id = await submit(e, token, camt056);
+      assert.equal((await resolutionOf(e, token, id)).confirmation, 'PDCR');
+      const messages = await reportsOf(e, token, clientId, id, 2);
+      const relayed = messages.find((m) => m.attributes.source === 'downstream');
+      assert.ok(relayed, 'the camt.029 of the system was relayed');
+      assert.deepEqual(schemaFindings(relayed.body), []);
+      const read = readModel(parseMessage(relayed.body)) as InvestigationResolution;
+      assert.equal(read.confirmation, 'CNCL');
+      assert.equal((await view(e, token, original)).status, 'ACSP');
+    } finally {
+      await e.close();
+      await downstream.stop();
+    }
   });
 });
 
