@@ -19,6 +19,7 @@ const modules: Array<Promise<{ register(program: Command): void }>> = [
   import('./validate.js'),
   import('./inspect.js'),
   import('./migrate-store.js'),
+  import('./replay.js'),
 ];
 
 for (const mod of await Promise.all(modules)) mod.register(program);
