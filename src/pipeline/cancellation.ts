@@ -38,14 +38,14 @@
  * what is there now: of a cancellation and the payment's own completion exactly one wins, and the camt.029 says
  * which.
  */
-import { groupStatus, isTerminal, type PaymentStatus, type TransactionStatus } from '../domain/status.js';
+import { isTerminal, type PaymentStatus } from '../domain/status.js';
 import type { CancellationRequest, CancellationStatus, OriginalRefs } from '../iso20022/index.js';
 import type { ReadTx, Tx } from '../ports/store.js';
 import type { CancellablePayment, CancellationRefs, PaymentRecord, TransactionRecord } from '../ports/transactions.js';
 import type { WorkflowContext } from './context.js';
 import { prepareFinal } from './finalize.js';
 import { stageQueue, type StageMessage } from './queues.js';
-import type { Outcome, PaymentOutcome } from './report.js';
+import { outcomeOf, type Outcome, type PaymentOutcome } from './report.js';
 import type { Submission } from './submission.js';
 
 /** The messages whose payments a camt.056 cancels (FI to FI credit transfers). */
@@ -281,14 +281,7 @@ export function requestOutcome(decisions: readonly TxDecision[], group?: Omit<Tx
     reasonText: d.cancellation === 'RJCR' ? d.reasonText : null,
     cancellation: d.cancellation,
   }));
-  const status: TransactionStatus = groupStatus(payments.map((p) => p.status));
-  const rejected = payments.find((p) => p.status === 'RJCT');
-  return {
-    status,
-    reasonCode: status === 'RJCT' ? (rejected?.reasonCode ?? 'NARR') : null,
-    reasonText: status === 'RJCT' ? (rejected?.reasonText ?? null) : null,
-    payments,
-  };
+  return outcomeOf(payments);
 }
 
 /** The outcome of a stopped payment: its open payments rejected with CUST, the others as they are. */

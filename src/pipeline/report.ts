@@ -22,7 +22,7 @@ import {
   type ReasonInput,
   type SplitMessage,
 } from '../iso20022/index.js';
-import type { PaymentStatus, TransactionStatus } from '../domain/status.js';
+import { groupStatus, type PaymentStatus, type TransactionStatus } from '../domain/status.js';
 
 export interface PaymentOutcome {
   index: number;
@@ -62,6 +62,21 @@ export interface Outcome {
   groupCancellation?: CancellationStatus;
   /** pacs.028 for a whole message only: the status of that message. */
   groupAnswer?: StatusAnswer;
+}
+
+/**
+ * A transaction's outcome from its payments' outcomes: the group status (ACSC or RJCT when all agree, PART
+ * otherwise), with the first rejection's reason when it is RJCT.
+ */
+export function outcomeOf(payments: PaymentOutcome[]): Outcome {
+  const status = groupStatus(payments.map((p) => p.status));
+  const rejected = payments.find((p) => p.status === 'RJCT');
+  return {
+    status,
+    reasonCode: status === 'RJCT' ? (rejected?.reasonCode ?? 'NARR') : null,
+    reasonText: status === 'RJCT' ? (rejected?.reasonText ?? null) : null,
+    payments,
+  };
 }
 
 const reasons = (code: string | null, text: string | null) =>

@@ -17,7 +17,7 @@
  * one sent by the forwarding stage) is handled by the releasing stage as before.
  */
 import { MxError } from '../errors.js';
-import { groupStatus, type PaymentStatus } from '../domain/status.js';
+import type { PaymentStatus } from '../domain/status.js';
 import { errorsOf, type Finding } from '../iso20022/index.js';
 import type { ReceivedMessage } from '../ports/queues.js';
 import type { TransactionOptions, Tx } from '../ports/store.js';
@@ -27,7 +27,7 @@ import type { WorkflowContext } from './context.js';
 import { finalize, prepareFinal } from './finalize.js';
 import { ack, settled, type Outcome as StageOutcome } from './runner.js';
 import { stageQueue, type Stage, type StageMessage } from './queues.js';
-import type { Outcome, PaymentOutcome } from './report.js';
+import { outcomeOf, type Outcome, type PaymentOutcome } from './report.js';
 import type { Submission } from './submission.js';
 import { decisionFromReport, forward, readAnswer, type Decision } from './downstream.js';
 import { TIMEOUT } from './timeouts.js';
@@ -284,14 +284,7 @@ function releaseOutcome(payments: ReadonlyArray<Pick<PaymentRecord, 'index' | 's
     const reasonCode = status === 'RJCT' ? (d?.reason_code ?? decision?.reason_code ?? 'NARR') : null;
     return { index: p.index, status, reasonCode, reasonText: status === 'RJCT' ? (decision?.reason_text ?? null) : null };
   });
-  const status = groupStatus(outcomes.map((o) => o.status));
-  const rejected = outcomes.find((o) => o.status === 'RJCT');
-  return {
-    status,
-    reasonCode: status === 'RJCT' ? (rejected?.reasonCode ?? 'NARR') : null,
-    reasonText: status === 'RJCT' ? (rejected?.reasonText ?? null) : null,
-    payments: outcomes,
-  };
+  return outcomeOf(outcomes);
 }
 
 export async function releaseStage(ctx: WorkflowContext, message: ReceivedMessage): Promise<StageOutcome> {

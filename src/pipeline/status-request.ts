@@ -21,14 +21,13 @@
  * It changes nothing but itself: the answer is what the store held when the request was processed, read in one
  * snapshot, and the request's step commits with the acknowledgement of its stage message.
  */
-import { groupStatus, type TransactionStatus } from '../domain/status.js';
 import type { StatusRequest } from '../iso20022/index.js';
 import type { ReadTx } from '../ports/store.js';
 import type { TransactionRecord } from '../ports/transactions.js';
 import { familiesOf, given, MATCHES_MAX, MESSAGE_MATCHES_MAX, pick, refsOf, type RequestInput } from './cancellation.js';
 import type { WorkflowContext } from './context.js';
 import { prepareFinal } from './finalize.js';
-import type { Outcome, PaymentOutcome, StatusAnswer } from './report.js';
+import { outcomeOf, type Outcome, type PaymentOutcome, type StatusAnswer } from './report.js';
 
 /** The ExternalStatusReason1Code for a payment the hub never received: "original payment never received". */
 export const UNKNOWN_ORIGINAL = 'AG09';
@@ -109,14 +108,7 @@ export async function planAnswers(tx: Pick<ReadTx, 'transactions'>, input: { cli
       answer,
     });
   }
-  const status: TransactionStatus = groupStatus(payments.map((p) => p.status));
-  const rejected = payments.find((p) => p.status === 'RJCT');
-  return {
-    status,
-    reasonCode: status === 'RJCT' ? (rejected?.reasonCode ?? 'NARR') : null,
-    reasonText: status === 'RJCT' ? (rejected?.reasonText ?? null) : null,
-    payments,
-  };
+  return outcomeOf(payments);
 }
 
 /**
