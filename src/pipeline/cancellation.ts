@@ -118,9 +118,12 @@ class Moved extends Error {
 
 export const given = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
 
-/** The cancellable families an OrgnlMsgNmId names (all of them when none is given). */
-export function familiesOf(messageType: string | undefined): readonly string[] {
-  return messageType === undefined ? CANCELLABLE_FAMILIES : CANCELLABLE_FAMILIES.filter((f) => messageType === f || messageType.startsWith(`${f}.`));
+/**
+ * The families an OrgnlMsgNmId names among those the request may name (`named`); the cancellable ones (pacs.008,
+ * pacs.009) when none is given.
+ */
+export function familiesOf(messageType: string | undefined, named: readonly string[] = CANCELLABLE_FAMILIES): readonly string[] {
+  return messageType === undefined ? CANCELLABLE_FAMILIES : named.filter((f) => messageType === f || messageType.startsWith(`${f}.`));
 }
 
 /** Whether the request asks to cancel a whole message: no TxInf, a message named, and GrpCxl not false. */
@@ -128,8 +131,8 @@ export function isWholeMessage(model: CancellationRequest): boolean {
   return model.transactions.length === 0 && model.groupCancellation !== false && given(model.original.originalMsgId) !== undefined;
 }
 
-/** What the request's TxInf at `index` says of the payment it names. */
-export function refsOf(model: NamingRequest, index: number): Refs {
+/** What the request's TxInf at `index` says of the payment it names, among the families it may name. */
+export function refsOf(model: NamingRequest, index: number, named: readonly string[] = CANCELLABLE_FAMILIES): Refs {
   const tx = model.transactions[index];
   const refs: Refs = { families: CANCELLABLE_FAMILIES };
   if (tx === undefined) return refs;
@@ -142,7 +145,7 @@ export function refsOf(model: NamingRequest, index: number): Refs {
   if (given(tx.originalTxId) !== undefined) refs.txId = tx.originalTxId!;
   if (given(tx.originalInstrId) !== undefined) refs.instrId = tx.originalInstrId!;
   if (given(tx.originalUetr) !== undefined) refs.uetr = tx.originalUetr!;
-  refs.families = familiesOf(messageType);
+  refs.families = familiesOf(messageType, named);
   return refs;
 }
 

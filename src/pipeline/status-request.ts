@@ -4,8 +4,8 @@
  * transactions (TxInf) asks after and answers with a pacs.002 about those payments.
  *
  * Each TxInf names a payment by its references (OrgnlUETR, OrgnlEndToEndId, OrgnlTxId, OrgnlInstrId, OrgnlMsgId,
- * OrgnlMsgNmId; every one given must match), looked for in the client's own pacs.008 and pacs.009, as a
- * cancellation request's are (cancellation.ts). Its TxInfAndSts in the answer gives:
+ * OrgnlMsgNmId; every one given must match), looked for in the client's own pacs.008 and pacs.009 as a
+ * cancellation request's are (cancellation.ts), or in its returns (pacs.004) when OrgnlMsgNmId names one. Its TxInfAndSts in the answer gives:
  *
  *   the payment named          TxSts, StsRsnInf                      the request's TxInf
  *   found                      its status now (ACTC, ACSP, ACSC,     ACSC
@@ -29,6 +29,12 @@ import type { WorkflowContext } from './context.js';
 import { prepareFinal } from './finalize.js';
 import { outcomeOf, type Outcome, type PaymentOutcome, type StatusAnswer } from './report.js';
 
+/**
+ * What a status request may ask after: credit transfers, and returns (pacs.004) when its OrgnlMsgNmId names one
+ * (a return shares its original's UETR and end-to-end id: without the name, the transfer is meant).
+ */
+export const ASKABLE_FAMILIES: readonly string[] = ['pacs.008', 'pacs.009', 'pacs.004'];
+
 /** The ExternalStatusReason1Code for a payment the hub never received: "original payment never received". */
 export const UNKNOWN_ORIGINAL = 'AG09';
 
@@ -38,7 +44,7 @@ type Transactions = Pick<ReadTx, 'transactions'>['transactions'];
 
 /** What the request's TxInf asks after, answered from the store (found: false with RJCT AG09 when nothing matched). */
 async function answerTx(transactions: Transactions, clientId: string, model: StatusRequest, index: number): Promise<{ found: boolean; answer: StatusAnswer }> {
-  const match = pick(await transactions.findCancellable({ clientId, ...refsOf(model, index) }, MATCHES_MAX));
+  const match = pick(await transactions.findCancellable({ clientId, ...refsOf(model, index, ASKABLE_FAMILIES) }, MATCHES_MAX));
   const t = match === undefined ? null : await transactions.get(match.transactionId);
   const p = t === null ? undefined : (await transactions.payments(t.id)).find((x) => x.index === match!.index);
   if (t === null || p === undefined) return { found: false, answer: unknown('payment') };
@@ -64,7 +70,7 @@ function messageRefs(t: TransactionRecord): { originalMsgId?: string; originalMs
 /** A request with no TxInf: the status of the message its OrgnlGrpInf names. */
 async function answerMessage(transactions: Transactions, clientId: string, model: StatusRequest): Promise<{ found: boolean; answer: StatusAnswer }> {
   const asked = model.original;
-  const refs = { clientId, msgId: asked.originalMsgId!, families: familiesOf(given(asked.originalMsgNmId)) };
+  const refs = { clientId, msgId: asked.originalMsgId!, families: familiesOf(given(asked.originalMsgNmId), ASKABLE_FAMILIES) };
   const match = pick(await transactions.findCancellable(refs, MESSAGE_MATCHES_MAX));
   const t = match === undefined ? null : await transactions.get(match.transactionId);
   if (t === null) {

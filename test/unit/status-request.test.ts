@@ -194,6 +194,18 @@ describe('the lookup of a status request', { skip }, () => {
     assert.deepEqual(outcome.payments[0]!.answer, { status: 'ACSP', reasonCode: null, reasonText: null, original: held });
   });
 
+  test('asks after returns (pacs.004) only when OrgnlMsgNmId names one; without a name, after transfers', async (t) => {
+    if (sharedIso20022(t) === undefined) return;
+    const families = async (xml: string) => {
+      const seen: CancellationRefs[] = [];
+      await plan(holding({ status: 'ACSC', reasonCode: null }, seen), xml);
+      return seen[0]?.families;
+    };
+    assert.deepEqual(await families(sample()), ['pacs.008']);
+    assert.deepEqual(await families(sample().replace('<OrgnlMsgNmId>pacs.008.001.08<', '<OrgnlMsgNmId>pacs.004.001.09<')), ['pacs.004']);
+    assert.deepEqual(await families(sample().replace(/<OrgnlGrpInf>[\s\S]*?<\/OrgnlGrpInf>/, '')), ['pacs.008', 'pacs.009']);
+  });
+
   test('a payment of another client, or none, is RJCT AG09; the request ends RJCT, or PART beside an answered one', async (t) => {
     if (sharedIso20022(t) === undefined) return;
     const xml = twoTransactions().replace(ASKED_MSG_ID, 'MSG-1').replace(ASKED_MSG_ID, 'MSG-1');
