@@ -10,7 +10,7 @@ import { openEngine, type Engine } from './engines/index.js';
 import { buildApp } from './http/app.js';
 import { ensureBootstrapClient } from './auth/bootstrap.js';
 import type { AuthService, ClientInfo } from './auth/service.js';
-import { clientSlaMs } from './auth/attributes.js';
+import { clientSlaMs, clientWebhook } from './auth/attributes.js';
 import { isMxError } from './errors.js';
 import { BUILTIN_CHECKS, buildChecks, loadCheckPlugins } from './pipeline/checks/index.js';
 import type { PaymentCheck } from './pipeline/checks.js';
@@ -137,6 +137,8 @@ export function assembleWorkflow(options: {
       downstream: config.downstream,
       clientProfile: async (id) => (await client(id))?.profile ?? null,
       clientSlaMs: async (id) => clientSlaMs((await client(id))?.settings),
+      clientWebhook: async (id) => clientWebhook((await client(id))?.settings),
+      webhookTimeoutMs: config.webhooks.timeoutMs,
       engineBacklog: () => engine.backlog(config.workflow.backlogMax),
       // One process parses and runs every stage on the embedded engine (the parsed-message cache serves them);
       // on the distributed engine the stages run in other processes.

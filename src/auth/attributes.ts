@@ -45,6 +45,33 @@ export function clientSlaMs(settings: ClientSettings | null | undefined): number
   return Value.Check(SlaSchema, value) ? value : null;
 }
 
+/**
+ * The client setting that has its status reports pushed: `{url, secret}`. The URL takes a POST of each report; the
+ * secret signs it (HMAC-SHA256) and is never shown back (redactSettings).
+ */
+export const WEBHOOK_SETTING = 'webhook';
+const WebhookSchema = Type.Object(
+  {
+    url: Type.String({ pattern: '^https?://[^\\s]+$', maxLength: 2048 }),
+    secret: Type.String({ minLength: 16, maxLength: 256 }),
+  },
+  { additionalProperties: false },
+);
+export type Webhook = Static<typeof WebhookSchema>;
+
+/** A client's webhook, or null without one (a stored value of another shape counts as none). */
+export function clientWebhook(settings: ClientSettings | null | undefined): Webhook | null {
+  const value = settings?.[WEBHOOK_SETTING];
+  return Value.Check(WebhookSchema, value) ? value : null;
+}
+
+/** Settings as they may be shown: the webhook's secret replaced. */
+export function redactSettings(settings: ClientSettings): Record<string, unknown> {
+  const webhook = settings[WEBHOOK_SETTING];
+  if (typeof webhook !== 'object' || webhook === null || !('secret' in webhook)) return { ...settings };
+  return { ...settings, [WEBHOOK_SETTING]: { ...webhook, secret: '(set)' } };
+}
+
 export function checkSettings(settings: Record<string, unknown>): Record<string, unknown> {
   if (typeof settings !== 'object' || settings === null || Array.isArray(settings)) {
     throw new MxError('INVALID_ATTRIBUTE', 'client settings are a JSON object');
@@ -53,6 +80,10 @@ export function checkSettings(settings: Record<string, unknown>): Record<string,
   const sla = settings[SLA_SETTING];
   if (sla !== undefined && !Value.Check(SlaSchema, sla)) {
     throw new MxError('INVALID_ATTRIBUTE', `client setting ${SLA_SETTING} is an integer number of milliseconds, 100 to 86400000`);
+  }
+  const webhook = settings[WEBHOOK_SETTING];
+  if (webhook !== undefined && !Value.Check(WebhookSchema, webhook)) {
+    throw new MxError('INVALID_ATTRIBUTE', `client setting ${WEBHOOK_SETTING} is {"url": "http(s)://...", "secret": "16 to 256 characters"}`);
   }
   return settings;
 }

@@ -7,6 +7,7 @@
 import { Command, Option } from 'commander';
 import { AuthService, type ClientInfo, type KeyInfo } from '../auth/service.js';
 import { SCOPES } from '../auth/scopes.js';
+import { redactSettings } from '../auth/attributes.js';
 import { loadConfig } from '../config/index.js';
 import { openEmbeddedEngine } from '../engines/embedded.js';
 import { openPostgresStore } from '../storage/postgres/index.js';
@@ -70,7 +71,7 @@ function clientFields(c: ClientInfo): Array<[string, string]> {
     ['scopes', c.scopes.join(' ')],
     ['profile', c.profile ?? '-'],
     ['enabled', String(c.enabled)],
-    ['settings', JSON.stringify(c.settings)],
+    ['settings', JSON.stringify(redactSettings(c.settings))],
     ['created_at', new Date(c.createdAt).toISOString()],
     ['updated_at', new Date(c.updatedAt).toISOString()],
   ];

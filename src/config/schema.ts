@@ -281,8 +281,14 @@ export const ConfigSchema = Type.Object(
         answerClientIds: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
           default: [],
           maxItems: 100,
-          description: 'Clients whose pacs.002 messages are taken as answers to forwarded payments.',
+          description: 'Clients whose pacs.002 and camt.029 messages are taken as answers to forwarded payments and cancellation requests.',
         }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    webhooks: Type.Object(
+      {
+        timeoutMs: Int(100, 60_000, 5000, "How long one push of a status report to a client's webhook may take."),
       },
       { additionalProperties: false, default: {} },
     ),

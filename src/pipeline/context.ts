@@ -10,6 +10,7 @@ import type { QueueService } from '../ports/queues.js';
 import type { Store } from '../ports/store.js';
 import type { SchemaValidator } from '../iso20022/index.js';
 import type { PaymentCheck } from './checks.js';
+import type { Webhook } from '../auth/attributes.js';
 import type { DownstreamConfig } from './downstream.js';
 import { Admission } from './admission.js';
 import { ParticipantQueues, STAGE_BODY_MAX_BYTES, stageQueue, type StageMessage } from './queues.js';
@@ -33,6 +34,10 @@ export interface WorkflowDeps {
   clientProfile(clientId: string): Promise<string | null>;
   /** A client's own SLA in ms (its `slaMs` setting), or null: `config.slaMs`. Absent: every client has the global one. */
   clientSlaMs?(clientId: string): Promise<number | null>;
+  /** A client's webhook (its `webhook` setting), or null: its reports are not pushed. Absent: no client has one. */
+  clientWebhook?(clientId: string): Promise<Webhook | null>;
+  /** How long one push to a webhook may take (`webhooks.timeoutMs`). */
+  webhookTimeoutMs?: number;
   /** Work the engine holds before the queues (the distributed engine's outbox rows); none when absent. */
   engineBacklog?(): Promise<number>;
   /** Largest payment message a stage message carries (StageMessage.xml); 0 or absent: none. */

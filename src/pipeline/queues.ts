@@ -4,7 +4,8 @@
  * dead-letter queue that operators see through the queue API.
  */
 import { isMxError } from '../errors.js';
-import type { CreateQueueInput, QueueService } from '../ports/queues.js';
+import type { CreateQueueInput, QueueService, ReceivedMessage } from '../ports/queues.js';
+import type { Tx } from '../ports/store.js';
 
 /** Creates a queue, or keeps an existing one of that name even when an operator changed its attributes. */
 async function createOrKeep(queues: QueueService, input: CreateQueueInput): Promise<void> {
@@ -15,7 +16,7 @@ async function createOrKeep(queues: QueueService, input: CreateQueueInput): Prom
   }
 }
 
-export const STAGES = ['processing', 'forwarding', 'releasing'] as const;
+export const STAGES = ['processing', 'forwarding', 'releasing', 'delivering'] as const;
 export type Stage = (typeof STAGES)[number];
 
 export const stageQueue = (stage: Stage) => `mx.${stage}.fifo`;
@@ -96,4 +97,13 @@ export class ParticipantQueues {
     }
     return name;
   }
+}
+
+/**
+ * Deletes the stage message inside the transaction of the state change it caused, where the engine can
+ * (QueueWriter.settle): the change and the acknowledgement then commit together. False where it cannot (the
+ * runner deletes after the commit) or when the message was received again meanwhile.
+ */
+export async function settleIn(tx: Tx, stage: Stage, message: ReceivedMessage): Promise<boolean> {
+  return tx.queues.settle ? tx.queues.settle(stageQueue(stage), message.receiptHandle) : false;
 }

@@ -26,7 +26,7 @@ import { runChecks, type CheckRejection } from './checks.js';
 import type { WorkflowContext } from './context.js';
 import { finalize, prepareFinal } from './finalize.js';
 import { ack, settled, type Outcome as StageOutcome } from './runner.js';
-import { stageQueue, type Stage, type StageMessage } from './queues.js';
+import { settleIn, stageQueue, type StageMessage } from './queues.js';
 import { outcomeOf, type Outcome, type PaymentOutcome } from './report.js';
 import type { Submission } from './submission.js';
 import { decisionFromReport, forward, readAnswer, type Decision } from './downstream.js';
@@ -44,14 +44,6 @@ interface Rejection {
   schema?: boolean;
 }
 
-/**
- * Deletes the stage message inside the transaction of the state change it caused, where the engine can
- * (QueueWriter.settle): the change and the acknowledgement then commit together. False where it cannot (the
- * runner deletes after the commit) or when the message was received again meanwhile.
- */
-async function settleIn(tx: Tx, stage: Stage, message: ReceivedMessage): Promise<boolean> {
-  return tx.queues.settle ? tx.queues.settle(stageQueue(stage), message.receiptHandle) : false;
-}
 
 /**
  * The state change of processing and releasing need not wait until it is durable: nothing outside the store

@@ -13,6 +13,7 @@ import { ensureWorkflowQueues, stageDeadLetterQueue, stageQueue } from './queues
 import { StageRunner } from './runner.js';
 import { forwardStage, processStage, releaseStage } from './stages.js';
 import { TimeoutSweeper } from './timeouts.js';
+import { deliverStage } from './webhooks.js';
 import { periodic, type Duty } from './duty.js';
 
 /** Visibility timeout of the stage queues: how long a stage message is someone's before it is delivered again. */
@@ -67,6 +68,8 @@ export class Workflow {
       { stage: 'processing' as const, handler: processStage, storeOnly: true },
       ...(this.ctx.deps.downstream.url === null ? [] : [{ stage: 'forwarding' as const, handler: forwardStage, storeOnly: false }]),
       { stage: 'releasing' as const, handler: releaseStage, storeOnly: true },
+      // Pushes to clients' webhooks: a receiver must never get a report a crash could undo.
+      { stage: 'delivering' as const, handler: deliverStage, storeOnly: false },
     ];
     for (const { stage, handler, storeOnly } of stages) {
       const runner = new StageRunner({

@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyPluginAsync } from 'fastify';
 import type { AuthService, ClientInfo, KeyInfo } from '../../auth/service.js';
 import { SCOPES } from '../../auth/scopes.js';
+import { redactSettings } from '../../auth/attributes.js';
 
 const ClientIdParams = Type.Object({ id: Type.String({ maxLength: 128 }) });
 
@@ -58,7 +59,7 @@ export function clientJson(c: ClientInfo): Static<typeof Client> {
     scopes: [...c.scopes],
     enabled: c.enabled,
     profile: c.profile,
-    settings: { ...c.settings },
+    settings: redactSettings(c.settings),
     created_at: iso(c.createdAt),
     updated_at: iso(c.updatedAt),
   };
