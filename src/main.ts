@@ -138,7 +138,7 @@ export function assembleWorkflow(options: {
       clientProfile: async (id) => (await client(id))?.profile ?? null,
       clientSlaMs: async (id) => clientSlaMs((await client(id))?.settings),
       clientWebhook: async (id) => clientWebhook((await client(id))?.settings),
-      webhookTimeoutMs: config.webhooks.timeoutMs,
+      webhooks: config.webhooks,
       engineBacklog: () => engine.backlog(config.workflow.backlogMax),
       // One process parses and runs every stage on the embedded engine (the parsed-message cache serves them);
       // on the distributed engine the stages run in other processes.

@@ -289,6 +289,8 @@ export const ConfigSchema = Type.Object(
     webhooks: Type.Object(
       {
         timeoutMs: Int(100, 60_000, 5000, "How long one push of a status report to a client's webhook may take."),
+        attemptsMax: Int(1, 100, 12, 'Pushes of one report before it is dead-lettered (mx.delivering.dlq.fifo).'),
+        retryMaxMs: Int(100, 3_600_000, 300_000, 'Longest wait between two pushes of a report; the wait doubles from workflow.retryBaseMs.'),
       },
       { additionalProperties: false, default: {} },
     ),

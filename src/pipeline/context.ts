@@ -36,8 +36,8 @@ export interface WorkflowDeps {
   clientSlaMs?(clientId: string): Promise<number | null>;
   /** A client's webhook (its `webhook` setting), or null: its reports are not pushed. Absent: no client has one. */
   clientWebhook?(clientId: string): Promise<Webhook | null>;
-  /** How long one push to a webhook may take (`webhooks.timeoutMs`). */
-  webhookTimeoutMs?: number;
+  /** How reports are pushed to webhooks (`webhooks.*`); absent: the defaults of the configuration. */
+  webhooks?: Config['webhooks'];
   /** Work the engine holds before the queues (the distributed engine's outbox rows); none when absent. */
   engineBacklog?(): Promise<number>;
   /** Largest payment message a stage message carries (StageMessage.xml); 0 or absent: none. */

@@ -3,7 +3,7 @@
  * account, so one account's payments keep their order while different accounts run in parallel. Each has a
  * dead-letter queue that operators see through the queue API.
  */
-import { isMxError } from '../errors.js';
+import { isMxError, MxError } from '../errors.js';
 import type { CreateQueueInput, QueueService, ReceivedMessage } from '../ports/queues.js';
 import type { Tx } from '../ports/store.js';
 
@@ -66,7 +66,15 @@ export interface StageMessage {
 /** Largest stage message body: what a stage's dead-letter queue takes (a message moved there must fit). */
 export const STAGE_BODY_MAX_BYTES = 65_536;
 
-export async function ensureWorkflowQueues(queues: QueueService, options: { attemptsMax: number; visibilityTimeoutS: number }): Promise<void> {
+/**
+ * Creates the workflow's queues (or keeps them as they are): the events queue, and per stage its FIFO queue and
+ * dead-letter queue. A stage message is received `attemptsMax` times (`attemptsOf` a stage of its own) before it
+ * is dead-lettered.
+ */
+export async function ensureWorkflowQueues(
+  queues: QueueService,
+  options: { attemptsMax: number; visibilityTimeoutS: number; attemptsOf?: Partial<Record<Stage, number>> },
+): Promise<void> {
   await createOrKeep(queues, { name: EVENTS_QUEUE });
   for (const stage of STAGES) {
     await createOrKeep(queues, { name: stageDeadLetterQueue(stage), fifo: true, contentBasedDedup: true, maxMessageBytes: STAGE_BODY_MAX_BYTES });
@@ -74,7 +82,7 @@ export async function ensureWorkflowQueues(queues: QueueService, options: { atte
       name: stageQueue(stage),
       fifo: true,
       deadLetterQueue: stageDeadLetterQueue(stage),
-      maxReceiveCount: options.attemptsMax,
+      maxReceiveCount: options.attemptsOf?.[stage] ?? options.attemptsMax,
       visibilityTimeoutS: options.visibilityTimeoutS,
     });
   }
@@ -106,4 +114,15 @@ export class ParticipantQueues {
  */
 export async function settleIn(tx: Tx, stage: Stage, message: ReceivedMessage): Promise<boolean> {
   return tx.queues.settle ? tx.queues.settle(stageQueue(stage), message.receiptHandle) : false;
+}
+
+/** The body of a stage message; BAD_REQUEST (dead-lettered at once) when it is not one. */
+export function parseStageMessage(message: ReceivedMessage): StageMessage {
+  try {
+    const body = JSON.parse(message.body) as StageMessage;
+    if (typeof body.transaction_id !== 'string') throw new Error('no transaction_id');
+    return body;
+  } catch (cause) {
+    throw new MxError('BAD_REQUEST', 'stage message is not a workflow message', { cause });
+  }
 }

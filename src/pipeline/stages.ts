@@ -26,7 +26,7 @@ import { runChecks, type CheckRejection } from './checks.js';
 import type { WorkflowContext } from './context.js';
 import { finalize, prepareFinal } from './finalize.js';
 import { ack, settled, type Outcome as StageOutcome } from './runner.js';
-import { settleIn, stageQueue, type StageMessage } from './queues.js';
+import { parseStageMessage, settleIn, stageQueue, type StageMessage } from './queues.js';
 import { outcomeOf, type Outcome, type PaymentOutcome } from './report.js';
 import type { Submission } from './submission.js';
 import { decisionFromReport, forward, readAnswer, type Decision } from './downstream.js';
@@ -53,15 +53,6 @@ interface Rejection {
  */
 const STAGE_TRANSACTION: TransactionOptions = { untilDurable: false };
 
-function parseStageMessage(message: ReceivedMessage): StageMessage {
-  try {
-    const body = JSON.parse(message.body) as StageMessage;
-    if (typeof body.transaction_id !== 'string') throw new Error('no transaction_id');
-    return body;
-  } catch (cause) {
-    throw new MxError('BAD_REQUEST', 'stage message is not a workflow message', { cause });
-  }
-}
 
 async function load(ctx: WorkflowContext, id: string): Promise<{ t: TransactionRecord; payments: PaymentRecord[]; xml: string } | null> {
   return ctx.deps.store.read(async (tx) => {

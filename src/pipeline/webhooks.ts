@@ -21,7 +21,7 @@ import type { Webhook } from '../auth/attributes.js';
 import type { ReceivedMessage } from '../ports/queues.js';
 import type { Tx } from '../ports/store.js';
 import type { WorkflowContext } from './context.js';
-import { settleIn, stageQueue, type StageMessage } from './queues.js';
+import { parseStageMessage, settleIn, stageQueue, type StageMessage } from './queues.js';
 import { ack, settled, type Outcome as StageOutcome } from './runner.js';
 
 /** How long one push may take when the configuration says nothing (`webhooks.timeoutMs`). */
@@ -70,7 +70,7 @@ async function push(webhook: Webhook, input: { transactionId: string; messageTyp
 
 /** The delivering stage: pushes the report of the transaction its message names. */
 export async function deliverStage(ctx: WorkflowContext, message: ReceivedMessage): Promise<StageOutcome> {
-  const { transaction_id: id } = JSON.parse(message.body) as StageMessage;
+  const { transaction_id: id } = parseStageMessage(message);
   const found = await ctx.deps.store.read(async (tx) => {
     const t = await tx.transactions.get(id);
     return t === null ? null : { t, out: await tx.transactions.getMessage(id, 'out') };
@@ -83,7 +83,7 @@ export async function deliverStage(ctx: WorkflowContext, message: ReceivedMessag
     await ctx.deps.store.transaction((tx) => tx.transactions.audit(id, 'webhook_skipped', { reason: 'no webhook configured' }, ctx.deps.clock.now()));
     return ack;
   }
-  const status = await push(webhook, { transactionId: id, messageType: out.messageType, status: t.status, xml: out.xml }, { timeoutMs: ctx.deps.webhookTimeoutMs ?? WEBHOOK_TIMEOUT_MS, now: ctx.deps.clock.now() });
+  const status = await push(webhook, { transactionId: id, messageType: out.messageType, status: t.status, xml: out.xml }, { timeoutMs: ctx.deps.webhooks?.timeoutMs ?? WEBHOOK_TIMEOUT_MS, now: ctx.deps.clock.now() });
   let done = false;
   await ctx.deps.store.transaction(async (tx) => {
     done = await settleIn(tx, 'delivering', message);

@@ -59,8 +59,12 @@ export class Workflow {
   }
 
   async start(): Promise<void> {
-    const { queues, config, logger } = this.ctx.deps;
-    await ensureWorkflowQueues(queues, { attemptsMax: config.stageAttemptsMax, visibilityTimeoutS: STAGE_VISIBILITY_TIMEOUT_S });
+    const { queues, config, logger, webhooks } = this.ctx.deps;
+    await ensureWorkflowQueues(queues, {
+      attemptsMax: config.stageAttemptsMax,
+      visibilityTimeoutS: STAGE_VISIBILITY_TIMEOUT_S,
+      ...(webhooks ? { attemptsOf: { delivering: webhooks.attemptsMax } } : {}),
+    });
     if (!this.options.workers) return;
     // Processing and releasing act only through the store, so their receives need not wait for a flush of their
     // own; forwarding calls the downstream system, which must never hear of a payment a crash could undo.
@@ -68,10 +72,11 @@ export class Workflow {
       { stage: 'processing' as const, handler: processStage, storeOnly: true },
       ...(this.ctx.deps.downstream.url === null ? [] : [{ stage: 'forwarding' as const, handler: forwardStage, storeOnly: false }]),
       { stage: 'releasing' as const, handler: releaseStage, storeOnly: true },
-      // Pushes to clients' webhooks: a receiver must never get a report a crash could undo.
-      { stage: 'delivering' as const, handler: deliverStage, storeOnly: false },
+      // Pushes to clients' webhooks: a receiver must never get a report a crash could undo. A receiver that is
+      // down is waited for longer than a stage's own failures (webhooks.retryMaxMs).
+      { stage: 'delivering' as const, handler: deliverStage, storeOnly: false, retryMaxMs: webhooks?.retryMaxMs },
     ];
-    for (const { stage, handler, storeOnly } of stages) {
+    for (const { stage, handler, storeOnly, retryMaxMs } of stages) {
       const runner = new StageRunner({
         name: stage,
         queues,
@@ -81,7 +86,7 @@ export class Workflow {
         handler: (message) => handler(this.ctx, message),
         logger,
         retryBaseMs: config.retryBaseMs,
-        retryMaxMs: config.retryMaxMs,
+        retryMaxMs: retryMaxMs ?? config.retryMaxMs,
         // Through an outage a batch is held for half its visibility timeout before its attempts start to count.
         outageHoldMs: (STAGE_VISIBILITY_TIMEOUT_S * 1000) / 2,
         untilDurable: !storeOnly,
