@@ -1,15 +1,26 @@
 /**
  * A downstream payment system for end-to-end tests: a real HTTP server on loopback that records what the hub
- * forwards to it (with the X-Transaction-Id header) and answers as told (202 and nothing, by default).
+ * forwards to it (with the X-Transaction-Id header) and answers as told (202 and nothing, by default). It also
+ * stands for a client's webhook receiver: every request is recorded with its path and headers.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { once } from 'node:events';
 import { startE2eHub, type E2eEngine, type E2eHub } from './e2e.js';
 
+export interface Received {
+  transactionId: string;
+  xml: string;
+  path: string;
+  headers: IncomingHttpHeaders;
+}
+
 export class Downstream {
-  readonly received: Array<{ transactionId: string; xml: string }> = [];
-  answer: (xml: string) => { status: number; body: string } = () => ({ status: 202, body: '' });
+  readonly received: Received[] = [];
+  answer: (xml: string, request: { path: string }) => { status: number; body: string } = () => ({ status: 202, body: '' });
   #server: Server | null = null;
+  /** http://127.0.0.1:port: any path on it reaches this server. */
+  base = '';
+  /** Where the hub forwards payments. */
   url = '';
 
   async start(): Promise<void> {
@@ -18,15 +29,17 @@ export class Downstream {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const xml = Buffer.concat(chunks).toString('utf8');
-        this.received.push({ transactionId: String(req.headers['x-transaction-id']), xml });
-        const { status, body } = this.answer(xml);
+        const path = req.url ?? '/';
+        this.received.push({ transactionId: String(req.headers['x-transaction-id']), xml, path, headers: req.headers });
+        const { status, body } = this.answer(xml, { path });
         res.writeHead(status, { 'content-type': 'application/xml' }).end(body);
       });
     });
     this.#server.listen(0, '127.0.0.1');
     await once(this.#server, 'listening');
     const address = this.#server.address();
-    this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/payments`;
+    this.base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    this.url = `${this.base}/payments`;
   }
 
   /** Whether the payment reached the system, waiting for it up to `timeoutMs`. */

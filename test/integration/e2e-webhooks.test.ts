@@ -6,49 +6,34 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { once } from 'node:events';
 import { createHmac } from 'node:crypto';
 import { api, awaitReport, describeOnEngines, e2eEngines, fresh, sample, startE2eHub, type E2eHub } from '../helpers/e2e.js';
+import { Downstream, type Received } from '../helpers/downstream.js';
 
 const engines = await e2eEngines();
 
 const SECRET = 'a-webhook-secret-of-the-client';
 
-/** A client's webhook receiver: records every push per path and answers with the status `answer` gives. */
-class Receiver {
-  readonly pushes = new Map<string, Array<{ headers: IncomingHttpHeaders; body: string }>>();
+/** The webhook receiver: a recording HTTP server, answering per path with the status `answers` gives (204). */
+class Receiver extends Downstream {
   readonly answers = new Map<string, () => number>();
-  #server: Server | null = null;
-  url = '';
 
-  async start(): Promise<void> {
-    this.#server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const path = req.url ?? '/';
-        this.pushes.set(path, [...(this.pushes.get(path) ?? []), { headers: req.headers, body: Buffer.concat(chunks).toString('utf8') }]);
-        res.writeHead(this.answers.get(path)?.() ?? 204).end();
-      });
-    });
-    this.#server.listen(0, '127.0.0.1');
-    await once(this.#server, 'listening');
-    const address = this.#server.address();
-    this.url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+  constructor() {
+    super();
+    this.answer = (_xml, { path }) => ({ status: this.answers.get(path)?.() ?? 204, body: '' });
+  }
+
+  /** The pushes to `path`. */
+  pushes(path: string): Received[] {
+    return this.received.filter((r) => r.path === path);
   }
 
   /** The pushes to `path`, once there are at least `count` (waiting up to 15 s). */
-  async received(path: string, count: number): Promise<Array<{ headers: IncomingHttpHeaders; body: string }>> {
+  async pushed(path: string, count: number): Promise<Received[]> {
     for (const until = Date.now() + 15_000; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
-      if ((this.pushes.get(path)?.length ?? 0) >= count) return this.pushes.get(path)!;
+      if (this.pushes(path).length >= count) return this.pushes(path);
     }
-    throw new Error(`${this.pushes.get(path)?.length ?? 0} of ${count} pushes reached ${path}`);
-  }
-
-  async stop(): Promise<void> {
-    this.#server?.closeAllConnections();
-    await new Promise((r) => this.#server?.close(r));
+    throw new Error(`${this.pushes(path).length} of ${count} pushes reached ${path}`);
   }
 }
 
@@ -67,7 +52,7 @@ describeOnEngines(engines, 'webhooks', (engine) => {
 
   /** A client whose webhook is `path` on the receiver, and its token. */
   async function hooked(path: string): Promise<{ token: string; clientId: string }> {
-    const client = await e.createClient({ name: `hooked ${path}`, scopes: ['mx/read', 'mx/write'], settings: { webhook: { url: `${receiver.url}${path}`, secret: SECRET } } });
+    const client = await e.createClient({ name: `hooked ${path}`, scopes: ['mx/read', 'mx/write'], settings: { webhook: { url: `${receiver.base}${path}`, secret: SECRET } } });
     return { token: await e.tokenOf(client), clientId: client.id };
   }
 
@@ -80,16 +65,16 @@ describeOnEngines(engines, 'webhooks', (engine) => {
   test('pushes the report, signed, and records RCVD', async () => {
     const { token } = await hooked('/a');
     const id = await submit(token, 'wh1');
-    const [push] = await receiver.received('/a', 1);
+    const [push] = await receiver.pushed('/a', 1);
     const report = await awaitReport(e.url, token, id);
-    assert.equal(push!.body, report.text);
+    assert.equal(push!.xml, report.text);
     assert.equal(push!.headers['content-type'], 'application/xml; charset=utf-8');
     assert.equal(push!.headers['x-transaction-id'], id);
     assert.equal(push!.headers['x-message-type'], 'pacs.002.001.10');
     assert.equal(push!.headers['x-mxgate-status'], 'ACSC');
     const timestamp = String(push!.headers['x-mxgate-timestamp']);
     assert.ok(Math.abs(Number(timestamp) - Date.now() / 1000) < 60, 'a current Unix time');
-    const expected = `sha256=${createHmac('sha256', SECRET).update(`${timestamp}.${push!.body}`).digest('hex')}`;
+    const expected = `sha256=${createHmac('sha256', SECRET).update(`${timestamp}.${push!.xml}`).digest('hex')}`;
     assert.equal(push!.headers['x-mxgate-signature'], expected);
     // RCVD once delivered (the outbox fetch above may have added it first: either way, once).
     for (const until = Date.now() + 5000; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
@@ -106,7 +91,7 @@ describeOnEngines(engines, 'webhooks', (engine) => {
     receiver.answers.set('/b', () => (++calls <= 2 ? 503 : 200));
     const { token } = await hooked('/b');
     const id = await submit(token, 'wh2');
-    const pushes = await receiver.received('/b', 3);
+    const pushes = await receiver.pushed('/b', 3);
     assert.ok(pushes.every((p) => p.headers['x-transaction-id'] === id));
     for (const until = Date.now() + 5000; Date.now() < until; await new Promise((r) => setTimeout(r, 20))) {
       if ((await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json().received_at !== null) break;
@@ -118,7 +103,7 @@ describeOnEngines(engines, 'webhooks', (engine) => {
     receiver.answers.set('/c', () => 410);
     const { token } = await hooked('/c');
     const id = await submit(token, 'wh3');
-    await receiver.received('/c', 1);
+    await receiver.pushed('/c', 1);
     const { token: admin } = await e.token();
     let dead: { body: string; attributes: Record<string, string> } | undefined;
     for (const until = Date.now() + 10_000; dead === undefined && Date.now() < until; ) {
@@ -127,25 +112,25 @@ describeOnEngines(engines, 'webhooks', (engine) => {
     }
     assert.ok(dead, 'the push is in mx.delivering.dlq.fifo');
     assert.match(dead.attributes['mx-dead-letter-reason'] ?? '', /WEBHOOK_REFUSED: the webhook answered HTTP 410/);
-    assert.equal(receiver.pushes.get('/c')?.length, 1, 'refused once, not retried');
+    assert.equal(receiver.pushes('/c').length, 1, 'refused once, not retried');
     assert.equal((await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json().received_at, null);
   });
 
   test('a client without a webhook gets no push; the setting is checked, and its secret never shown', async () => {
-    const before = [...receiver.pushes.values()].flat().length;
+    const before = receiver.received.length;
     const { token } = await e.token({ scopes: ['mx/read', 'mx/write'] });
     await awaitReport(e.url, token, await submit(token, 'wh4'));
     await new Promise((r) => setTimeout(r, 300));
-    assert.equal([...receiver.pushes.values()].flat().length, before);
+    assert.equal(receiver.received.length, before);
 
     const { token: admin } = await e.token({ scopes: ['mx/admin'] });
     const bad = await api(e.url, admin, 'POST', '/v1/admin/clients', { json: { name: 'bad hook', settings: { webhook: { url: 'ftp://x', secret: SECRET } } } });
     assert.equal(bad.status, 400, bad.text);
     assert.equal((bad.json().error as { code: string }).code, 'INVALID_ATTRIBUTE');
-    const short = await api(e.url, admin, 'POST', '/v1/admin/clients', { json: { name: 'weak hook', settings: { webhook: { url: `${receiver.url}/d`, secret: 'short' } } } });
+    const short = await api(e.url, admin, 'POST', '/v1/admin/clients', { json: { name: 'weak hook', settings: { webhook: { url: `${receiver.base}/d`, secret: 'short' } } } });
     assert.equal(short.status, 400, short.text);
     const { clientId } = await hooked('/d');
     const shown = (await api(e.url, admin, 'GET', `/v1/admin/clients/${clientId}`)).json();
-    assert.deepEqual(shown.settings, { webhook: { url: `${receiver.url}/d`, secret: '(set)' } });
+    assert.deepEqual(shown.settings, { webhook: { url: `${receiver.base}/d`, secret: '(set)' } });
   });
 });
