@@ -81,7 +81,7 @@ const Submitted = Type.Object(
     status: Status,
     duplicate: Type.Optional(Type.Boolean({ description: 'an exact duplicate (or a repeated Idempotency-Key): nothing new was created' })),
     report_url: Type.Optional(Type.String({ description: 'where the status report of the transaction is fetched (GET; 202 while in flight)' })),
-    applied: Type.Optional(Type.Boolean({ description: 'a downstream answer (pacs.002): whether it decided the payment it answers' })),
+    applied: Type.Optional(Type.Boolean({ description: 'a downstream answer: whether it decided the payment it answers (a pacs.002); a camt.029 is relayed to the requesting client and decides nothing' })),
   },
   { headers: { location: responseHeader('/v1/transactions/{transaction_id} (not for a downstream answer)') } },
 );
@@ -158,7 +158,7 @@ const ReplayedPage = Type.Object(
 const SUBMIT_ERRORS = [
   'INVALID_ATTRIBUTE', 'BAD_REQUEST', 'XML_MALFORMED', 'XML_UNSAFE', 'PAYLOAD_TOO_LARGE', 'XML_LIMIT_EXCEEDED', 'UNSUPPORTED_MEDIA_TYPE',
   'MESSAGE_UNSUPPORTED', 'IDEMPOTENCY_KEY_REUSED', 'ORIGINAL_NOT_FOUND', 'OVERLOADED', 'STORE_UNAVAILABLE', 'SHUTTING_DOWN',
-  // A status report (a downstream answer) from a client that does not answer for the downstream system.
+  // A downstream answer (pacs.002, camt.029) from a client that does not answer for the downstream system.
   'FORBIDDEN',
 ] as const satisfies readonly ErrorCode[];
 const submitResponses = (errors: readonly ErrorCode[]) => ({
@@ -253,7 +253,8 @@ export const transactionRoutes: FastifyPluginAsync<{ workflow: Workflow; auth: A
       idempotencyKey: header(request, 'idempotency-key'),
     });
     if (result.answer) {
-      // A downstream answer: 202 when it decides the payment (released shortly), 200 when it changes nothing.
+      // A downstream answer: 202 when it decides the payment (released shortly), 200 when it changes nothing (a
+      // late or interim pacs.002, a relayed camt.029).
       return reply.code(result.answer.applied ? 202 : 200).send({ transaction_id: result.transactionId, status: result.status, applied: result.answer.applied });
     }
     // An exact duplicate names the original transaction: its report is the duplicate's answer, at report_url (and
