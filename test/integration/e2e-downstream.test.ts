@@ -102,39 +102,42 @@ describeOnEngines(engines, 'downstream connector, async mode', (engine) => {
   let e: E2eHub<'answering'>;
   let token: string;
   let answerToken: string;
+  let patient: string;
   before(async () => {
     hub = await startAsyncDownstream(engine, { slaMs: 1500 });
     ({ e, downstream, token, answerToken } = hub);
+    // The global SLA is short for the deadline tests; the payments that must wait for their answer have time.
+    patient = await e.tokenOf(await e.createClient({ name: 'patient', settings: { slaMs: 30_000 } }));
   });
   after(() => hub.close());
 
   test('the payment waits in ACSP until the pacs.002 is posted back, then completes', async () => {
     downstream.answer = () => ({ status: 202, body: '' });
     const xml = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'async1');
-    const id = (await api(e.url, token, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
+    const id = (await api(e.url, patient, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
     assert.ok(await downstream.reached(id), 'forwarded');
-    const waiting = (await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json();
+    const waiting = (await api(e.url, patient, 'GET', `/v1/transactions/${id}`)).json();
     assert.equal(waiting.status, 'ACSP');
-    assert.equal((await api(e.url, token, 'GET', `/v1/outbox/${id}`)).status, 202);
+    assert.equal((await api(e.url, patient, 'GET', `/v1/outbox/${id}`)).status, 202);
     const answer = await postAnswer(e, answerToken, statusReportFor(xml, 'ACSC'));
     assert.equal(answer.status, 202, answer.text);
     assert.equal(answer.json().transaction_id, id);
-    const view = await finalStatus(e, token, id);
+    const view = await finalStatus(e, patient, id);
     assert.equal(view.status, 'ACSC');
   });
 
   test('an interim ACSP answer keeps the payment waiting; the final one completes it', async () => {
     downstream.answer = () => ({ status: 202, body: '' });
     const xml = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'async4');
-    const id = (await api(e.url, token, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
+    const id = (await api(e.url, patient, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
     assert.ok(await downstream.reached(id), 'forwarded');
     const interim = await postAnswer(e, answerToken, statusReportFor(xml, 'ACSP'));
     assert.equal(interim.json().transaction_id, id, interim.text);
     assert.equal(interim.json().status, 'ACSP');
     await new Promise((r) => setTimeout(r, 200));
-    assert.equal((await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json().status, 'ACSP');
+    assert.equal((await api(e.url, patient, 'GET', `/v1/transactions/${id}`)).json().status, 'ACSP');
     await api(e.url, answerToken, 'POST', '/v1/inbox', { xml: statusReportFor(xml, 'ACSC') });
-    assert.equal((await finalStatus(e, token, id)).status, 'ACSC');
+    assert.equal((await finalStatus(e, patient, id)).status, 'ACSC');
   });
 
   test('an answer goes to the payment that was forwarded, not to another with the same ids', async () => {
@@ -145,12 +148,12 @@ describeOnEngines(engines, 'downstream connector, async mode', (engine) => {
     const other = (await e.token({ profile: 'fednow' })).token;
     const decoy = (await api(e.url, other, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
     assert.equal((await finalStatus(e, other, decoy)).status, 'RJCT');
-    const id = (await api(e.url, token, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
+    const id = (await api(e.url, patient, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
     assert.ok(await downstream.reached(id), 'forwarded');
     const answer = await postAnswer(e, answerToken, statusReportFor(xml, 'ACSC'));
     assert.equal(answer.status, 202, answer.text);
     assert.equal(answer.json().transaction_id, id);
-    assert.equal((await finalStatus(e, token, id)).status, 'ACSC');
+    assert.equal((await finalStatus(e, patient, id)).status, 'ACSC');
     assert.equal((await api(e.url, other, 'GET', `/v1/transactions/${decoy}`)).json().status, 'RJCT');
   });
 
@@ -158,14 +161,14 @@ describeOnEngines(engines, 'downstream connector, async mode', (engine) => {
     downstream.answer = () => ({ status: 202, body: '' });
     const xml = fresh(sample('pacs.008.001.08-cbpr-single.xml'), 'async6');
     // Two clients send the same message (ids are unique per sender only); both are forwarded and wait.
-    const other = (await e.token()).token;
-    const first = (await api(e.url, token, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
+    const other = await e.tokenOf(await e.createClient({ name: 'patient too', settings: { slaMs: 30_000 } }));
+    const first = (await api(e.url, patient, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
     const second = (await api(e.url, other, 'POST', '/v1/messages', { xml })).json().transaction_id as string;
     assert.ok((await downstream.reached(first)) && (await downstream.reached(second)), 'both forwarded');
     const answer = await api(e.url, answerToken, 'POST', '/v1/inbox', { xml: statusReportFor(xml, 'RJCT', 'AC04'), headers: { 'x-transaction-id': first } });
     assert.equal(answer.status, 202, answer.text);
     assert.equal(answer.json().transaction_id, first, 'the newest candidate would be the other');
-    assert.equal((await finalStatus(e, token, first)).reason_code, 'AC04');
+    assert.equal((await finalStatus(e, patient, first)).reason_code, 'AC04');
     assert.equal((await api(e.url, other, 'GET', `/v1/transactions/${second}`)).json().status, 'ACSP', 'the other still waits');
   });
 
