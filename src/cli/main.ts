@@ -20,6 +20,7 @@ const modules: Array<Promise<{ register(program: Command): void }>> = [
   import('./inspect.js'),
   import('./migrate-store.js'),
   import('./replay.js'),
+  import('./backup.js'),
 ];
 
 for (const mod of await Promise.all(modules)) mod.register(program);

@@ -27,7 +27,8 @@ export interface LeaseOptions {
   onLose: () => void | Promise<void>;
 }
 
-const NAMESPACE = 'lease';
+/** The key-value namespace of leases: a live one in a database means a process of a hub works on it. */
+export const LEASE_NAMESPACE = 'lease';
 
 export class Lease {
   readonly #o: LeaseOptions;
@@ -72,8 +73,8 @@ export class Lease {
       await this.#o.onLose();
       await this.#o.store
         .transaction(async (tx) => {
-          const current = await tx.kv.get(NAMESPACE, this.#o.name);
-          if (current?.version === version) await tx.kv.delete(NAMESPACE, this.#o.name);
+          const current = await tx.kv.get(LEASE_NAMESPACE, this.#o.name);
+          if (current?.version === version) await tx.kv.delete(LEASE_NAMESPACE, this.#o.name);
         })
         .catch((err: unknown) => this.#o.logger.warn({ err, lease: this.#o.name }, 'could not release the lease; it expires by itself'));
     }
@@ -90,8 +91,8 @@ export class Lease {
     const { store, name, holder, ttlMs } = this.#o;
     if (this.#version === null) {
       const version = await store.transaction(async (tx) => {
-        if (!(await tx.kv.insert(NAMESPACE, name, holder, { ttlMs }))) return null;
-        return (await tx.kv.get(NAMESPACE, name))?.version ?? null;
+        if (!(await tx.kv.insert(LEASE_NAMESPACE, name, holder, { ttlMs }))) return null;
+        return (await tx.kv.get(LEASE_NAMESPACE, name))?.version ?? null;
       });
       if (version === null || this.#stopped) return;
       this.#version = version;
@@ -99,7 +100,7 @@ export class Lease {
       await this.#o.onAcquire();
       return;
     }
-    const renewed = await store.transaction((tx) => tx.kv.put(NAMESPACE, name, holder, { ttlMs, expectVersion: this.#version! }));
+    const renewed = await store.transaction((tx) => tx.kv.put(LEASE_NAMESPACE, name, holder, { ttlMs, expectVersion: this.#version! }));
     if (renewed === null) {
       this.#version = null;
       this.#o.logger.warn({ lease: name, holder }, 'lease lost');

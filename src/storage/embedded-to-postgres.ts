@@ -31,13 +31,15 @@
  * in statements of at most ROWS_PER_STATEMENT rows (or STATEMENT_BYTES_MAX bytes of text) through `unnest` of
  * arrays, read from SQLite with an iterator: memory stays bounded whatever the size of the hub.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type pg from 'pg';
 import { MxError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../ports/clock.js';
+import { LEASE_NAMESPACE } from '../pipeline/lease.js';
 import { EVENTS_QUEUE, isHubQueue } from '../pipeline/queues.js';
+import { signsOfRunningHub } from './sqlite/backup.js';
 import { DEFAULT_POOL_OPTIONS, PostgresDatabase } from './postgres/database.js';
 import { migrate } from './postgres/migrations.js';
 
@@ -56,7 +58,6 @@ interface TableSpec {
 }
 
 /** The scheduler lease's namespace in the key-value table (pipeline/lease.ts). */
-const LEASE_NAMESPACE = 'lease';
 
 /** In the order copied: parents before the rows that name them. */
 export const TABLES: readonly TableSpec[] = [
@@ -185,21 +186,15 @@ export interface MoveOptions {
 export async function moveEmbeddedToPostgres(options: MoveOptions): Promise<MoveReport> {
   const started = performance.now();
   if (!existsSync(options.path)) throw new MxError('CONFIG_INVALID', `no embedded database at ${options.path}: give the hub's data directory`);
-  // Read before opening: a read-only connection leaves an empty log behind, which tells nothing.
-  const walBytes = fileBytes(`${options.path}-wal`);
+  // Before opening: a read-only connection leaves an empty log behind, which tells nothing.
+  const running = signsOfRunningHub(options.path, options.clock.now());
   const source = openSource(options.path);
   let target: PostgresDatabase | null = null;
   try {
     const now = options.clock.now();
     source.prepare('BEGIN').run();
     checkSourceColumns(source);
-    const blockers: Blocker[] = [];
-    if (walBytes > 0) {
-      blockers.push({
-        code: 'STORE_UNAVAILABLE',
-        message: `the embedded database's write-ahead log (${options.path}-wal) holds ${walBytes} bytes: a hub is running on it or did not stop cleanly; stop the hub (SIGTERM, or start and stop it once after a crash) and run again`,
-      });
-    }
+    const blockers: Blocker[] = running.map((message) => ({ code: 'STORE_UNAVAILABLE', message }));
     const leave = options.leaveParticipantMessages === true;
     blockers.push(...inspectSource(source, now, leave));
     const notes = sourceNotes(source, now, leave);
@@ -237,10 +232,6 @@ export async function moveEmbeddedToPostgres(options: MoveOptions): Promise<Move
     source.close();
     await target?.close();
   }
-}
-
-function fileBytes(path: string): number {
-  return existsSync(path) ? statSync(path).size : 0;
 }
 
 function openSource(path: string): Database.Database {
@@ -297,16 +288,6 @@ async function checkTargetColumns(target: PostgresDatabase): Promise<void> {
 /** What keeps the embedded hub's work from moving: a live lease, payments in flight, messages waiting. */
 function inspectSource(source: Database.Database, now: number, leaveParticipantMessages: boolean): Blocker[] {
   const blockers: Blocker[] = [];
-  const lease = source
-    .prepare('SELECT key, value, expires_at FROM kv WHERE namespace = ? AND expires_at > ? ORDER BY key LIMIT 1')
-    .get(LEASE_NAMESPACE, now) as { key: string; value: string; expires_at: number } | undefined;
-  if (lease) {
-    blockers.push({
-      code: 'STORE_UNAVAILABLE',
-      message: `the ${lease.key} lease is held by ${lease.value} until ${new Date(lease.expires_at).toISOString()}: a hub is running on this database (or was killed less than a lease period ago); stop it and run again`,
-    });
-  }
-
   const marks = IN_FLIGHT.map(() => '?').join(', ');
   const byStatus = source.prepare(`SELECT status, count(*) AS n FROM transactions WHERE status IN (${marks}) GROUP BY status ORDER BY status`).all(...IN_FLIGHT) as Array<{
     status: string;

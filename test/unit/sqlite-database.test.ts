@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { SqliteDatabase } from '../../src/storage/sqlite/database.js';
 import { silentLogger } from '../../src/log.js';
 import { MxError } from '../../src/errors.js';
+import Database from 'better-sqlite3';
 
 function open(dir: string) {
   const db = new SqliteDatabase({ path: join(dir, 'test.db'), commitBatchMax: 64, busyTimeoutMs: 1000, logger: silentLogger() });
@@ -97,28 +98,49 @@ test('full durability: synchronous=FULL, SQLite flushes inside COMMIT', async ()
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** One second of 4 KB rows from 32 writers, which keep a commit running at all times, on a 1 MiB WAL limit. */
-async function steadyWrites(options: { primedWithinMs?: number; primingsMax?: number } = {}) {
+/**
+ * One second of 4 KB rows from 32 writers, which keep a commit running at all times, on a 1 MiB WAL limit.
+ * `readerMs`: another connection holds a read snapshot from the start for that long, and the writes go on until
+ * they have written twice what they wrote while it read (the WAL has then doubled again), within ten seconds.
+ */
+async function steadyWrites(options: { primedWithinMs?: number; primingsMax?: number; readerMs?: number } = {}) {
+  const { readerMs, ...dbOptions } = options;
   const dir = mkdtempSync(join(tmpdir(), 'mxgate-db-'));
   const path = join(dir, 'wal.db');
-  const db = new SqliteDatabase({ path, commitBatchMax: 64, busyTimeoutMs: 1000, logger: silentLogger(), walResetBytes: 1024 * 1024, ...options });
+  const db = new SqliteDatabase({ path, commitBatchMax: 64, busyTimeoutMs: 1000, logger: silentLogger(), walResetBytes: 1024 * 1024, ...dbOptions });
   db.migrate('t', [{ version: 1, description: 'rows', sql: 'CREATE TABLE rows (id INTEGER PRIMARY KEY, v BLOB NOT NULL)' }]);
   const insert = db.prepare('INSERT INTO rows (v) VALUES (randomblob(4000))');
-  const until = Date.now() + 1000;
+  let reader: Database.Database | null = null;
+  if (readerMs !== undefined) {
+    reader = new Database(path, { readonly: true });
+    reader.prepare('BEGIN').run();
+    reader.prepare('SELECT count(*) FROM rows').get();
+    setTimeout(() => {
+      reader!.prepare('COMMIT').run();
+      writtenWhileRead = written;
+      walBytesWhileRead = statSync(`${path}-wal`).size;
+    }, readerMs);
+  }
+  const started = Date.now();
   let written = 0;
+  let writtenWhileRead = Infinity;
+  let walBytesWhileRead = 0;
+  const going = () =>
+    readerMs === undefined ? Date.now() < started + 1000 : Date.now() < started + 10_000 && written < 2 * writtenWhileRead + 100;
   const writer = async () => {
-    while (Date.now() < until) {
+    while (going()) {
       await db.run(() => insert.run());
       written += 1;
     }
   };
   await Promise.all(Array.from({ length: 32 }, writer));
+  reader?.close();
   const walBytes = statSync(`${path}-wal`).size;
   const rows = await db.run((ctx) => ctx.db.prepare('SELECT COUNT(*) FROM rows').pluck().get());
   const stats = db.stats;
   await db.close();
   rmSync(dir, { recursive: true, force: true });
-  return { written, walBytes, rows, stats };
+  return { written, walBytes, walBytesWhileRead, rows, stats };
 }
 
 test('under steady writes the WAL starts over once it passes walResetBytes, instead of growing with every commit', async () => {
@@ -150,4 +172,14 @@ test('a start over follows a priming quick enough, or the last of primingsMax', 
   );
   assert.equal(always.rows, always.written);
   assert.equal(once.rows, once.written);
+});
+
+test('while a reader holds an older snapshot, failed start-overs back off until the WAL doubles, then resume', async () => {
+  // Without the back-off, every checkpoint report (ten a second) asked for a start over that could not succeed.
+  const { stats, walBytesWhileRead, rows, written } = await steadyWrites({ readerMs: 1500 });
+  assert.ok(stats.walResetMisses >= 1, 'the reader made no start over fail');
+  const doublings = Math.ceil(Math.log2(walBytesWhileRead / (1024 * 1024)));
+  assert.ok(stats.walResetMisses <= doublings + 2, `${stats.walResetMisses} failed start-overs while the WAL grew to ${walBytesWhileRead} bytes`);
+  assert.ok(stats.walResets >= 1, `no WAL start over after the reader ended (${stats.walResetMisses} failed)`);
+  assert.equal(rows, written);
 });

@@ -17,6 +17,10 @@
  * in all. Each copies what came during the one before, so they get shorter, and the pause copies a few milliseconds
  * of commits instead of the tens a long priming lets through.
  *
+ * A reader that holds an older snapshot (a backup: backup.ts) keeps any checkpoint from copying what came after
+ * it, so a start over fails while it reads; the next try then waits until the WAL has doubled, and the limit
+ * applies again after the next start over that succeeds.
+ *
  *                                        'primed' after a long priming: one more
  *                                                ┌──────┐
  *                                                ▼      │
@@ -71,7 +75,7 @@ interface CheckpointReport {
 
 export class Checkpointer {
   /** WAL start-overs and their priming checkpoints, and the time commits waited for the start-overs. */
-  readonly stats = { walResets: 0, walPrimings: 0, walResetPauseMs: 0 };
+  readonly stats = { walResets: 0, walPrimings: 0, walResetPauseMs: 0, walResetMisses: 0 };
   readonly #logger: Logger;
   readonly #worker: Worker;
   #stopped = false;
@@ -79,6 +83,8 @@ export class Checkpointer {
   /** WAL frames the worker last reported, and the length in frames that asks for a start over. */
   #walFrames = 0;
   readonly #walResetFrames: number;
+  /** The WAL length that asks for the next start over: the limit, or twice the length at a start over that failed. */
+  #startOverFrames: number;
   #state: 'growing' | 'priming' | 'primed' = 'growing';
   /** When the running priming checkpoint was asked for, and how many primings this start over has had. */
   #primingSince = 0;
@@ -92,6 +98,7 @@ export class Checkpointer {
   constructor(options: CheckpointerOptions) {
     this.#logger = options.logger;
     this.#walResetFrames = Math.max(1, Math.floor(options.walResetBytes / (options.pageSize + WAL_FRAME_HEADER_BYTES)));
+    this.#startOverFrames = this.#walResetFrames;
     this.#primedWithinMs = options.primedWithinMs ?? PRIMED_WITHIN_MS;
     this.#primingsMax = options.primingsMax ?? PRIMINGS_MAX;
     this.#worker = new Worker(CHECKPOINT_WORKER, {
@@ -139,9 +146,15 @@ export class Checkpointer {
     if (report !== null) this.#caughtUpN = report.n;
     if (report !== null && report.busy === 0 && report.checkpointed === report.log) {
       this.stats.walResets += 1;
+      this.#startOverFrames = this.#walResetFrames;
       this.#logger.debug({ frames, pauseMs }, 'WAL checkpointed in full; it starts over');
     } else {
-      this.#logger.warn({ frames, report, pauseMs }, 'the WAL could not be checkpointed in full; it keeps growing until the next try');
+      // A reader holds an older snapshot (a backup, a long query of another process): no checkpoint can copy
+      // what came after it until it ends. Trying again at every report would pause the commits ten times a
+      // second for nothing; the next try waits until the WAL has doubled.
+      this.stats.walResetMisses += 1;
+      this.#startOverFrames = Math.max(this.#walResetFrames, 2 * Math.max(frames, report?.log ?? 0));
+      this.#logger.warn({ frames, report, pauseMs, nextTryFrames: this.#startOverFrames }, 'the WAL could not be checkpointed in full (a reader holds an older snapshot?); it grows until the next try');
     }
   }
 
@@ -167,7 +180,7 @@ export class Checkpointer {
     if (report.kind === 'primed' && this.#state === 'priming') {
       if (performance.now() - this.#primingSince > this.#primedWithinMs && this.#primings < this.#primingsMax) this.#prime();
       else this.#state = 'primed';
-    } else if (this.#state === 'growing' && report.log >= this.#walResetFrames) {
+    } else if (this.#state === 'growing' && report.log >= this.#startOverFrames) {
       this.#primings = 0;
       this.#prime();
     }

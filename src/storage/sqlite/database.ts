@@ -215,8 +215,8 @@ export class SqliteDatabase {
    * Number of commits, units, WAL flushes, WAL start-overs and their priming checkpoints since start, and the time
    * commits waited for the start-overs, for metrics and benchmarks.
    */
-  get stats(): { batches: number; units: number; flushes: number; walResets: number; walPrimings: number; walResetPauseMs: number } {
-    return { ...this.#flushStats, ...(this.#checkpointer?.stats ?? { walResets: 0, walPrimings: 0, walResetPauseMs: 0 }) };
+  get stats(): { batches: number; units: number; flushes: number; walResets: number; walPrimings: number; walResetPauseMs: number; walResetMisses: number } {
+    return { ...this.#flushStats, ...(this.#checkpointer?.stats ?? { walResets: 0, walPrimings: 0, walResetPauseMs: 0, walResetMisses: 0 }) };
   }
 
   async close(): Promise<void> {
