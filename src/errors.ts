@@ -56,6 +56,8 @@ export const ERROR_CATALOG = {
   DOWNSTREAM_UNAVAILABLE: { status: 502, retryable: true, summary: 'The downstream payment system did not answer, or answered with a server error; the hub retries.' },
   WEBHOOK_UNAVAILABLE: { status: 502, retryable: true, summary: "A client's webhook did not answer, or answered 408, 429 or a server error; the hub retries the push." },
   WEBHOOK_REFUSED: { status: 502, retryable: false, summary: "A client's webhook refused a pushed status report (4xx); the push is dead-lettered." },
+  BRIDGE_UNAVAILABLE: { status: 502, retryable: true, summary: "The broker a client's reports are bridged to did not take a report (unreachable, no confirm in time, or nothing bound to the client's routing key); the hub retries." },
+  BRIDGE_REFUSED: { status: 502, retryable: false, summary: "A client's bridge setting names a broker this hub has no configuration for, or the broker refused the publish; the push is dead-lettered." },
   OVERLOADED: { status: 503, retryable: true, summary: 'More payments wait for processing than workflow.backlogMax allows; new payments are refused until the backlog shrinks. Retry later.' },
   SHUTTING_DOWN: { status: 503, retryable: true, summary: 'The process is shutting down and takes no new work.' },
   INTERNAL: { status: 500, retryable: true, summary: 'An unexpected error; the response carries a correlation id to find it in the logs.' },

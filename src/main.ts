@@ -10,7 +10,8 @@ import { openEngine, type Engine } from './engines/index.js';
 import { buildApp } from './http/app.js';
 import { ensureBootstrapClient } from './auth/bootstrap.js';
 import type { AuthService, ClientInfo } from './auth/service.js';
-import { clientSlaMs, clientWebhook } from './auth/attributes.js';
+import { clientBridge, clientSlaMs, clientWebhook } from './auth/attributes.js';
+import { AmqpBridge } from './bridges/amqp.js';
 import { isMxError } from './errors.js';
 import { BUILTIN_CHECKS, buildChecks, loadCheckPlugins } from './pipeline/checks/index.js';
 import type { PaymentCheck } from './pipeline/checks.js';
@@ -122,6 +123,7 @@ export function assembleWorkflow(options: {
   const client = clientLookup(engine.auth);
   const checks = buildChecks(config.checks, { clientSettings: async (id) => (await client(id))?.settings ?? null, logger, plugins: options.plugins ?? [] });
   const xml = config.workflow.xmlWorkers > 0 ? new XmlPool({ size: config.workflow.xmlWorkers, logger }) : undefined;
+  const amqp = config.bridges.amqp.url === null ? undefined : new AmqpBridge({ url: config.bridges.amqp.url, exchange: config.bridges.amqp.exchange, timeoutMs: config.bridges.amqp.timeoutMs, logger });
   const onAboveMs = config.workflow.xmlOffloadDelayUs / 1000;
   const load = xml ? new LoopLoad({ onAboveMs, offBelowMs: onAboveMs / 3 }) : undefined;
   const workflow = new Workflow(
@@ -139,6 +141,8 @@ export function assembleWorkflow(options: {
       clientSlaMs: async (id) => clientSlaMs((await client(id))?.settings),
       clientWebhook: async (id) => clientWebhook((await client(id))?.settings),
       webhooks: config.webhooks,
+      clientBridge: async (id) => clientBridge((await client(id))?.settings),
+      ...(amqp ? { bridges: { amqp } } : {}),
       engineBacklog: () => engine.backlog(config.workflow.backlogMax),
       // One process parses and runs every stage on the embedded engine (the parsed-message cache serves them);
       // on the distributed engine the stages run in other processes.
@@ -154,6 +158,7 @@ export function assembleWorkflow(options: {
       schemas?.dispose();
       load?.close();
       void xml?.close();
+      void amqp?.close();
     },
   };
 }

@@ -65,6 +65,25 @@ export function clientWebhook(settings: ClientSettings | null | undefined): Webh
   return Value.Check(WebhookSchema, value) ? value : null;
 }
 
+/**
+ * The client setting that has its status reports published to a broker the hub is bridged to (`bridges.*` of the
+ * configuration): `{"amqp": "<routing key>"}`, published to `bridges.amqp.exchange` with that routing key.
+ */
+export const BRIDGE_SETTING = 'bridge';
+const BridgeSchema = Type.Object(
+  {
+    amqp: Type.String({ minLength: 1, maxLength: 255, pattern: '^[^\\s]+$' }),
+  },
+  { additionalProperties: false },
+);
+export type Bridge = Static<typeof BridgeSchema>;
+
+/** A client's bridge, or null without one (a stored value of another shape counts as none). */
+export function clientBridge(settings: ClientSettings | null | undefined): Bridge | null {
+  const value = settings?.[BRIDGE_SETTING];
+  return Value.Check(BridgeSchema, value) ? value : null;
+}
+
 /** Settings as they may be shown: the webhook's secret replaced. */
 export function redactSettings(settings: ClientSettings): Record<string, unknown> {
   const webhook = settings[WEBHOOK_SETTING];
@@ -84,6 +103,10 @@ export function checkSettings(settings: Record<string, unknown>): Record<string,
   const webhook = settings[WEBHOOK_SETTING];
   if (webhook !== undefined && !Value.Check(WebhookSchema, webhook)) {
     throw new MxError('INVALID_ATTRIBUTE', `client setting ${WEBHOOK_SETTING} is {"url": "http(s)://...", "secret": "16 to 256 characters"}`);
+  }
+  const bridge = settings[BRIDGE_SETTING];
+  if (bridge !== undefined && !Value.Check(BridgeSchema, bridge)) {
+    throw new MxError('INVALID_ATTRIBUTE', `client setting ${BRIDGE_SETTING} is {"amqp": "<routing key: 1 to 255 characters, no spaces>"}`);
   }
   return settings;
 }

@@ -110,7 +110,7 @@ export function register(program: Command): void {
     .requiredOption('--name <name>', 'what the client is (a system, a participant)')
     .option('--scopes <scopes>', `space-separated scopes (default all: ${SCOPES.join(' ')})`)
     .option('--profile <profile>', "scheme profile applied to its payments: 'cbpr+' or 'fednow'")
-    .option('--settings <json>', 'per-client settings as a JSON object (limits and the like)', parseSettings)
+    .option('--settings <json>', 'per-client settings as a JSON object: slaMs, webhook, bridge, limits, messageLimits (see the README)', parseSettings)
     .option('--json', 'print JSON')
     .action(async (o: { name: string; scopes?: string; profile?: string; settings?: Record<string, unknown>; json?: boolean }, command: Command) => {
       const created = await withAuth(command.optsWithGlobals<DatabaseOptions>(), (auth) =>

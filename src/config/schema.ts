@@ -294,6 +294,27 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    bridges: Type.Object(
+      {
+        amqp: Type.Object(
+          {
+            url: Type.Union([Type.String({ pattern: '^amqps?://', maxLength: 2048 }), Type.Null()], {
+              default: null,
+              description:
+                "AMQP 0-9-1 broker (RabbitMQ) that clients' status reports are published to, for clients with a bridge setting: amqp(s)://user:password@host:5672/vhost (a secret: no default); null: none.",
+            }),
+            exchange: Type.String({
+              default: '',
+              maxLength: 255,
+              description: "Exchange the reports are published to, with each client's routing key; it must exist. Empty: the default exchange (the routing key names a queue).",
+            }),
+            timeoutMs: Int(100, 60_000, 5000, 'How long the connection and one publish (until the broker confirms it) may take.'),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     checks: ChecksSchema,
     shutdownGraceMs: Int(0, 300_000, 10_000, 'How long shutdown waits for in-flight requests.'),
   },

@@ -10,7 +10,8 @@ import type { QueueService } from '../ports/queues.js';
 import type { Store } from '../ports/store.js';
 import type { SchemaValidator } from '../iso20022/index.js';
 import type { PaymentCheck } from './checks.js';
-import type { Webhook } from '../auth/attributes.js';
+import type { Bridge, Webhook } from '../auth/attributes.js';
+import type { ReportBridge } from '../bridges/amqp.js';
 import type { DownstreamConfig } from './downstream.js';
 import { Admission } from './admission.js';
 import { ParticipantQueues, STAGE_BODY_MAX_BYTES, stageQueue, type StageMessage } from './queues.js';
@@ -36,6 +37,10 @@ export interface WorkflowDeps {
   clientSlaMs?(clientId: string): Promise<number | null>;
   /** A client's webhook (its `webhook` setting), or null: its reports are not pushed. Absent: no client has one. */
   clientWebhook?(clientId: string): Promise<Webhook | null>;
+  /** A client's bridge (its `bridge` setting), or null: its reports are not published to a broker. Absent: none has one. */
+  clientBridge?(clientId: string): Promise<Bridge | null>;
+  /** The brokers the hub is bridged to (`bridges.*`), each opened at its first publish; absent: none. */
+  bridges?: { amqp?: ReportBridge };
   /** How reports are pushed to webhooks (`webhooks.*`); absent: the defaults of the configuration. */
   webhooks?: Config['webhooks'];
   /** Work the engine holds before the queues (the distributed engine's outbox rows); none when absent. */

@@ -1,8 +1,8 @@
 /**
  * Making a transaction final: the status step (compare-and-set from the status the caller saw), the status
  * report, the lifecycle event (unless `workflow.lifecycleEvents` is off), the delivery to the client's
- * participant queue and, when the client has a webhook, the push of the report (webhooks.ts), in one store
- * transaction.
+ * participant queue and, when the client has a webhook or a bridge, the push of the report (delivery.ts), in one
+ * store transaction.
  *
  * Every path to a final status goes through here (processing rejects, releasing, timeouts, downstream answers),
  * so "final status" and "exactly one status report" always go together, and when two paths race (a late
@@ -16,7 +16,7 @@ import type { Tx } from '../ports/store.js';
 import type { TransactionRecord } from '../ports/transactions.js';
 import type { WorkflowContext } from './context.js';
 import { EVENTS_QUEUE } from './queues.js';
-import { queueDelivery } from './webhooks.js';
+import { deliveryChannels, queueDeliveries } from './delivery.js';
 import type { Outcome } from './report.js';
 import type { Submission } from './submission.js';
 
@@ -59,7 +59,7 @@ export async function prepareFinal(ctx: WorkflowContext, input: Omit<FinalizeInp
   const participant = await ctx.participants.ensure(t.clientId);
   const now = ctx.deps.clock.now();
   const report = await ctx.report(input.original, input.outcome, { msgId: ctx.messageId(), now });
-  const webhook = (await ctx.deps.clientWebhook?.(t.clientId)) ?? null;
+  const channels = await deliveryChannels(ctx, t.clientId);
   return async (tx) => {
     const moved = await tx.transactions.move(t.id, {
       from: input.from,
@@ -76,7 +76,7 @@ export async function prepareFinal(ctx: WorkflowContext, input: Omit<FinalizeInp
       body: report.xml,
       attributes: { transaction_id: t.id, message_type: report.messageType, status: input.outcome.status },
     });
-    if (webhook !== null) await queueDelivery(tx, t.id);
+    await queueDeliveries(tx, t.id, channels);
     if (ctx.deps.config.lifecycleEvents) {
       await tx.queues.send(EVENTS_QUEUE, {
         body: JSON.stringify({

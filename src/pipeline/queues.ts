@@ -32,6 +32,8 @@ export const participantQueue = (clientId: string) => `participant.${clientId}`;
 /** The body of a stage message. */
 export interface StageMessage {
   transaction_id: string;
+  /** Delivering stage only: where the report goes; absent: the client's webhook. */
+  channel?: 'amqp';
   /**
    * What the sending stage knew of the transaction, so that the next stage of the same process can skip reading
    * it back when it still has the parsed message in memory. The store stays the authority: every state change

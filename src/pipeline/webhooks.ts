@@ -1,9 +1,7 @@
 /**
  * Status reports pushed to a client's webhook (its `webhook` setting: `{url, secret}`), besides its outbox and its
- * participant queue.
+ * participant queue; the delivering stage (delivery.ts) calls it.
  *
- *  - The commit that makes a transaction final also sends a message to `mx.delivering.fifo` when its client has a
- *    webhook (finalize.ts): a report is pushed only once it is committed, and every committed report is pushed.
  *  - The delivering stage POSTs the report (the stored XML) to the URL with the headers X-Transaction-Id,
  *    X-Message-Type, X-Mxgate-Status, X-Mxgate-Timestamp (Unix seconds) and X-Mxgate-Signature:
  *    `sha256=` and the hex HMAC-SHA256 of `<timestamp>.<body>` under the client's secret. A receiver checks the
@@ -18,11 +16,9 @@
 import { createHmac } from 'node:crypto';
 import { MxError } from '../errors.js';
 import type { Webhook } from '../auth/attributes.js';
-import type { ReceivedMessage } from '../ports/queues.js';
-import type { Tx } from '../ports/store.js';
+import type { StoredMessage, TransactionRecord } from '../ports/transactions.js';
 import type { WorkflowContext } from './context.js';
-import { parseStageMessage, settleIn, stageQueue, type StageMessage } from './queues.js';
-import { ack, settled, type Outcome as StageOutcome } from './runner.js';
+import type { Delivered } from './delivery.js';
 
 /** How long one push may take when the configuration says nothing (`webhooks.timeoutMs`). */
 const WEBHOOK_TIMEOUT_MS = 5000;
@@ -30,12 +26,6 @@ const WEBHOOK_TIMEOUT_MS = 5000;
 /** The signature of a push: hex HMAC-SHA256 of `<timestamp>.<body>` under the client's secret. */
 export function signature(secret: string, timestamp: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
-}
-
-/** Queues the push of transaction `id`'s report, in the commit that makes it final. */
-export async function queueDelivery(tx: Tx, id: string): Promise<void> {
-  const next: StageMessage = { transaction_id: id };
-  await tx.queues.send(stageQueue('delivering'), { body: JSON.stringify(next), groupId: id, dedupId: `${id}:delivering`, dedupScope: 'retry' });
 }
 
 /** POSTs a report; a 2xx answer is returned, failures are thrown with whether they are worth retrying. */
@@ -68,28 +58,13 @@ async function push(webhook: Webhook, input: { transactionId: string; messageTyp
   throw new MxError('WEBHOOK_REFUSED', `the webhook answered HTTP ${response.status}`);
 }
 
-/** The delivering stage: pushes the report of the transaction its message names. */
-export async function deliverStage(ctx: WorkflowContext, message: ReceivedMessage): Promise<StageOutcome> {
-  const { transaction_id: id } = parseStageMessage(message);
-  const found = await ctx.deps.store.read(async (tx) => {
-    const t = await tx.transactions.get(id);
-    return t === null ? null : { t, out: await tx.transactions.getMessage(id, 'out') };
-  });
-  if (found === null || found.out === null) return ack;
-  const { t, out } = found;
+/**
+ * Pushes a report to the client's webhook; the audit record of the delivery, or null when the client has no webhook
+ * any more (its reports wait in its outbox and queue).
+ */
+export async function deliverToWebhook(ctx: WorkflowContext, t: TransactionRecord, out: StoredMessage): Promise<Delivered | null> {
   const webhook = (await ctx.deps.clientWebhook?.(t.clientId)) ?? null;
-  if (webhook === null) {
-    // The client's webhook was removed since: nothing to push; the report waits in its outbox and queue.
-    await ctx.deps.store.transaction((tx) => tx.transactions.audit(id, 'webhook_skipped', { reason: 'no webhook configured' }, ctx.deps.clock.now()));
-    return ack;
-  }
-  const status = await push(webhook, { transactionId: id, messageType: out.messageType, status: t.status, xml: out.xml }, { timeoutMs: ctx.deps.webhooks?.timeoutMs ?? WEBHOOK_TIMEOUT_MS, now: ctx.deps.clock.now() });
-  let done = false;
-  await ctx.deps.store.transaction(async (tx) => {
-    done = await settleIn(tx, 'delivering', message);
-    const now = ctx.deps.clock.now();
-    await tx.transactions.markReceived(id, now);
-    await tx.transactions.audit(id, 'webhook_delivered', { url: webhook.url, http_status: status }, now);
-  });
-  return done ? settled : ack;
+  if (webhook === null) return null;
+  const status = await push(webhook, { transactionId: t.id, messageType: out.messageType, status: t.status, xml: out.xml }, { timeoutMs: ctx.deps.webhooks?.timeoutMs ?? WEBHOOK_TIMEOUT_MS, now: ctx.deps.clock.now() });
+  return { action: 'webhook_delivered', detail: { url: webhook.url, http_status: status } };
 }

@@ -13,7 +13,7 @@ import { ensureWorkflowQueues, stageDeadLetterQueue, stageQueue } from './queues
 import { StageRunner } from './runner.js';
 import { forwardStage, processStage, releaseStage } from './stages.js';
 import { TimeoutSweeper } from './timeouts.js';
-import { deliverStage } from './webhooks.js';
+import { deliverStage } from './delivery.js';
 import { periodic, type Duty } from './duty.js';
 
 /** Visibility timeout of the stage queues: how long a stage message is someone's before it is delivered again. */

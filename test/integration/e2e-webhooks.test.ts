@@ -116,6 +116,21 @@ describeOnEngines(engines, 'webhooks', (engine) => {
     assert.equal((await api(e.url, token, 'GET', `/v1/transactions/${id}`)).json().received_at, null);
   });
 
+  test('a client bridged to a broker this hub has no configuration for has the push dead-lettered at once', async () => {
+    const client = await e.createClient({ name: 'bridged nowhere', scopes: ['mx/read', 'mx/write'], settings: { bridge: { amqp: 'reports.x' } } });
+    const token = await e.tokenOf(client);
+    const id = await submit(token, 'wh5');
+    await awaitReport(e.url, token, id);
+    const { token: admin } = await e.token();
+    let dead: { attributes: Record<string, string> } | undefined;
+    for (const until = Date.now() + 10_000; dead === undefined && Date.now() < until; ) {
+      const answer = await api(e.url, admin, 'GET', '/v1/queues/mx.delivering.dlq.fifo/messages?max=10&wait_s=1&visibility_s=0');
+      dead = (answer.json().messages as Array<{ body: string; attributes: Record<string, string> }>).find((m) => JSON.parse(m.body).transaction_id === id);
+    }
+    assert.ok(dead, 'the push is in mx.delivering.dlq.fifo');
+    assert.match(dead.attributes['mx-dead-letter-reason'] ?? '', /BRIDGE_REFUSED: .*no AMQP broker configured \(bridges\.amqp\.url\)/);
+  });
+
   test('a client without a webhook gets no push; the setting is checked, and its secret never shown', async () => {
     const before = receiver.received.length;
     const { token } = await e.token({ scopes: ['mx/read', 'mx/write'] });

@@ -15,7 +15,7 @@ const CreateClientBody = Type.Object(
     name: Type.String({ minLength: 1, maxLength: 200 }),
     scopes: Type.Optional(Type.Array(Type.Union(SCOPES.map((s) => Type.Literal(s))), { minItems: 1, maxItems: SCOPES.length })),
     profile: Type.Optional(Type.Union([Type.String({ maxLength: 32 }), Type.Null()], { description: "scheme profile: 'cbpr+', 'fednow' or null" })),
-    settings: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'opaque per-client settings (limits and the like)' })),
+    settings: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'per-client settings: slaMs, webhook {url, secret}, bridge {amqp}, limits, messageLimits (checked when stored), and keys of your own checks' })),
   },
   { additionalProperties: false },
 );
