@@ -66,7 +66,8 @@ export function register(program: Command): void {
         out(JSON.stringify(report, null, 2));
         return;
       }
-      out(`backed up ${report.source} in ${(report.elapsedMs / 1000).toFixed(1)} s${report.hubRunning ? ' while a hub ran on it' : ''}:`);
+      const { copy, flush, check } = report.phasesMs;
+      out(`backed up ${report.source} in ${(report.elapsedMs / 1000).toFixed(1)} s (copy ${copy} ms, flush ${flush} ms, check ${check} ms)${report.hubRunning ? ' while a hub ran on it' : ''}:`);
       for (const line of summaryLines(report.backup)) out(line);
       out('note: the copy holds signing keys and secret hashes (mode 0600); keep it as safe as the data directory, and off this machine');
     });
