@@ -21,6 +21,7 @@ const modules: Array<Promise<{ register(program: Command): void }>> = [
   import('./migrate-store.js'),
   import('./replay.js'),
   import('./backup.js'),
+  import('./recover.js'),
 ];
 
 for (const mod of await Promise.all(modules)) mod.register(program);

@@ -8,7 +8,7 @@
  *
  * ACCP: a transaction id was issued, no message yet.     ACTC: the message is stored and technically accepted.
  * ACSP: every check passed; settlement is in process.    ACSC: completed, status report released.
- * RJCT: rejected with a reason code and a status report. CANC: cancelled (site recovery), never processed further.
+ * RJCT: rejected with a reason code and a status report. CANC: cancelled by a recovery (pipeline/recovery.ts).
  * PART is the group status of a message whose payments ended differently (some ACSC, some RJCT).
  * RCVD is not a status: the first fetch of the outgoing message adds it to the history only.
  */

@@ -34,6 +34,8 @@ export interface StageMessage {
   transaction_id: string;
   /** Delivering stage only: where the report goes; absent: the client's webhook. */
   channel?: 'amqp';
+  /** Sent by a recovery (recovery.ts), possibly beside a stage message that survived. */
+  recovery?: true;
   /**
    * What the sending stage knew of the transaction, so that the next stage of the same process can skip reading
    * it back when it still has the parsed message in memory. The store stays the authority: every state change

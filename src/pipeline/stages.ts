@@ -292,6 +292,9 @@ export async function forwardStage(ctx: WorkflowContext, message: ReceivedMessag
   if (body.forward === 'cancellation') return forwardCancellation(ctx, id, (tx) => settleIn(tx, 'forwarding', message));
   const loaded = await load(ctx, id);
   if (!loaded || loaded.t.status !== 'ACSP' || loaded.t.awaitingDownstream) return ack;
+  // A recovery redrives only payments whose forwarding had not started; if it has since, the stage message the
+  // recovery stood in for survived and did it: the payment is not sent downstream twice.
+  if (body.recovery === true && loaded.t.forwardedAt !== null) return ack;
   const { t, payments, xml } = loaded;
   // Committed before the request: the system may answer (to the inbox) before this stage has its response, and
   // an answer is matched only to a payment whose forwarding started (findForwarded).
@@ -319,10 +322,11 @@ export async function forwardStage(ctx: WorkflowContext, message: ReceivedMessag
   return done ? settled : ack;
 }
 
-async function sendRelease(tx: Tx, t: TransactionRecord, decision: Decision, payments: PaymentRecord[]): Promise<void> {
+/** Hands a payment to the releasing stage with the downstream system's decision (or none: ACSC); a recovery gives its own dedup id. */
+export async function sendRelease(tx: Tx, t: TransactionRecord, decision: Decision | undefined, payments: PaymentRecord[], dedupId = `${t.id}:releasing`): Promise<void> {
   const rejected = payments.filter((p) => p.status === 'RJCT').map((p) => ({ index: p.index, status: 'RJCT' as const, reasonCode: p.reasonCode, reasonText: p.reasonText }));
   const next: StageMessage = { transaction_id: t.id, decision, hint: hintOf(t, rejected) };
-  await tx.queues.send(stageQueue('releasing'), { body: JSON.stringify(next), groupId: t.groupKey ?? t.id, dedupId: `${t.id}:releasing`, dedupScope: 'retry' });
+  await tx.queues.send(stageQueue('releasing'), { body: JSON.stringify(next), groupId: t.groupKey ?? t.id, dedupId, dedupScope: 'retry' });
 }
 
 /**

@@ -6,7 +6,7 @@
 import { MxError } from '../errors.js';
 import { isTerminal, type TransactionStatus } from '../domain/status.js';
 import type { Tx } from '../ports/store.js';
-import type { HistoryEntry, PaymentRecord, TransactionFilter, TransactionRecord } from '../ports/transactions.js';
+import type { HistoryEntry, PaymentRecord, StrandedPosition, TransactionFilter, TransactionRecord } from '../ports/transactions.js';
 import { WorkflowContext, type WorkflowDeps } from './context.js';
 import { Intake } from './intake.js';
 import { ensureWorkflowQueues, stageDeadLetterQueue, stageQueue } from './queues.js';
@@ -14,6 +14,7 @@ import { StageRunner } from './runner.js';
 import { forwardStage, processStage, releaseStage } from './stages.js';
 import { TimeoutSweeper } from './timeouts.js';
 import { deliverStage } from './delivery.js';
+import { recoverPage, type RecoveryAction, type RecoveryResult } from './recovery.js';
 import { periodic, type Duty } from './duty.js';
 
 /** Visibility timeout of the stage queues: how long a stage message is someone's before it is delivered again. */
@@ -182,6 +183,14 @@ export class Workflow {
       }
       return { replayed, skipped, nextCursor: page.nextCursor };
     });
+  }
+
+  /**
+   * Redrives or cancels one page of the payments stranded in flight (recovery.ts): in ACTC or ACSP, unchanged for
+   * `quietMs`. Pass `next` back as `after` for the next page.
+   */
+  recover(input: { action: RecoveryAction; quietMs: number; after: StrandedPosition | null; limit: number; dryRun?: boolean }): Promise<RecoveryResult> {
+    return recoverPage(this.ctx, input);
   }
 
   async #replay(tx: Tx, queue: string, t: TransactionRecord): Promise<Replayed | null> {

@@ -64,7 +64,7 @@ export interface TransactionOptions {
 /** The reading half of Tx. */
 export interface ReadTx {
   readonly kv: Pick<KvTx, 'get'>;
-  readonly transactions: Pick<TransactionsTx, 'get' | 'payments' | 'history' | 'load' | 'getMessage' | 'list' | 'overdue' | 'findForwarded' | 'findCancellable'>;
+  readonly transactions: Pick<TransactionsTx, 'get' | 'payments' | 'history' | 'load' | 'getMessage' | 'list' | 'overdue' | 'stranded' | 'findForwarded' | 'findCancellable'>;
 }
 
 export interface Store {

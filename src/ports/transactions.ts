@@ -44,6 +44,8 @@ export interface TransactionRecord {
   updatedAt: number;
   /** First successful fetch of the outgoing message (RCVD), or null. */
   receivedAt: number | null;
+  /** When the forwarding downstream started (markForwarding), or null: the payment never left the hub. */
+  forwardedAt: number | null;
   version: number;
 }
 
@@ -54,6 +56,12 @@ export interface HistoryEntry {
 }
 
 export type MessageKind = 'in' | 'out' | 'downstream';
+
+/** A transaction in flight, and its place in the order of `stranded`. */
+export interface StrandedPosition {
+  id: string;
+  deadlineAt: number;
+}
 
 export interface StoredMessage {
   kind: MessageKind;
@@ -195,6 +203,11 @@ export interface TransactionsTx {
   list(filter: TransactionFilter): Promise<{ items: TransactionRecord[]; nextCursor: string | null }>;
   /** Transactions whose deadline passed and that are not final yet, oldest deadline first. */
   overdue(now: number, limit: number): Promise<string[]>;
+  /**
+   * Transactions in flight (ACTC, ACSP) that have not changed since `quietSince`, by deadline then id, after the
+   * position `after` (the last of the previous page), at most `limit`: the candidates of a recovery.
+   */
+  stranded(input: { quietSince: number; after: StrandedPosition | null; limit: number }): Promise<StrandedPosition[]>;
   /**
    * Finds the forwarded transaction a downstream answer refers to: only transactions whose forwarding started
    * (markForwarding: a fast system may answer before the forwarding stage has its HTTP response), whose given

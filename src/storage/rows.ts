@@ -23,6 +23,7 @@ export interface TransactionRow {
   created_at: number;
   updated_at: number;
   received_at: number | null;
+  forwarded_at: number | null;
   version: number;
 }
 
@@ -56,6 +57,7 @@ export function toTransactionRecord(r: TransactionRow): TransactionRecord {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     receivedAt: r.received_at,
+    forwardedAt: r.forwarded_at ?? null,
     version: r.version,
   };
 }

@@ -6,7 +6,7 @@
 import { describe, test, beforeEach, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Store } from '../../src/ports/store.js';
-import type { BusinessKey, CancellationRefs, NewTransaction, TransactionsTx } from '../../src/ports/transactions.js';
+import type { BusinessKey, CancellationRefs, NewTransaction, StrandedPosition, TransactionsTx } from '../../src/ports/transactions.js';
 
 export interface TransactionsHarness {
   store: Store;
@@ -250,6 +250,30 @@ export function transactionsConformance(engine: string, open: () => Promise<Tran
       });
       assert.deepEqual(await h.store.transaction((tx) => tx.transactions.overdue(1_000, 10)), [b.id, a.id]);
       assert.deepEqual(await h.store.transaction((tx) => tx.transactions.overdue(1_000, 1)), [b.id]);
+    });
+
+    test('stranded pages through transactions in flight that have been quiet, by deadline, and records forwarding', async () => {
+      const a = newTransaction({ deadlineAt: 300, at: 10 });
+      const b = newTransaction({ deadlineAt: 100, at: 10 });
+      const c = newTransaction({ deadlineAt: 300, at: 10 });
+      const done = newTransaction({ deadlineAt: 50, at: 10 });
+      const busy = newTransaction({ deadlineAt: 60, at: 10 });
+      await h.store.transaction(async (tx) => {
+        for (const t of [a, b, c, done, busy]) await tx.transactions.create(t);
+        await tx.transactions.move(done.id, { from: 'ACTC', to: 'RJCT', at: 20 });
+        await tx.transactions.move(b.id, { from: 'ACTC', to: 'ACSP', at: 20 });
+        await tx.transactions.move(busy.id, { from: 'ACTC', to: 'ACSP', at: 90 });
+        assert.equal(await tx.transactions.markForwarding(b.id, 25), true);
+      });
+      const page = (after: StrandedPosition | null, limit: number) => h.store.transaction((tx) => tx.transactions.stranded({ quietSince: 50, after, limit }));
+      const [x, y] = [a, c].sort((p, q) => (p.id < q.id ? -1 : 1));
+      const first = await page(null, 2);
+      assert.deepEqual(first, [{ id: b.id, deadlineAt: 100 }, { id: x!.id, deadlineAt: 300 }], 'final ones and ones changed since are left out');
+      assert.deepEqual(await page(first[1]!, 2), [{ id: y!.id, deadlineAt: 300 }], 'the same deadline is ordered by id');
+      assert.deepEqual(await page({ id: y!.id, deadlineAt: 300 }, 2), []);
+      const read = await h.store.transaction((tx) => tx.transactions.get(b.id));
+      assert.equal(read?.forwardedAt, 25);
+      assert.equal((await h.store.transaction((tx) => tx.transactions.get(a.id)))?.forwardedAt, null);
     });
 
     test('findForwarded finds only forwarded transactions whose given references all match, a waiting one first', async () => {

@@ -215,7 +215,7 @@ describe('a camt.056 for a whole message', { skip }, () => {
 function holding(status: TransactionRecord['status'], payments: Array<PaymentRecord['status']>, seen: CancellationRefs[] = []) {
   const transaction: TransactionRecord = {
     id: 't1', clientId: 'c1', status, reasonCode: null, reasonText: null, messageType: 'pacs.008.001.08', msgId: 'MSG-1', contentHash: null,
-    duplicateOf: null, deadlineAt: null, groupKey: null, awaitingDownstream: false, createdAt: 0, updatedAt: 0, receivedAt: null, version: 1,
+    duplicateOf: null, deadlineAt: null, groupKey: null, awaitingDownstream: false, createdAt: 0, updatedAt: 0, receivedAt: null, forwardedAt: null, version: 1,
   };
   const records = payments.map((p, index): PaymentRecord => ({
     index, endToEndId: `E2E-${index}`, txId: null, uetr: null, instrId: null, amount: '1.00', currency: 'EUR', status: p, reasonCode: null, reasonText: null,

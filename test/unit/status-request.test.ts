@@ -156,7 +156,7 @@ describe('the pacs.002 answering a pacs.028', { skip }, () => {
 function holding(payment: Pick<PaymentRecord, 'status' | 'reasonCode'>, seen: CancellationRefs[] = []) {
   const transaction: TransactionRecord = {
     id: 't1', clientId: 'c1', status: payment.status, reasonCode: payment.reasonCode, reasonText: null, messageType: 'pacs.008.001.08', msgId: 'MSG-1',
-    contentHash: null, duplicateOf: null, deadlineAt: null, groupKey: null, awaitingDownstream: false, createdAt: 0, updatedAt: 0, receivedAt: null, version: 1,
+    contentHash: null, duplicateOf: null, deadlineAt: null, groupKey: null, awaitingDownstream: false, createdAt: 0, updatedAt: 0, receivedAt: null, forwardedAt: null, version: 1,
   };
   const record: PaymentRecord = {
     index: 0, endToEndId: 'E2E-1', txId: 'TX-1', uetr: ASKED_UETR, instrId: 'I-1', amount: '1.00', currency: 'USD', reasonText: null, ...payment,

@@ -1,6 +1,7 @@
 /**
  * The transaction API: reserve an id, submit a message (inbox), read a transaction, list them, fetch the
- * outgoing message (outbox), replay status reports to the participant queue. The unversioned `/uuid`, `/inbox`
+ * outgoing message (outbox), replay status reports to the participant queue, and, for operators, recover payments
+ * stranded in flight (redrive or cancel). The unversioned `/uuid`, `/inbox`
  * and `/outbox` calls keep the clients of the reference workflow sample working.
  */
 import { Type, type Static } from '@sinclair/typebox';
@@ -11,6 +12,8 @@ import { REPLAY_PAGE_MAX, type Replayed, type TransactionView, type Workflow } f
 import type { AuthService } from '../../auth/service.js';
 import { checkTransactionId } from '../../pipeline/intake.js';
 import { participantQueue } from '../../pipeline/queues.js';
+import { RECOVERY_PAGE_MAX } from '../../pipeline/recovery.js';
+import type { StrandedPosition } from '../../ports/transactions.js';
 import { errorAnswers, nullable, responseHeader } from '../schemas.js';
 
 const READ = { scope: 'mx/read' } as const;
@@ -20,6 +23,33 @@ const XML_TYPES = /^(application|text)\/([\w.-]+\+)?xml$/;
 
 const TransactionIdText = 'a transaction id: a lower-case UUID';
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64, description: TransactionIdText }) });
+const RecoveryBody = Type.Object(
+  {
+    action: Type.Union([Type.Literal('redrive'), Type.Literal('cancel')], {
+      description: 'redrive: hand each payment to its stage again; cancel: make each final as CANC, with its status report',
+    }),
+    quiet_s: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: 2_592_000, default: 60, description: 'take only transactions unchanged for this many seconds (0: every one in flight)' }),
+    ),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: RECOVERY_PAGE_MAX, default: RECOVERY_PAGE_MAX })),
+    cursor: Type.Optional(Type.String({ maxLength: 200, description: 'next_cursor of the previous page' })),
+    dry_run: Type.Optional(Type.Boolean({ default: false, description: 'say what the recovery would do; change nothing' })),
+  },
+  { additionalProperties: false },
+);
+const RecoveryPage = Type.Object(
+  {
+    action: Type.String(),
+    dry_run: Type.Boolean(),
+    examined: Type.Integer({ description: 'transactions in flight looked at in this page' }),
+    redriven: Type.Array(Type.String(), { description: 'handed to their stage again' }),
+    cancelled: Type.Array(Type.String(), { description: 'made final as CANC, each with its status report' }),
+    skipped: Type.Array(Type.Object({ transaction_id: Type.String(), reason: Type.String() }), { description: 'left as they are, and why' }),
+    next_cursor: nullable('string', { description: 'pass as cursor for the next page; null on the last page' }),
+  },
+  { description: 'one page of a recovery' },
+);
+
 const ListQuery = Type.Object(
   {
     status: Type.Optional(Type.Union(TRANSACTION_STATUSES.map((s) => Type.Literal(s)))),
@@ -406,9 +436,52 @@ export const transactionRoutes: FastifyPluginAsync<{ workflow: Workflow; auth: A
     },
   );
 
+  app.post<{ Body: Static<typeof RecoveryBody> }>(
+    '/v1/admin/recovery',
+    {
+      config: ADMIN,
+      schema: {
+        summary: 'Operators: redrive or cancel one page of the payments stranded in flight (ACTC, ACSP) after lost queues, a failover or a restore',
+        tags: ['admin'],
+        body: RecoveryBody,
+        response: { 200: RecoveryPage, ...errorAnswers(['INVALID_ATTRIBUTE', 'STORE_UNAVAILABLE']) },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const result = await workflow.recover({
+        action: body.action,
+        quietMs: (body.quiet_s ?? 60) * 1000,
+        after: body.cursor === undefined ? null : decodePosition(body.cursor),
+        limit: body.limit ?? RECOVERY_PAGE_MAX,
+        dryRun: body.dry_run === true,
+      });
+      return {
+        action: result.action,
+        dry_run: result.dryRun,
+        examined: result.examined,
+        redriven: result.redriven,
+        cancelled: result.cancelled,
+        skipped: result.skipped.map((s) => ({ transaction_id: s.transactionId, reason: s.reason })),
+        next_cursor: result.next === null ? null : Buffer.from(JSON.stringify([result.next.deadlineAt, result.next.id])).toString('base64url'),
+      };
+    },
+  );
+
   app.post(
     '/outbox',
     { config: READ, schema: { summary: 'The outgoing message (reference-sample compatible)', tags: ['compatibility'], headers: OutboxHeaders, response: outboxResponses } },
     (request, reply) => outbox(request, reply, header(request, 'x-transaction-id')),
   );
 };
+
+/** A recovery's cursor: the deadline and id of the last transaction of the page before. */
+function decodePosition(cursor: string): StrandedPosition {
+  try {
+    const [deadlineAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof deadlineAt === 'number' && Number.isSafeInteger(deadlineAt) && typeof id === 'string') return { deadlineAt, id };
+  } catch {
+    // falls through to the coded error
+  }
+  throw new MxError('INVALID_ATTRIBUTE', 'cursor is not a next_cursor of this call');
+}

@@ -34,7 +34,7 @@ import type { PostgresDatabase, Statement } from './database.js';
 import { query, type DeferredMessage, type HeldWriter, type Session } from './session.js';
 
 const TRANSACTION_COLUMNS = `id, client_id, status, reason_code, reason_text, message_type, msg_id, content_hash, duplicate_of, deadline_at,
-  group_key, awaiting_downstream, created_at, updated_at, received_at, version`;
+  group_key, awaiting_downstream, created_at, updated_at, received_at, forwarded_at, version`;
 
 type Payments = NewTransaction['payments'];
 
@@ -198,6 +198,8 @@ export class PostgresTransactions {
         INSERT INTO ${t.history} (transaction_id, seq, status, reason_code, at) SELECT u.id, ${nextSeq('u.id')}, 'RCVD', NULL, $2 FROM u`,
       audit: `INSERT INTO ${t.audit} (transaction_id, kind, detail, at) VALUES ($1, $2, $3, $4)`,
       overdue: `SELECT id FROM ${t.transactions} WHERE deadline_at IS NOT NULL AND deadline_at <= $1 ORDER BY deadline_at, id LIMIT $2`,
+      stranded: `SELECT id, deadline_at FROM ${t.transactions} WHERE deadline_at IS NOT NULL AND status IN ('ACTC', 'ACSP') AND updated_at <= $1
+        AND (deadline_at, id) > ($2, $3) ORDER BY deadline_at, id LIMIT $4`,
       // findForwarded ($1 the reference, $2 msg id, $3 family, $4 transaction id): transactions whose forwarding
       // started only, every given reference matching, one still waiting first.
       forwardedByUetr: `SELECT t.id FROM ${t.payments} p JOIN ${t.transactions} t ON t.id = p.transaction_id
@@ -343,6 +345,8 @@ export class PostgresTransactions {
       },
       list: (f: TransactionFilter) => session.run((client) => this.#list(client, f)),
       overdue: async (now, limit) => (await all<{ id: string }>(s.overdue, [now, limit])).map((r) => r.id),
+      stranded: async ({ quietSince, after, limit }) =>
+        (await all<{ id: string; deadline_at: number }>(s.stranded, [quietSince, after?.deadlineAt ?? -1, after?.id ?? '', limit])).map((r) => ({ id: r.id, deadlineAt: r.deadline_at })),
       findForwarded: async (refs: AnswerRefs) => {
         const { uetr, endToEndId, msgId, family, transactionId } = answerLookup(refs);
         const [statement, value] = uetr !== null ? [s.forwardedByUetr, uetr] : endToEndId !== null ? [s.forwardedByE2e, endToEndId] : [s.forwardedByMsgId, msgId];

@@ -192,6 +192,8 @@ export class SqliteTransactions {
       markReceived: p('UPDATE transactions SET received_at = ?, updated_at = ?, version = version + 1 WHERE id = ? AND received_at IS NULL'),
       audit: p('INSERT INTO audit (transaction_id, kind, detail, at) VALUES (?, ?, ?, ?)'),
       overdue: p('SELECT id FROM transactions WHERE deadline_at IS NOT NULL AND deadline_at <= ? ORDER BY deadline_at LIMIT ?').pluck(),
+      stranded: p(`SELECT id, deadline_at FROM transactions WHERE deadline_at IS NOT NULL AND status IN ('ACTC', 'ACSP') AND updated_at <= @quiet
+        AND (deadline_at > @deadline OR (deadline_at = @deadline AND id > @id)) ORDER BY deadline_at, id LIMIT @limit`),
       // findForwarded: forwarded transactions only, every given reference matching, one still waiting first.
       forwardedByUetr: p(`SELECT t.id FROM payments p JOIN transactions t ON t.id = p.transaction_id
         WHERE p.uetr = @uetr AND ${forwarded} ORDER BY ${waitingFirst} LIMIT 1`).pluck(),
@@ -327,6 +329,8 @@ export class SqliteTransactions {
       },
       list: async (f: TransactionFilter) => this.#list(f),
       overdue: async (now, limit) => s.overdue.all(now, limit) as string[],
+      stranded: async ({ quietSince, after, limit }) =>
+        (s.stranded.all({ quiet: quietSince, deadline: after?.deadlineAt ?? -1, id: after?.id ?? '', limit }) as Array<{ id: string; deadline_at: number }>).map((r) => ({ id: r.id, deadlineAt: r.deadline_at })),
       findForwarded: async (refs: AnswerRefs) => {
         const lookup = answerLookup(refs);
         const statement = lookup.uetr !== null ? s.forwardedByUetr : lookup.endToEndId !== null ? s.forwardedByE2e : lookup.msgId !== null ? s.forwardedByMsgId : null;
