@@ -239,6 +239,19 @@ export async function awaitReport(url: string, token: string, id: string, timeou
   }
 }
 
+/**
+ * The message of transaction `id` in a dead-letter queue, read without taking it (an `mx/admin` token), waiting up
+ * to `timeoutMs` for it to get there; undefined when it does not.
+ */
+export async function deadLettered(url: string, adminToken: string, queue: string, id: string, timeoutMs = 10_000): Promise<{ body: string; attributes: Record<string, string> } | undefined> {
+  for (const until = Date.now() + timeoutMs; Date.now() < until; ) {
+    const answer = await api(url, adminToken, 'GET', `/v1/queues/${queue}/messages?max=10&wait_s=1&visibility_s=0`);
+    const found = (answer.json().messages as Array<{ body: string; attributes: Record<string, string> }>).find((m) => JSON.parse(m.body).transaction_id === id);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 let validator: SchemaValidator | undefined;
 /** Validates XML against the official schemas; returns the findings (empty when valid). */
 export function schemaFindings(xml: string): unknown[] {

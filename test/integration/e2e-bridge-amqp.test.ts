@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import type { Channel, ChannelModel, GetMessage } from 'amqplib';
-import { api, awaitReport, describeOnEngines, e2eEngines, fresh, sample, startE2eHub, type E2eHub, type E2eVariant } from '../helpers/e2e.js';
+import { api, awaitReport, deadLettered, describeOnEngines, e2eEngines, fresh, sample, startE2eHub, type E2eHub, type E2eVariant } from '../helpers/e2e.js';
 import { connectRabbit, RABBITMQ_URL, rabbitSkipReason } from '../helpers/rabbitmq.js';
 
 const rabbit = await rabbitSkipReason();
@@ -105,11 +105,7 @@ describeOnEngines(engines, 'AMQP bridge', (engine) => {
     const token = await bridged('reports.nowhere');
     const id = await submit(token, 'am3');
     const { token: admin } = await e.token();
-    let dead: { attributes: Record<string, string> } | undefined;
-    for (const until = Date.now() + 20_000; dead === undefined && Date.now() < until; ) {
-      const answer = await api(e.url, admin, 'GET', '/v1/queues/mx.delivering.dlq.fifo/messages?max=10&wait_s=1&visibility_s=0');
-      dead = (answer.json().messages as Array<{ body: string; attributes: Record<string, string> }>).find((m) => JSON.parse(m.body).transaction_id === id);
-    }
+    const dead = await deadLettered(e.url, admin, 'mx.delivering.dlq.fifo', id, 20_000);
     assert.ok(dead, 'the push is in mx.delivering.dlq.fifo');
     assert.match(dead.attributes['mx-dead-letter-reason'] ?? '', /BRIDGE_UNAVAILABLE: .*nothing is bound to routing key "reports.nowhere"/);
   });

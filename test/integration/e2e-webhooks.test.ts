@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { api, awaitReport, describeOnEngines, e2eEngines, fresh, sample, startE2eHub, type E2eHub } from '../helpers/e2e.js';
+import { api, awaitReport, deadLettered, describeOnEngines, e2eEngines, fresh, sample, startE2eHub, type E2eHub } from '../helpers/e2e.js';
 import { Downstream, type Received } from '../helpers/downstream.js';
 
 const engines = await e2eEngines();
@@ -105,11 +105,7 @@ describeOnEngines(engines, 'webhooks', (engine) => {
     const id = await submit(token, 'wh3');
     await receiver.pushed('/c', 1);
     const { token: admin } = await e.token();
-    let dead: { body: string; attributes: Record<string, string> } | undefined;
-    for (const until = Date.now() + 10_000; dead === undefined && Date.now() < until; ) {
-      const answer = await api(e.url, admin, 'GET', '/v1/queues/mx.delivering.dlq.fifo/messages?max=10&wait_s=1&visibility_s=0');
-      dead = (answer.json().messages as Array<{ body: string; attributes: Record<string, string> }>).find((m) => JSON.parse(m.body).transaction_id === id);
-    }
+    const dead = await deadLettered(e.url, admin, 'mx.delivering.dlq.fifo', id);
     assert.ok(dead, 'the push is in mx.delivering.dlq.fifo');
     assert.match(dead.attributes['mx-dead-letter-reason'] ?? '', /WEBHOOK_REFUSED: the webhook answered HTTP 410/);
     assert.equal(receiver.pushes('/c').length, 1, 'refused once, not retried');
@@ -122,11 +118,7 @@ describeOnEngines(engines, 'webhooks', (engine) => {
     const id = await submit(token, 'wh5');
     await awaitReport(e.url, token, id);
     const { token: admin } = await e.token();
-    let dead: { attributes: Record<string, string> } | undefined;
-    for (const until = Date.now() + 10_000; dead === undefined && Date.now() < until; ) {
-      const answer = await api(e.url, admin, 'GET', '/v1/queues/mx.delivering.dlq.fifo/messages?max=10&wait_s=1&visibility_s=0');
-      dead = (answer.json().messages as Array<{ body: string; attributes: Record<string, string> }>).find((m) => JSON.parse(m.body).transaction_id === id);
-    }
+    const dead = await deadLettered(e.url, admin, 'mx.delivering.dlq.fifo', id);
     assert.ok(dead, 'the push is in mx.delivering.dlq.fifo');
     assert.match(dead.attributes['mx-dead-letter-reason'] ?? '', /BRIDGE_REFUSED: .*no AMQP broker configured \(bridges\.amqp\.url\)/);
   });
