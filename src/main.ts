@@ -12,6 +12,7 @@ import { ensureBootstrapClient } from './auth/bootstrap.js';
 import type { AuthService, ClientInfo } from './auth/service.js';
 import { clientBridge, clientSlaMs, clientWebhook } from './auth/attributes.js';
 import { AmqpBridge } from './bridges/amqp.js';
+import { STRANDED_COUNT_MAX } from './http/routes/metrics.js';
 import { isMxError } from './errors.js';
 import { BUILTIN_CHECKS, buildChecks, loadCheckPlugins } from './pipeline/checks/index.js';
 import type { PaymentCheck } from './pipeline/checks.js';
@@ -64,6 +65,7 @@ export async function startHub(config: Config, options: HubOptions | Logger = {}
     ...(scheduler ? { schedulerActive: () => scheduler.lease.held } : {}),
     storeStats: () => engine.storeStats(),
     outbox: () => engine.outbox(),
+    stranded: () => workflow.strandedCount(60_000, STRANDED_COUNT_MAX),
   });
   try {
     await engine.auth.ensureSigningKey();

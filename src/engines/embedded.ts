@@ -56,6 +56,8 @@ export interface StoreStats {
   walResets?: number;
   /** Milliseconds commits waited for the WAL start-overs, summed. */
   walResetPauseMs?: number;
+  /** WAL start-overs that failed: a reader held an older snapshot. */
+  walResetMisses?: number;
 }
 
 export interface EmbeddedEngineOptions {
@@ -109,8 +111,8 @@ export function openEmbeddedEngine(options: EmbeddedEngineOptions): Engine {
     backlog: async () => 0,
     outbox: async () => null,
     storeStats: () => {
-      const { batches, units, flushes, walResets, walResetPauseMs } = database.stats;
-      return { commits: batches, units, walFlushes: flushes, walResets, walResetPauseMs };
+      const { batches, units, flushes, walResets, walResetPauseMs, walResetMisses } = database.stats;
+      return { commits: batches, units, walFlushes: flushes, walResets, walResetPauseMs, walResetMisses };
     },
     beginShutdown: () => queues.close(),
     close: async () => {

@@ -36,6 +36,8 @@ export interface AppDeps {
   storeStats?: () => StoreStats;
   /** The outbox rows waiting for the queues (distributed engine), for /metrics. */
   outbox?: () => Promise<OutboxStats | null>;
+  /** Transactions in flight unchanged for a minute (bounded count), for /metrics. */
+  stranded?: () => Promise<number>;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -69,6 +71,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.schedulerActive ? { schedulerActive: deps.schedulerActive } : {}),
     ...(deps.storeStats ? { storeStats: deps.storeStats } : {}),
     ...(deps.outbox ? { outbox: deps.outbox } : {}),
+    ...(deps.stranded ? { stranded: deps.stranded } : {}),
   });
   if (deps.opsOnly) return app;
   await app.register(oauthRoutes, { auth: deps.auth });

@@ -185,6 +185,12 @@ export class Workflow {
     });
   }
 
+  /** Transactions in flight (ACTC, ACSP) unchanged for `quietMs`, counted up to `max`. */
+  async strandedCount(quietMs: number, max: number): Promise<number> {
+    const quietSince = this.ctx.deps.clock.now() - quietMs;
+    return (await this.ctx.deps.store.read((tx) => tx.transactions.stranded({ quietSince, after: null, limit: max }))).length;
+  }
+
   /**
    * Redrives or cancels one page of the payments stranded in flight (recovery.ts): in ACTC or ACSP, unchanged for
    * `quietMs`. Pass `next` back as `after` for the next page.

@@ -250,6 +250,8 @@ describeOnEngines(engines, 'end to end over HTTP', (engine) => {
     const commits = counter('mxgate_store_commits_total');
     assert.ok(commits > 0, `${commits} commits`);
     assert.ok(counter('mxgate_store_units_total') >= commits);
+    // Nothing has been in flight for a minute here.
+    assert.match(res.text, /^mxgate_transactions_stranded 0$/m);
     if (engine === 'embedded') {
       // One process runs every stage and the scheduler, on SQLite and its WAL; there is no outbox.
       assert.match(res.text, /^mxgate_stage_messages_total\{stage="processing",outcome="ack"\} [1-9]\d*$/m);

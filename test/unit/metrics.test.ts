@@ -36,3 +36,18 @@ test('an engine without an outbox shows none, and an unreachable database leaves
   assert.doesNotMatch(outage, /mxgate_outbox/);
   assert.match(outage, /^mxgate_queue_messages\{queue="mx\.processing\.fifo",state="visible"\} 7$/m);
 });
+
+test('stranded transactions are on the page; an unreachable database leaves them out and the rest in', async () => {
+  const page = await renderMetrics({ queues, stranded: async () => 4 });
+  assert.match(page, /^mxgate_transactions_stranded 4$/m);
+  assert.match(page, /^# TYPE mxgate_transactions_stranded gauge$/m);
+  const outage = await renderMetrics({ queues, stranded: () => Promise.reject(new Error('database is locked')) });
+  assert.doesNotMatch(outage, /mxgate_transactions_stranded/);
+  assert.match(outage, /^mxgate_queue_messages\{queue="mx\.processing\.fifo",state="in_flight"\} 2$/m);
+});
+
+test('the embedded store reports WAL start-overs missed because of a reader', async () => {
+  const page = await renderMetrics({ queues, storeStats: () => ({ commits: 9, units: 30, walFlushes: 9, walResets: 2, walResetPauseMs: 40, walResetMisses: 3 }) });
+  assert.match(page, /^mxgate_store_wal_reset_misses_total 3$/m);
+  assert.match(page, /^mxgate_store_wal_reset_pause_seconds_total 0\.04$/m);
+});

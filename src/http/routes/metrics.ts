@@ -16,7 +16,12 @@ export interface MetricsSources {
   storeStats?: () => StoreStats;
   /** The outbox rows waiting for the queues; null when the engine has none (embedded). */
   outbox?: () => Promise<OutboxStats | null>;
+  /** Transactions in flight that have not changed for a minute, counted up to STRANDED_COUNT_MAX. */
+  stranded?: () => Promise<number>;
 }
+
+/** Most stranded transactions /metrics counts: enough to alert on, bounded per scrape. */
+export const STRANDED_COUNT_MAX = 1000;
 
 const label = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
@@ -53,6 +58,10 @@ export async function renderMetrics(sources: MetricsSources): Promise<string> {
       lines.push('# HELP mxgate_store_wal_resets_total Times the WAL was checkpointed in full and started over.', '# TYPE mxgate_store_wal_resets_total counter');
       lines.push(`mxgate_store_wal_resets_total ${s.walResets}`);
     }
+    if (s.walResetMisses !== undefined) {
+      lines.push('# HELP mxgate_store_wal_reset_misses_total WAL start-overs that failed because a reader held an older snapshot (a backup).', '# TYPE mxgate_store_wal_reset_misses_total counter');
+      lines.push(`mxgate_store_wal_reset_misses_total ${s.walResetMisses}`);
+    }
     if (s.walResetPauseMs !== undefined) {
       lines.push('# HELP mxgate_store_wal_reset_pause_seconds_total Time new commits waited for the WAL start-overs.', '# TYPE mxgate_store_wal_reset_pause_seconds_total counter');
       lines.push(`mxgate_store_wal_reset_pause_seconds_total ${s.walResetPauseMs / 1000}`);
@@ -65,6 +74,14 @@ export async function renderMetrics(sources: MetricsSources): Promise<string> {
     lines.push(`mxgate_outbox_rows{state="pending"} ${outbox.pending}`, `mxgate_outbox_rows{state="retrying"} ${outbox.retrying}`);
     lines.push('# HELP mxgate_outbox_oldest_age_seconds Age of the oldest outbox row.', '# TYPE mxgate_outbox_oldest_age_seconds gauge');
     lines.push(`mxgate_outbox_oldest_age_seconds ${outbox.oldestAgeS}`);
+  }
+  const stranded = sources.stranded ? await sources.stranded().catch(() => null) : null;
+  if (stranded !== null) {
+    lines.push(
+      `# HELP mxgate_transactions_stranded Transactions in flight (ACTC, ACSP) unchanged for a minute, counted up to ${STRANDED_COUNT_MAX}: lost work to recover, or downstream answers owed.`,
+      '# TYPE mxgate_transactions_stranded gauge',
+    );
+    lines.push(`mxgate_transactions_stranded ${stranded}`);
   }
   if (sources.schedulerActive) {
     lines.push('# HELP mxgate_scheduler_active 1 when this process holds the scheduler lease.', '# TYPE mxgate_scheduler_active gauge');
