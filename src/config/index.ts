@@ -121,5 +121,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if ((config.store === null) !== (config.queues === null)) {
     throw new MxError('CONFIG_INVALID', 'invalid configuration:\n  store and queues go together: set both (PostgreSQL + NATS JetStream) or neither (embedded)');
   }
+  if (config.store !== null && config.backup.intervalS > 0) {
+    throw new MxError('CONFIG_INVALID', "invalid configuration:\n  backup.intervalS is for the embedded engine: back PostgreSQL up with its own tools (pg_dump, continuous archiving)");
+  }
   return deepFreeze(config);
 }

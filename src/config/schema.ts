@@ -131,6 +131,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    backup: Type.Object(
+      {
+        intervalS: Int(0, 604_800, 0, 'Embedded engine: seconds between the backups the hub takes of its database (mxgate backup, on a worker thread); 0: none.'),
+        dir: Type.Union([Type.String({ minLength: 1, maxLength: 4096 }), Type.Null()], {
+          default: null,
+          description: 'Directory of those backups (made when missing, mode 0700); null: <dataDir>/backups. Put it on another disk, and ship its files off the machine.',
+        }),
+        keep: Int(1, 10_000, 24, 'Backups kept in that directory; the oldest beyond it are removed once a newer one is complete.'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     sqlite: Type.Object(
       {
         commitBatchMax: Int(1, 10_000, 512, 'Most units of work shared by one group commit.'),

@@ -15,6 +15,7 @@ import { SqliteAuthStore } from '../storage/sqlite/auth.js';
 import { SqliteDatabase } from '../storage/sqlite/database.js';
 import { SqliteStore } from '../storage/sqlite/store.js';
 import { periodic, type Duty } from '../pipeline/duty.js';
+import { scheduledBackups, type BackupStats } from '../storage/sqlite/backup-schedule.js';
 
 export interface Engine {
   readonly name: 'embedded' | 'distributed';
@@ -58,10 +59,12 @@ export interface StoreStats {
   walResetPauseMs?: number;
   /** WAL start-overs that failed: a reader held an older snapshot. */
   walResetMisses?: number;
+  /** The hub's own backups (`backup.intervalS`), when it takes them. */
+  backups?: BackupStats;
 }
 
 export interface EmbeddedEngineOptions {
-  config: Pick<Config, 'dataDir' | 'sqlite' | 'broker' | 'auth'>;
+  config: Pick<Config, 'dataDir' | 'sqlite' | 'broker' | 'auth' | 'backup'>;
   clock: Clock;
   ids: IdGenerator;
   logger: Logger;
@@ -102,21 +105,33 @@ export function openEmbeddedEngine(options: EmbeddedEngineOptions): Engine {
     },
     (err) => logger.error({ err }, 'sweep of expired messages and keys failed'),
   );
+  const backups =
+    config.backup.intervalS > 0 && options.path !== ':memory:'
+      ? scheduledBackups({
+          path: options.path ?? join(config.dataDir, DATABASE_FILE),
+          dir: config.backup.dir ?? join(config.dataDir, 'backups'),
+          intervalS: config.backup.intervalS,
+          keep: config.backup.keep,
+          clock,
+          logger,
+        })
+      : null;
   return {
     name: 'embedded',
     store,
     queues,
     auth,
-    schedulerDuties: () => [sweeper],
+    schedulerDuties: () => (backups ? [sweeper, backups.duty] : [sweeper]),
     backlog: async () => 0,
     outbox: async () => null,
     storeStats: () => {
       const { batches, units, flushes, walResets, walResetPauseMs, walResetMisses } = database.stats;
-      return { commits: batches, units, walFlushes: flushes, walResets, walResetPauseMs, walResetMisses };
+      return { commits: batches, units, walFlushes: flushes, walResets, walResetPauseMs, walResetMisses, ...(backups ? { backups: { ...backups.stats } } : {}) };
     },
     beginShutdown: () => queues.close(),
     close: async () => {
       await sweeper.stop();
+      await backups?.duty.stop();
       queues.close();
       await store.close();
     },

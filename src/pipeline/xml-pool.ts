@@ -13,14 +13,13 @@
  * (the caller's error path: an HTTP 500 or a stage retry) and is replaced. Idle workers do not keep the process
  * alive.
  */
-import { Worker } from 'node:worker_threads';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
 import { MxError, isErrorCode } from '../errors.js';
 import type { Outcome } from './report.js';
 import { inputText, withLazyTree, type Submission, type SubmissionData } from './submission.js';
 import type { ReportIds } from './xml-work.js';
+import { startWorker, workerEntry } from '../workers.js';
 
 export type XmlRequest =
   | { id: number; op: 'read'; input: string | Uint8Array; clientProfile: string | null }
@@ -36,16 +35,7 @@ interface Slot {
 }
 
 /** The worker's entry beside this module: xml-worker.js from the build, xml-worker.ts from the sources. */
-const FROM_SOURCES = extname(fileURLToPath(import.meta.url)) === '.ts';
-const WORKER_URL = new URL(`./xml-worker${FROM_SOURCES ? '.ts' : '.js'}`, import.meta.url);
-
-/** Starts a worker on its entry; run from the sources (tests, development), it first registers tsx in the thread. */
-function startWorker(workerData: unknown): Worker {
-  if (!FROM_SOURCES) return new Worker(WORKER_URL, { workerData });
-  const tsx = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsx)}).then((api) => { api.register(); return import(${JSON.stringify(WORKER_URL.href)}); });`;
-  return new Worker(boot, { eval: true, workerData });
-}
+const WORKER_URL = workerEntry(import.meta.url, 'xml-worker');
 
 export class XmlPool {
   readonly #slots: Slot[] = [];
@@ -103,7 +93,7 @@ export class XmlPool {
   }
 
   #spawn(): Slot {
-    const worker = startWorker(null);
+    const worker = startWorker(WORKER_URL, null);
     const slot: Slot = { worker, pending: new Map() };
     worker.on('message', (reply: XmlReply) => {
       const waiting = slot.pending.get(reply.id);

@@ -51,3 +51,11 @@ test('the embedded store reports WAL start-overs missed because of a reader', as
   assert.match(page, /^mxgate_store_wal_reset_misses_total 3$/m);
   assert.match(page, /^mxgate_store_wal_reset_pause_seconds_total 0\.04$/m);
 });
+
+test("the hub's own backups: the last success and the failures", async () => {
+  const page = await renderMetrics({ queues, storeStats: () => ({ commits: 1, units: 1, backups: { lastSuccessAt: 1_796_083_200_500, failures: 2 } }) });
+  assert.match(page, /^mxgate_backup_last_success_timestamp_seconds 1796083200\.5$/m);
+  assert.match(page, /^mxgate_backup_failures_total 2$/m);
+  const none = await renderMetrics({ queues, storeStats: () => ({ commits: 1, units: 1 }) });
+  assert.doesNotMatch(none, /mxgate_backup/);
+});

@@ -62,6 +62,12 @@ export async function renderMetrics(sources: MetricsSources): Promise<string> {
       lines.push('# HELP mxgate_store_wal_reset_misses_total WAL start-overs that failed because a reader held an older snapshot (a backup).', '# TYPE mxgate_store_wal_reset_misses_total counter');
       lines.push(`mxgate_store_wal_reset_misses_total ${s.walResetMisses}`);
     }
+    if (s.backups !== undefined) {
+      lines.push('# HELP mxgate_backup_last_success_timestamp_seconds When the last of the hub\'s own backups completed (0: none yet).', '# TYPE mxgate_backup_last_success_timestamp_seconds gauge');
+      lines.push(`mxgate_backup_last_success_timestamp_seconds ${(s.backups.lastSuccessAt ?? 0) / 1000}`);
+      lines.push('# HELP mxgate_backup_failures_total The hub\'s own backups that failed.', '# TYPE mxgate_backup_failures_total counter');
+      lines.push(`mxgate_backup_failures_total ${s.backups.failures}`);
+    }
     if (s.walResetPauseMs !== undefined) {
       lines.push('# HELP mxgate_store_wal_reset_pause_seconds_total Time new commits waited for the WAL start-overs.', '# TYPE mxgate_store_wal_reset_pause_seconds_total counter');
       lines.push(`mxgate_store_wal_reset_pause_seconds_total ${s.walResetPauseMs / 1000}`);
