@@ -114,6 +114,9 @@ describe('mxgate backup and restore', { skip }, () => {
     assert.equal(distributed.code, 1);
     assert.match(distributed.stderr, /CONFIG_INVALID: .*PostgreSQL's own tools/);
     assert.equal(existsSync(join(root, 'never.db')), false);
+    const nowhere = await cli(['backup', '--data-dir', live, '--to', join(root, 'no', 'such', 'dir', 'x.db')]);
+    assert.equal(nowhere.code, 1);
+    assert.match(nowhere.stderr, /CONFIG_INVALID: the directory of .* does not exist/);
   });
 
   it('restores into a working hub: clients, statuses, payments in flight finished, duplicates still known', async () => {
@@ -153,6 +156,10 @@ describe('mxgate backup and restore', { skip }, () => {
     const running = await cli(['restore', backup, '--data-dir', restored]);
     assert.equal(running.code, 1);
     assert.match(running.stderr, /STORE_UNAVAILABLE: restore refused, nothing was changed: .*(write-ahead log|lease)/);
+
+    const itself = await cli(['restore', join(restored, DATABASE_FILE), '--data-dir', restored, '--force']);
+    assert.equal(itself.code, 1);
+    assert.match(itself.stderr, /CONFIG_INVALID: .*is the hub's database itself/);
 
     const damaged = join(root, 'damaged.db');
     writeFileSync(damaged, Buffer.alloc(8192, 7));

@@ -23,7 +23,7 @@
  * the backup's last activity so that operators can reconcile from there with the systems downstream.
  */
 import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { MxError } from '../../errors.js';
 import type { Clock } from '../../ports/clock.js';
@@ -85,6 +85,7 @@ export function backupDatabase(options: { path: string; to: string; clock: Clock
   const started = performance.now();
   if (!existsSync(options.path)) throw new MxError('CONFIG_INVALID', `no embedded database at ${options.path}: give the hub's data directory`);
   if (existsSync(options.to)) throw new MxError('CONFIG_INVALID', `${options.to} exists already: a backup never overwrites a file; give a new name`);
+  if (!existsSync(dirname(options.to))) throw new MxError('CONFIG_INVALID', `the directory of ${options.to} does not exist`);
   const partial = `${options.to}.partial`;
   rmSync(partial, { force: true });
   const source = openReadOnly(options.path);
@@ -123,6 +124,7 @@ export function backupDatabase(options: { path: string; to: string; clock: Clock
 export function restoreDatabase(options: { from: string; path: string; clock: Clock; force?: boolean }): RestoreReport {
   const started = performance.now();
   if (!existsSync(options.from)) throw new MxError('CONFIG_INVALID', `no backup at ${options.from}`);
+  if (resolve(options.from) === resolve(options.path)) throw new MxError('CONFIG_INVALID', `${options.from} is the hub's database itself, not a backup of it`);
   const summary = summarize(options.from);
   checkRestorable(summary);
   const now = options.clock.now();
