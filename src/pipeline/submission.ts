@@ -11,7 +11,9 @@ import {
   textAt,
   childrenNamed,
   child,
+  type Amount,
   type MessageModel,
+  type OriginalRefs,
   type SplitMessage,
   type XmlElement,
 } from '../iso20022/index.js';
@@ -156,8 +158,23 @@ export function headerMatches(header: string, messageType: string): boolean {
   return h === messageType || messageType.startsWith(`${h}.`);
 }
 
+const n = (v: string | undefined) => (v === undefined || v === '' ? null : v);
+
+/** A payment a request names by the original's ids (camt.056, pacs.028), keyed by the request's own id for it. */
+function quoting(index: number, tx: OriginalRefs & { originalAmount?: Amount }, ownId: string | undefined): SubmittedPayment {
+  return {
+    index,
+    endToEndId: n(tx.originalEndToEndId),
+    txId: n(ownId),
+    uetr: n(tx.originalUetr),
+    instrId: n(tx.originalInstrId),
+    amount: n(tx.originalAmount?.value),
+    currency: n(tx.originalAmount?.currency),
+    debtorAccount: null,
+  };
+}
+
 function paymentsOf(model: MessageModel): { msgId: string | null; payments: SubmittedPayment[] } {
-  const n = (v: string | undefined) => (v === undefined || v === '' ? null : v);
   switch (model.family) {
     case 'pacs.008':
     case 'pacs.009':
@@ -207,33 +224,9 @@ function paymentsOf(model: MessageModel): { msgId: string | null; payments: Subm
       return { msgId: n(model.msgId), payments };
     }
     case 'camt.056':
-      return {
-        msgId: n(model.assignment.id),
-        payments: model.transactions.map((tx, index) => ({
-          index,
-          endToEndId: n(tx.originalEndToEndId),
-          txId: n(tx.cancellationId),
-          uetr: n(tx.originalUetr),
-          instrId: n(tx.originalInstrId),
-          amount: n(tx.originalAmount?.value),
-          currency: n(tx.originalAmount?.currency),
-          debtorAccount: null,
-        })),
-      };
+      return { msgId: n(model.assignment.id), payments: model.transactions.map((tx, index) => quoting(index, tx, tx.cancellationId)) };
     case 'pacs.028':
-      return {
-        msgId: n(model.msgId),
-        payments: model.transactions.map((tx, index) => ({
-          index,
-          endToEndId: n(tx.originalEndToEndId),
-          txId: n(tx.statusRequestId),
-          uetr: n(tx.originalUetr),
-          instrId: n(tx.originalInstrId),
-          amount: n(tx.originalAmount?.value),
-          currency: n(tx.originalAmount?.currency),
-          debtorAccount: null,
-        })),
-      };
+      return { msgId: n(model.msgId), payments: model.transactions.map((tx, index) => quoting(index, tx, tx.statusRequestId)) };
     case 'pacs.002':
     case 'pain.002':
       return { msgId: n(model.msgId), payments: [] };
