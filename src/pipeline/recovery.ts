@@ -33,7 +33,7 @@ import type { Tx } from '../ports/store.js';
 import type { StrandedPosition, TransactionRecord } from '../ports/transactions.js';
 import type { WorkflowContext } from './context.js';
 import { decisionFromReport, readAnswer } from './downstream.js';
-import { finalize } from './finalize.js';
+import { prepareFinal } from './finalize.js';
 import { outcomeOf, type PaymentOutcome } from './report.js';
 import { stageQueue, type StageMessage } from './queues.js';
 import { sendRelease } from './stages.js';
@@ -129,14 +129,15 @@ async function recoverOne(ctx: WorkflowContext, action: RecoveryAction, id: stri
   );
   const group = outcomeOf(cancelled);
   const outcome = group.status === 'CANC' ? { ...group, reasonCode: RECOVERY_CANCELLED.code, reasonText: RECOVERY_CANCELLED.text } : group;
-  const made = await finalize(ctx, {
-    transaction: t,
-    from: t.status,
-    original: ctx.submissionOf(id, xml),
-    outcome,
-    within: (tx) => tx.transactions.audit(id, 'recovery', { action: 'cancel', from: t.status }, clock.now()),
+  const apply = await prepareFinal(ctx, { transaction: t, from: t.status, original: ctx.submissionOf(id, xml), outcome });
+  const made = await store.transaction(async (tx) => {
+    if (!(await apply(tx))) return false;
+    await tx.transactions.audit(id, 'recovery', { action: 'cancel', from: t.status }, clock.now());
+    return true;
   });
-  return made ? 'cancelled' : { skipped: 'moved on while being cancelled' };
+  if (!made) return { skipped: 'moved on while being cancelled' };
+  ctx.forget(id);
+  return 'cancelled';
 }
 
 const recoveryDedupId = (t: TransactionRecord, stage: string) => `${t.id}:${stage}:recovery:${t.version}`;
