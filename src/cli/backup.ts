@@ -11,6 +11,7 @@ import { DATABASE_FILE } from '../engines/embedded.js';
 import { MxError } from '../errors.js';
 import { systemClock } from '../ports/clock.js';
 import { backupDatabase, backupName, restoreDatabase, type DatabaseSummary } from '../storage/sqlite/backup.js';
+import { out } from './hub-client.js';
 
 interface CommonOptions {
   config?: string;
@@ -18,9 +19,6 @@ interface CommonOptions {
   json?: boolean;
 }
 
-function out(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
 
 function embeddedConfig(o: CommonOptions): Config {
   const config = loadConfig({ file: o.config, env: process.env, overrides: { dataDir: o.dataDir } });

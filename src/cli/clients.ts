@@ -15,6 +15,7 @@ import { silentLogger } from '../log.js';
 import { systemClock } from '../ports/clock.js';
 import { randomIds } from '../ports/ids.js';
 import { clientJson } from '../http/routes/admin.js';
+import { out } from './hub-client.js';
 
 interface DatabaseOptions {
   config?: string;
@@ -46,9 +47,6 @@ async function withAuth<T>(options: DatabaseOptions, work: (auth: AuthService) =
   }
 }
 
-function out(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
 
 function printJson(value: unknown): void {
   out(JSON.stringify(value, null, 2));

@@ -13,6 +13,7 @@ import { silentLogger } from '../log.js';
 import { systemClock } from '../ports/clock.js';
 import { checkSchemaName } from '../storage/postgres/index.js';
 import { moveEmbeddedToPostgres, type MoveReport, type TableCount } from '../storage/embedded-to-postgres.js';
+import { out } from './hub-client.js';
 
 interface MigrateOptions {
   config?: string;
@@ -26,9 +27,6 @@ interface MigrateOptions {
 
 const TARGET_URL = /^postgres(ql)?:\/\//;
 
-function out(line: string): void {
-  process.stdout.write(`${line}\n`);
-}
 
 function countLines(counts: readonly TableCount[]): string[] {
   const width = Math.max(5, ...counts.map((c) => c.table.length));
